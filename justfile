@@ -1,0 +1,23 @@
+# Common commands (https://github.com/casey/just). Each is a plain shell line too.
+
+# Run every test (installs the emulator venv if needed).
+test:
+    scripts/test
+
+# What CI runs.
+ci:
+    .ci/run
+
+# Quick start on the local emulator.
+demo:
+    scripts/demo
+
+# Start / stop the local AWS emulator.
+emulator-start:
+    scripts/local-aws start
+emulator-stop:
+    scripts/local-aws stop
+
+lint:
+    cargo fmt --all --check
+    cargo clippy --locked --all-targets -- -D warnings

@@ -1,0 +1,1326 @@
+//! `gameday.yaml`: the raw serde schema, its validation, and located errors.
+//!
+//! Input: the YAML text of the config file (plus command-line overrides applied by `cli`).
+//! Output: [`Config`], the validated configuration that every later stage sees.
+//! Must not: touch the network or read any file but the config itself. Every error names
+//! `file:line:column`, the key, what was expected and how to fix it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the config is read from when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "gameday.yaml";
+
+/// The commented example configuration shipped with the repository.
+pub const EXAMPLE_CONFIG: &str = include_str!("../gameday.example.yaml");
+
+/// A configuration error, located in the file where possible.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("failed to read config file {}", path.display())]
+    Read {
+        /// The config path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML did not match the schema (syntax, unknown key, wrong type, bad value).
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Parse {
+        /// The config path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the key, and how to fix it.
+        message: String,
+    },
+    /// The YAML parsed but a value is not acceptable.
+    #[error("{}:{line}:{column}: {key}: {message}", path.display())]
+    Invalid {
+        /// The config path.
+        path: PathBuf,
+        /// 1-based line of the key (1 when it could not be located).
+        line: usize,
+        /// 1-based column of the key.
+        column: usize,
+        /// The dotted key, e.g. `policy.max_percent`.
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// A stable label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Read { .. } => "config_read",
+            Self::Parse { .. } => "config_parse",
+            Self::Invalid { .. } => "config_invalid",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw schema (serde). Optional fields everywhere; defaults are applied in `validate`.
+// ---------------------------------------------------------------------------------------------
+
+/// The config file as written, before validation.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// The environment this config drives (e.g. `staging`).
+    pub environment: Option<String>,
+    /// AWS access settings.
+    pub aws: Option<RawAws>,
+    /// Where past incidents are mined from.
+    pub incidents: Option<RawIncidents>,
+    /// The services under test.
+    #[serde(default)]
+    pub services: Vec<RawService>,
+    /// The blast-radius policy.
+    pub policy: Option<RawPolicy>,
+    /// FIS settings shared by every experiment.
+    pub fis: Option<RawFis>,
+    /// Optional OpenAI-compatible endpoint for report narratives.
+    pub llm: Option<RawLlm>,
+    /// Scheduled GameDays.
+    #[serde(default)]
+    pub schedule: Vec<RawSchedule>,
+}
+
+/// `aws:` section.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAws {
+    /// Named profile from the shared AWS config files.
+    pub profile: Option<String>,
+    /// Region, e.g. `eu-west-1`.
+    pub region: Option<String>,
+    /// Endpoint override (the local emulator, a VPC endpoint, …).
+    pub endpoint_url: Option<String>,
+    /// The account gameday expects to run in; `doctor` and `run` refuse any other.
+    pub account_id: Option<String>,
+    /// Timeout for establishing a connection.
+    pub connect_timeout: Option<String>,
+    /// Timeout for one attempt of one API call.
+    pub attempt_timeout: Option<String>,
+    /// Timeout for one API call, all retries included.
+    pub operation_timeout: Option<String>,
+    /// Attempts per API call (the first one included).
+    pub max_attempts: Option<u32>,
+}
+
+/// `incidents:` section.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIncidents {
+    /// Log groups holding alarm state changes, Kubernetes events and application logs.
+    #[serde(default)]
+    pub log_groups: Vec<String>,
+    /// How far back to mine.
+    pub lookback: Option<String>,
+    /// Evidence closer than this is one incident.
+    pub gap: Option<String>,
+    /// Concurrent Logs Insights queries.
+    pub max_concurrent_queries: Option<u32>,
+}
+
+/// One entry of `services:`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Service name, used in alarm names and reports.
+    pub name: Option<String>,
+    /// Team or person owning the service.
+    pub owner: Option<String>,
+    /// EKS cluster name.
+    pub cluster: Option<String>,
+    /// Kubernetes namespace.
+    pub namespace: Option<String>,
+    /// Kubernetes label selector of the service's pods, e.g. `app=checkout`.
+    pub selector: Option<String>,
+    /// Time within which the service must be healthy again after a fault.
+    pub recovery_target: Option<String>,
+    /// Steady-state metrics.
+    #[serde(default)]
+    pub metrics: Vec<RawMetric>,
+}
+
+/// One steady-state metric of a service.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    /// Short name, e.g. `error_rate` or `p99_latency_ms`.
+    pub name: Option<String>,
+    /// Which way is bad: `upper` (too high hurts), `lower` or `both`.
+    pub direction: Option<String>,
+    /// The SLO bound: the hypothesis never allows worse than this.
+    pub slo: Option<f64>,
+    /// A single CloudWatch metric.
+    pub metric: Option<RawMetricStat>,
+    /// A metric-math expression over `inputs`, e.g. `100 * errors / requests`.
+    pub expression: Option<String>,
+    /// The named inputs of `expression`.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, RawMetricStat>,
+}
+
+/// A CloudWatch metric and statistic.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetricStat {
+    /// CloudWatch namespace, e.g. `AWS/ApplicationELB`.
+    pub namespace: Option<String>,
+    /// Metric name.
+    pub name: Option<String>,
+    /// Dimensions.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    /// Statistic: `Average`, `Sum`, `p99`, …
+    pub stat: Option<String>,
+    /// Period.
+    pub period: Option<String>,
+}
+
+/// `policy:` section: the blast-radius limits.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Environments experiments may run in.
+    pub allowed_environments: Option<Vec<String>>,
+    /// Permit production (also needs `--allow-production` on the command line).
+    pub allow_production: Option<bool>,
+    /// Label every target must carry to opt in, e.g. `chaos-experiment=enabled`.
+    pub required_label: Option<String>,
+    /// Namespaces experiments may target.
+    pub namespaces: Option<Vec<String>>,
+    /// Largest `COUNT(n)` per stage.
+    pub max_count: Option<u32>,
+    /// Largest `PERCENT(n)` per stage.
+    pub max_percent: Option<u32>,
+    /// Most actions running at once.
+    pub max_parallel_actions: Option<u32>,
+    /// Longest experiment.
+    pub max_duration: Option<String>,
+}
+
+/// `fis:` section.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFis {
+    /// IAM role FIS assumes to run experiments.
+    pub role_arn: Option<String>,
+    /// Kubernetes service account for `aws:eks:pod-*` actions.
+    pub kubernetes_service_account: Option<String>,
+    /// Log group ARN for FIS experiment logs.
+    pub log_group_arn: Option<String>,
+}
+
+/// `llm:` section.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLlm {
+    /// OpenAI-compatible base URL, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`.
+    pub base_url: Option<String>,
+    /// Model name.
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// Timeout for one request.
+    pub timeout: Option<String>,
+    /// Redact IP addresses before anything leaves the machine.
+    pub redact_ips: Option<bool>,
+}
+
+/// One entry of `schedule:`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    /// Entry name.
+    pub name: Option<String>,
+    /// Five-field cron expression.
+    pub cron: Option<String>,
+    /// IANA timezone of the cron expression.
+    pub timezone: Option<String>,
+    /// Scenario file to run; absent means "plan fresh".
+    pub scenario: Option<PathBuf>,
+    /// Environment; must be allowed by the policy.
+    pub environment: Option<String>,
+    /// Longest a scheduled GameDay may take.
+    pub max_duration: Option<String>,
+    /// Notification targets.
+    #[serde(default)]
+    pub notify: Vec<RawNotify>,
+    /// Windows in which nothing fires (release freezes, holidays).
+    #[serde(default)]
+    pub blackouts: Vec<RawBlackout>,
+}
+
+/// A notification target.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// Slack-compatible incoming webhook URL.
+    pub slack: Option<String>,
+    /// Generic JSON webhook URL.
+    pub webhook: Option<String>,
+}
+
+/// A blackout window.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBlackout {
+    /// Start, RFC 3339.
+    pub start: Option<String>,
+    /// End, RFC 3339.
+    pub end: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// Parses a human duration (`30s`, `15m`, `1h30m`, `180d`).
+///
+/// # Errors
+/// Returns a message naming the bad text and the accepted forms.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.starts_with(|c: char| !c.is_ascii_digit()) {
+        return Err(format!(
+            "invalid duration `{text}`: expected a number with a unit, such as 30s, 15m, 2h or 180d"
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|e| {
+        format!(
+            "invalid duration `{text}` ({e}): expected a number with a unit, such as 30s, 15m, 2h or 180d"
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated configuration.
+// ---------------------------------------------------------------------------------------------
+
+/// The validated configuration: defaults applied, every value typed and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where the config came from (`None` when built from defaults only).
+    pub source: Option<PathBuf>,
+    /// The environment this config drives.
+    pub environment: String,
+    /// AWS access.
+    pub aws: AwsSettings,
+    /// Incident mining.
+    pub incidents: IncidentSettings,
+    /// Services under test.
+    pub services: Vec<Service>,
+    /// Blast-radius policy.
+    pub policy: Policy,
+    /// FIS settings.
+    pub fis: FisSettings,
+    /// LLM endpoint, when configured.
+    pub llm: Option<LlmSettings>,
+    /// Scheduled GameDays.
+    pub schedule: Vec<ScheduleEntry>,
+}
+
+/// AWS access settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// Named profile.
+    pub profile: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Endpoint override.
+    pub endpoint_url: Option<String>,
+    /// Expected account id.
+    pub account_id: Option<String>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Per-attempt timeout.
+    pub attempt_timeout: Duration,
+    /// Whole-operation timeout, retries included.
+    pub operation_timeout: Duration,
+    /// Attempts per call.
+    pub max_attempts: u32,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        Self {
+            profile: None,
+            region: None,
+            endpoint_url: None,
+            account_id: None,
+            // Short enough that a dead endpoint is reported within seconds, long enough for a
+            // TLS handshake across regions.
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(20),
+            operation_timeout: Duration::from_secs(60),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// Incident-mining settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentSettings {
+    /// Log groups to mine.
+    pub log_groups: Vec<String>,
+    /// How far back.
+    pub lookback: Duration,
+    /// Grouping gap.
+    pub gap: Duration,
+    /// Concurrent Insights queries (AWS allows 100 per account and region, shared).
+    pub max_concurrent_queries: u32,
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        Self {
+            log_groups: Vec::new(),
+            lookback: Duration::from_secs(180 * 86_400),
+            gap: Duration::from_secs(15 * 60),
+            max_concurrent_queries: 10,
+        }
+    }
+}
+
+/// Which way a metric is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Too high hurts (errors, latency).
+    Upper,
+    /// Too low hurts (availability, throughput).
+    Lower,
+    /// Both ways.
+    Both,
+}
+
+/// A service under test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    /// Name.
+    pub name: String,
+    /// Owner.
+    pub owner: Option<String>,
+    /// EKS cluster.
+    pub cluster: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Label selector.
+    pub selector: Option<String>,
+    /// Recovery target.
+    pub recovery_target: Duration,
+    /// Steady-state metrics.
+    pub metrics: Vec<MetricDef>,
+}
+
+/// A steady-state metric definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDef {
+    /// Short name.
+    pub name: String,
+    /// Which way is bad.
+    pub direction: Direction,
+    /// SLO bound.
+    pub slo: Option<f64>,
+    /// What to query.
+    pub query: MetricQuery,
+}
+
+/// What a metric queries in CloudWatch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricQuery {
+    /// One metric and statistic.
+    Stat(MetricStat),
+    /// Metric math over named inputs.
+    Expression {
+        /// The expression.
+        expression: String,
+        /// Its inputs by id.
+        inputs: BTreeMap<String, MetricStat>,
+    },
+}
+
+/// A CloudWatch metric with a statistic and period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricStat {
+    /// Namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub name: String,
+    /// Dimensions.
+    pub dimensions: BTreeMap<String, String>,
+    /// Statistic.
+    pub stat: String,
+    /// Period.
+    pub period: Duration,
+}
+
+/// The blast-radius policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Allowed environments.
+    pub allowed_environments: Vec<String>,
+    /// Production permitted by config (the CLI flag is needed too).
+    pub allow_production: bool,
+    /// Opt-in label required on targets.
+    pub required_label: Option<String>,
+    /// Namespace allow-list (empty = the services' namespaces).
+    pub namespaces: Vec<String>,
+    /// Largest `COUNT(n)`.
+    pub max_count: u32,
+    /// Largest `PERCENT(n)`.
+    pub max_percent: u32,
+    /// Most actions at once.
+    pub max_parallel_actions: u32,
+    /// Longest experiment.
+    pub max_duration: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            allowed_environments: vec!["staging".to_owned()],
+            allow_production: false,
+            required_label: Some("chaos-experiment=enabled".to_owned()),
+            namespaces: Vec::new(),
+            max_count: 5,
+            max_percent: 25,
+            max_parallel_actions: 2,
+            max_duration: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// FIS settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FisSettings {
+    /// Experiment role.
+    pub role_arn: Option<String>,
+    /// Service account for pod actions.
+    pub kubernetes_service_account: String,
+    /// Experiment log group ARN.
+    pub log_group_arn: Option<String>,
+}
+
+/// LLM settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmSettings {
+    /// Base URL.
+    pub base_url: String,
+    /// Model.
+    pub model: String,
+    /// Env var with the API key.
+    pub api_key_env: Option<String>,
+    /// Request timeout.
+    pub timeout: Duration,
+    /// Redact IPs.
+    pub redact_ips: bool,
+}
+
+/// A notification target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notify {
+    /// Slack-compatible incoming webhook.
+    Slack(String),
+    /// Generic JSON webhook.
+    Webhook(String),
+}
+
+/// A blackout window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blackout {
+    /// Start.
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// End.
+    pub end: chrono::DateTime<chrono::Utc>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// A scheduled GameDay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleEntry {
+    /// Name.
+    pub name: String,
+    /// Cron expression (5 fields).
+    pub cron: String,
+    /// IANA timezone.
+    pub timezone: String,
+    /// Scenario file, or `None` to plan fresh.
+    pub scenario: Option<PathBuf>,
+    /// Environment.
+    pub environment: String,
+    /// Longest run.
+    pub max_duration: Duration,
+    /// Notification targets.
+    pub notify: Vec<Notify>,
+    /// Blackout windows.
+    pub blackouts: Vec<Blackout>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            source: None,
+            environment: "staging".to_owned(),
+            aws: AwsSettings::default(),
+            incidents: IncidentSettings::default(),
+            services: Vec::new(),
+            policy: Policy::default(),
+            fis: FisSettings {
+                kubernetes_service_account: DEFAULT_SERVICE_ACCOUNT.to_owned(),
+                ..FisSettings::default()
+            },
+            llm: None,
+            schedule: Vec::new(),
+        }
+    }
+}
+
+/// The service account name the FIS docs use for pod actions.
+const DEFAULT_SERVICE_ACCOUNT: &str = "fis-experiment";
+
+impl Config {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] with `file:line:column` for anything malformed or invalid.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_yaml(path, &text)
+    }
+
+    /// Parses and validates config text; `path` is used in messages only.
+    ///
+    /// # Errors
+    /// [`ConfigError`] with `file:line:column` for anything malformed or invalid.
+    pub fn from_yaml(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        // An empty file is a valid, all-defaults config.
+        let raw: RawConfig = if text.trim().is_empty() {
+            RawConfig::default()
+        } else {
+            yaml_serde::from_str(text).map_err(|e| parse_error(path, &e))?
+        };
+        Validator { path, text }.validate(raw)
+    }
+}
+
+fn parse_error(path: &Path, err: &yaml_serde::Error) -> ConfigError {
+    let (line, column) = err.location().map_or((1, 1), |l| (l.line(), l.column()));
+    // yaml_serde appends " at line L column C" to its message; we put the location up front.
+    let mut message = err.to_string();
+    if let Some(cut) = message.find(" at line ") {
+        message.truncate(cut);
+    }
+    let hint = if message.contains("unknown field") {
+        " (remove the key or fix its spelling; gameday.example.yaml lists every key)"
+    } else if message.contains("invalid type") {
+        " (fix the value's type; gameday.example.yaml shows each key's form)"
+    } else {
+        ""
+    };
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message: format!("{message}{hint}"),
+    }
+}
+
+/// Turns a [`RawConfig`] into a [`Config`], locating semantic errors in the source text.
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let (line, column) = locate_key(self.text, key).unwrap_or((1, 1));
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            column,
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Parses an optional human duration at `key`, or returns the default.
+    fn duration(
+        &self,
+        key: &str,
+        raw: Option<&String>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        raw.map_or(Ok(default), |text| {
+            parse_duration(text).map_err(|m| self.invalid(key, m))
+        })
+    }
+
+    fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let defaults = Config::default();
+        let environment = raw.environment.unwrap_or(defaults.environment);
+        if environment.trim().is_empty() {
+            return Err(self.invalid("environment", "must not be empty (e.g. `staging`)"));
+        }
+        let aws = self.aws(raw.aws.unwrap_or_default())?;
+        let incidents = self.incidents(raw.incidents.unwrap_or_default())?;
+        let services = raw
+            .services
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| self.service(i, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut names = std::collections::BTreeSet::new();
+        for (i, s) in services.iter().enumerate() {
+            if !names.insert(s.name.clone()) {
+                return Err(self.invalid(
+                    &format!("services[{i}].name"),
+                    format!("duplicate service name `{}`: names must be unique", s.name),
+                ));
+            }
+        }
+        let policy = self.policy(raw.policy.unwrap_or_default())?;
+        let fis = self.fis(raw.fis.unwrap_or_default())?;
+        let llm = raw.llm.map(|l| self.llm(l)).transpose()?;
+        let schedule = raw
+            .schedule
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| self.schedule(i, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            source: Some(self.path.to_owned()),
+            environment,
+            aws,
+            incidents,
+            services,
+            policy,
+            fis,
+            llm,
+            schedule,
+        })
+    }
+
+    fn aws(&self, raw: RawAws) -> Result<AwsSettings, ConfigError> {
+        let d = AwsSettings::default();
+        if let Some(url) = &raw.endpoint_url {
+            check_url(url).map_err(|m| self.invalid("aws.endpoint_url", m))?;
+        }
+        if let Some(account) = &raw.account_id
+            && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(self.invalid(
+                "aws.account_id",
+                format!("`{account}` is not an AWS account id: expected 12 digits, quoted"),
+            ));
+        }
+        let max_attempts = raw.max_attempts.unwrap_or(d.max_attempts);
+        if !(1..=10).contains(&max_attempts) {
+            return Err(self.invalid(
+                "aws.max_attempts",
+                format!("{max_attempts} is out of range: expected 1 to 10"),
+            ));
+        }
+        Ok(AwsSettings {
+            profile: raw.profile,
+            region: raw.region,
+            endpoint_url: raw.endpoint_url,
+            account_id: raw.account_id,
+            connect_timeout: self.duration(
+                "aws.connect_timeout",
+                raw.connect_timeout.as_ref(),
+                d.connect_timeout,
+            )?,
+            attempt_timeout: self.duration(
+                "aws.attempt_timeout",
+                raw.attempt_timeout.as_ref(),
+                d.attempt_timeout,
+            )?,
+            operation_timeout: self.duration(
+                "aws.operation_timeout",
+                raw.operation_timeout.as_ref(),
+                d.operation_timeout,
+            )?,
+            max_attempts,
+        })
+    }
+
+    fn incidents(&self, raw: RawIncidents) -> Result<IncidentSettings, ConfigError> {
+        let d = IncidentSettings::default();
+        let max_concurrent_queries = raw
+            .max_concurrent_queries
+            .unwrap_or(d.max_concurrent_queries);
+        if !(1..=100).contains(&max_concurrent_queries) {
+            return Err(self.invalid(
+                "incidents.max_concurrent_queries",
+                format!(
+                    "{max_concurrent_queries} is out of range: Logs Insights allows 1 to 100 concurrent queries per account and region"
+                ),
+            ));
+        }
+        Ok(IncidentSettings {
+            log_groups: raw.log_groups,
+            lookback: self.duration("incidents.lookback", raw.lookback.as_ref(), d.lookback)?,
+            gap: self.duration("incidents.gap", raw.gap.as_ref(), d.gap)?,
+            max_concurrent_queries,
+        })
+    }
+
+    fn service(&self, i: usize, raw: RawService) -> Result<Service, ConfigError> {
+        let key = |k: &str| format!("services[{i}].{k}");
+        let name = raw
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| self.invalid(&format!("services[{i}]"), "missing `name`"))?;
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(self.invalid(
+                &key("name"),
+                format!("`{name}` may only contain letters, digits, `-` and `_` (it is used in alarm names)"),
+            ));
+        }
+        let metrics = raw
+            .metrics
+            .into_iter()
+            .enumerate()
+            .map(|(j, m)| self.metric(&format!("services[{i}].metrics[{j}]"), m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Service {
+            name,
+            owner: raw.owner,
+            cluster: raw.cluster,
+            namespace: raw.namespace,
+            selector: raw.selector,
+            recovery_target: self.duration(
+                &key("recovery_target"),
+                raw.recovery_target.as_ref(),
+                Duration::from_secs(300),
+            )?,
+            metrics,
+        })
+    }
+
+    fn metric(&self, at: &str, raw: RawMetric) -> Result<MetricDef, ConfigError> {
+        let name = raw
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| self.invalid(at, "missing `name`"))?;
+        let direction = match raw.direction.as_deref() {
+            None | Some("upper") => Direction::Upper,
+            Some("lower") => Direction::Lower,
+            Some("both") => Direction::Both,
+            Some(other) => {
+                return Err(self.invalid(
+                    &format!("{at}.direction"),
+                    format!("`{other}` is not a direction: expected upper, lower or both"),
+                ));
+            }
+        };
+        if let Some(slo) = raw.slo
+            && !slo.is_finite()
+        {
+            return Err(self.invalid(&format!("{at}.slo"), "must be a finite number"));
+        }
+        let query = match (raw.metric, raw.expression) {
+            (Some(m), None) => {
+                if !raw.inputs.is_empty() {
+                    return Err(self.invalid(
+                        &format!("{at}.inputs"),
+                        "`inputs` only goes with `expression`",
+                    ));
+                }
+                MetricQuery::Stat(self.stat(&format!("{at}.metric"), m)?)
+            }
+            (None, Some(expression)) => {
+                if raw.inputs.is_empty() {
+                    return Err(self.invalid(
+                        &format!("{at}.inputs"),
+                        "an `expression` needs `inputs`: the metrics it refers to, by id",
+                    ));
+                }
+                let mut inputs = BTreeMap::new();
+                for (id, m) in raw.inputs {
+                    let valid_id = id.starts_with(|c: char| c.is_ascii_lowercase())
+                        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if !valid_id {
+                        return Err(self.invalid(
+                            &format!("{at}.inputs.{id}"),
+                            "input ids must start with a lowercase letter and contain only letters, digits and `_` (CloudWatch's rule)",
+                        ));
+                    }
+                    let stat = self.stat(&format!("{at}.inputs.{id}"), m)?;
+                    inputs.insert(id, stat);
+                }
+                MetricQuery::Expression { expression, inputs }
+            }
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(
+                    at,
+                    "give either `metric` or `expression` with `inputs`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(self.invalid(
+                    at,
+                    "missing `metric` (or `expression` with `inputs`): what to query in CloudWatch",
+                ));
+            }
+        };
+        Ok(MetricDef {
+            name,
+            direction,
+            slo: raw.slo,
+            query,
+        })
+    }
+
+    fn stat(&self, at: &str, raw: RawMetricStat) -> Result<MetricStat, ConfigError> {
+        let namespace = raw
+            .namespace
+            .ok_or_else(|| self.invalid(at, "missing `namespace`, e.g. AWS/ApplicationELB"))?;
+        let name = raw
+            .name
+            .ok_or_else(|| self.invalid(at, "missing `name`: the CloudWatch metric name"))?;
+        let period = self.duration(
+            &format!("{at}.period"),
+            raw.period.as_ref(),
+            Duration::from_secs(60),
+        )?;
+        let secs = period.as_secs();
+        if !(matches!(secs, 1 | 5 | 10 | 20 | 30) || (secs >= 60 && secs % 60 == 0)) {
+            return Err(self.invalid(
+                &format!("{at}.period"),
+                format!(
+                    "{secs}s is not a CloudWatch period: use 1, 5, 10, 20 or 30 seconds, or a multiple of 60"
+                ),
+            ));
+        }
+        Ok(MetricStat {
+            namespace,
+            name,
+            dimensions: raw.dimensions,
+            stat: raw.stat.unwrap_or_else(|| "Average".to_owned()),
+            period,
+        })
+    }
+
+    fn policy(&self, raw: RawPolicy) -> Result<Policy, ConfigError> {
+        let d = Policy::default();
+        let max_percent = raw.max_percent.unwrap_or(d.max_percent);
+        if !(1..=100).contains(&max_percent) {
+            return Err(self.invalid(
+                "policy.max_percent",
+                format!("{max_percent} is out of range: expected 1 to 100"),
+            ));
+        }
+        let max_count = raw.max_count.unwrap_or(d.max_count);
+        if max_count == 0 {
+            return Err(self.invalid("policy.max_count", "must be at least 1"));
+        }
+        let max_parallel_actions = raw.max_parallel_actions.unwrap_or(d.max_parallel_actions);
+        if !(1..=10).contains(&max_parallel_actions) {
+            return Err(self.invalid(
+                "policy.max_parallel_actions",
+                format!("{max_parallel_actions} is out of range: FIS allows 1 to 10"),
+            ));
+        }
+        let max_duration = self.duration(
+            "policy.max_duration",
+            raw.max_duration.as_ref(),
+            d.max_duration,
+        )?;
+        if max_duration > Duration::from_secs(12 * 3600) || max_duration.is_zero() {
+            return Err(self.invalid(
+                "policy.max_duration",
+                "must be more than zero and at most 12h (the FIS limit)",
+            ));
+        }
+        let allowed_environments = raw.allowed_environments.unwrap_or(d.allowed_environments);
+        let allow_production = raw.allow_production.unwrap_or(false);
+        if !allow_production
+            && let Some(prod) = allowed_environments.iter().find(|e| is_production(e))
+        {
+            return Err(self.invalid(
+                "policy.allowed_environments",
+                format!(
+                    "`{prod}` is a production environment: set `policy.allow_production: true` as well (and pass --allow-production when running)"
+                ),
+            ));
+        }
+        Ok(Policy {
+            allowed_environments,
+            allow_production,
+            required_label: raw.required_label.or(d.required_label),
+            namespaces: raw.namespaces.unwrap_or_default(),
+            max_count,
+            max_percent,
+            max_parallel_actions,
+            max_duration,
+        })
+    }
+
+    fn fis(&self, raw: RawFis) -> Result<FisSettings, ConfigError> {
+        if let Some(arn) = &raw.role_arn
+            && !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":role/"))
+        {
+            return Err(self.invalid(
+                "fis.role_arn",
+                format!(
+                    "`{arn}` is not an IAM role ARN: expected arn:aws:iam::<account>:role/<name>"
+                ),
+            ));
+        }
+        if let Some(arn) = &raw.log_group_arn
+            && !(arn.starts_with("arn:") && arn.contains(":logs:") && arn.contains(":log-group:"))
+        {
+            return Err(self.invalid(
+                "fis.log_group_arn",
+                format!(
+                    "`{arn}` is not a log group ARN: expected arn:aws:logs:<region>:<account>:log-group:<name>:*"
+                ),
+            ));
+        }
+        Ok(FisSettings {
+            role_arn: raw.role_arn,
+            kubernetes_service_account: raw
+                .kubernetes_service_account
+                .unwrap_or_else(|| DEFAULT_SERVICE_ACCOUNT.to_owned()),
+            log_group_arn: raw.log_group_arn,
+        })
+    }
+
+    fn llm(&self, raw: RawLlm) -> Result<LlmSettings, ConfigError> {
+        let base_url = raw.base_url.ok_or_else(|| {
+            self.invalid("llm", "missing `base_url` (e.g. https://api.openai.com/v1)")
+        })?;
+        check_url(&base_url).map_err(|m| self.invalid("llm.base_url", m))?;
+        let model = raw
+            .model
+            .ok_or_else(|| self.invalid("llm", "missing `model` (e.g. gpt-4o-mini)"))?;
+        Ok(LlmSettings {
+            base_url,
+            model,
+            api_key_env: raw.api_key_env,
+            timeout: self.duration("llm.timeout", raw.timeout.as_ref(), Duration::from_secs(30))?,
+            redact_ips: raw.redact_ips.unwrap_or(true),
+        })
+    }
+
+    fn schedule(&self, i: usize, raw: RawSchedule) -> Result<ScheduleEntry, ConfigError> {
+        let at = format!("schedule[{i}]");
+        let name = raw
+            .name
+            .ok_or_else(|| self.invalid(&at, "missing `name`"))?;
+        let cron = raw.cron.ok_or_else(|| {
+            self.invalid(&at, "missing `cron` (five fields, e.g. `0 10 * * TUE`)")
+        })?;
+        if cron.split_whitespace().count() != 5 {
+            return Err(self.invalid(
+                &format!("{at}.cron"),
+                format!(
+                    "`{cron}` must have five fields: minute hour day-of-month month day-of-week"
+                ),
+            ));
+        }
+        croner::parser::CronParser::new()
+            .parse(&cron)
+            .map_err(|e| {
+                self.invalid(
+                    &format!("{at}.cron"),
+                    format!("`{cron}` is not valid cron: {e}"),
+                )
+            })?;
+        let timezone = raw.timezone.unwrap_or_else(|| "UTC".to_owned());
+        let environment = raw.environment.unwrap_or_else(|| "staging".to_owned());
+        let notify = raw
+            .notify
+            .into_iter()
+            .enumerate()
+            .map(|(j, n)| {
+                match (n.slack, n.webhook) {
+                    (Some(url), None) => check_url(&url).map(|()| Notify::Slack(url)),
+                    (None, Some(url)) => check_url(&url).map(|()| Notify::Webhook(url)),
+                    _ => Err("give exactly one of `slack` or `webhook`".to_owned()),
+                }
+                .map_err(|m| self.invalid(&format!("{at}.notify[{j}]"), m))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let blackouts = raw
+            .blackouts
+            .into_iter()
+            .enumerate()
+            .map(|(j, b)| {
+                let key = format!("{at}.blackouts[{j}]");
+                let parse = |v: Option<String>, what: &str| {
+                    let v = v.ok_or_else(|| self.invalid(&key, format!("missing `{what}`")))?;
+                    chrono::DateTime::parse_from_rfc3339(&v)
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .map_err(|_| {
+                            self.invalid(
+                                &format!("{key}.{what}"),
+                                format!(
+                                    "`{v}` is not an RFC 3339 time such as 2026-12-24T00:00:00Z"
+                                ),
+                            )
+                        })
+                };
+                let start = parse(b.start, "start")?;
+                let end = parse(b.end, "end")?;
+                if end <= start {
+                    return Err(self.invalid(&key, "`end` must be after `start`"));
+                }
+                Ok(Blackout {
+                    start,
+                    end,
+                    reason: b.reason,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ScheduleEntry {
+            name,
+            cron,
+            timezone,
+            scenario: raw.scenario,
+            environment,
+            max_duration: self.duration(
+                &format!("{at}.max_duration"),
+                raw.max_duration.as_ref(),
+                Duration::from_secs(2 * 3600),
+            )?,
+            notify,
+            blackouts,
+        })
+    }
+}
+
+/// Whether an environment name means production.
+pub fn is_production(environment: &str) -> bool {
+    matches!(
+        environment.to_ascii_lowercase().as_str(),
+        "prod" | "production" | "prd" | "live"
+    )
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!("`{url}` is not an http(s) URL"))
+    }
+}
+
+/// Finds the 1-based line and column of a dotted key path (`services[1].metrics[0].slo`) in
+/// block-style YAML. When a key is not written in block style (inside a `{...}` flow map, say),
+/// the location of its deepest enclosing key is returned; `None` when even the first key is
+/// absent.
+pub fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    enum Seg<'a> {
+        Key(&'a str),
+        Index(usize),
+    }
+    /// A line as seen by the walk; `- k: v` becomes a dash entry and a key entry two columns in.
+    struct Entry<'a> {
+        line: usize,
+        indent: usize,
+        content: &'a str,
+    }
+    let mut segs = Vec::new();
+    for part in key.split('.') {
+        let mut pieces = part.split('[');
+        if let Some(name) = pieces.next().filter(|n| !n.is_empty()) {
+            segs.push(Seg::Key(name));
+        }
+        segs.extend(
+            pieces.filter_map(|idx| idx.trim_end_matches(']').parse().ok().map(Seg::Index)),
+        );
+    }
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut content = line.trim_start();
+        let mut indent = line.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        while content == "-" || content.starts_with("- ") {
+            entries.push(Entry {
+                line: n,
+                indent,
+                content: "-",
+            });
+            let rest = content[1..].trim_start();
+            indent += content.len() - rest.len();
+            content = rest;
+            if content.is_empty() {
+                break;
+            }
+        }
+        if !content.is_empty() {
+            entries.push(Entry {
+                line: n,
+                indent,
+                content,
+            });
+        }
+    }
+    // The current node: index of its entry (None = document root) and its indent.
+    let mut node: Option<usize> = None;
+    let mut found = None;
+    for seg in &segs {
+        let (start, parent_indent, parent_is_key) = match node {
+            None => (0, None, false),
+            Some(i) => (i + 1, Some(entries[i].indent), entries[i].content != "-"),
+        };
+        let mut level = None;
+        let mut count = 0;
+        let mut hit = None;
+        for (i, e) in entries.iter().enumerate().skip(start) {
+            let inside = match parent_indent {
+                None => true,
+                // A key's block sequence may sit at the key's own indentation.
+                Some(p) => e.indent > p || (parent_is_key && e.indent == p && e.content == "-"),
+            };
+            if !inside {
+                break;
+            }
+            let lvl = *level.get_or_insert(e.indent);
+            if e.indent != lvl {
+                continue;
+            }
+            match seg {
+                Seg::Key(k) => {
+                    if e.content
+                        .strip_prefix(k)
+                        .is_some_and(|r| r.starts_with(':'))
+                    {
+                        hit = Some(i);
+                        break;
+                    }
+                }
+                Seg::Index(want) => {
+                    if e.content == "-" {
+                        if count == *want {
+                            hit = Some(i);
+                            break;
+                        }
+                        count += 1;
+                    }
+                }
+            }
+        }
+        match hit {
+            Some(i) => {
+                found = Some((entries[i].line + 1, entries[i].indent + 1));
+                node = Some(i);
+            }
+            None => return found,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_yaml(Path::new("gameday.yaml"), text)
+    }
+
+    #[test]
+    fn example_config_loads_and_validates() {
+        let cfg = Config::from_yaml(Path::new("gameday.example.yaml"), EXAMPLE_CONFIG)
+            .expect("the shipped example config must be valid");
+        assert_eq!(cfg.environment, "staging");
+        assert!(!cfg.services.is_empty());
+        assert!(cfg.services.iter().all(|s| !s.metrics.is_empty()));
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let cfg = load("").expect("empty config is valid");
+        assert_eq!(cfg.policy, Policy::default());
+        assert_eq!(cfg.incidents.lookback, Duration::from_secs(180 * 86_400));
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let err = load("environment: staging\naws:\n  region: eu-west-1\n  regoin: x\n")
+            .expect_err("unknown key");
+        let msg = err.to_string();
+        assert!(msg.starts_with("gameday.yaml:4:3: "), "{msg}");
+        assert!(msg.contains("regoin"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let err = load("policy:\n  max_percent: lots\n").expect_err("wrong type");
+        let msg = err.to_string();
+        assert!(msg.starts_with("gameday.yaml:2:16: "), "{msg}");
+        assert!(msg.contains("max_percent"), "{msg}");
+    }
+
+    #[test]
+    fn bad_duration_is_located() {
+        let err = load("incidents:\n  lookback: 180 parsecs\n").expect_err("bad duration");
+        let msg = err.to_string();
+        assert!(msg.starts_with("gameday.yaml:2:3: "), "{msg}");
+        assert!(msg.contains("incidents.lookback"), "{msg}");
+        assert!(msg.contains("180d"), "hint names a valid form: {msg}");
+    }
+
+    #[test]
+    fn semantic_error_is_located_at_its_key() {
+        let text = "services:\n  - name: checkout\n    metrics:\n      - name: err\n        direction: sideways\n        metric: {namespace: A, name: B}\n";
+        let err = load(text).expect_err("bad direction");
+        let msg = err.to_string();
+        assert!(msg.starts_with("gameday.yaml:5:9: "), "{msg}");
+        assert!(msg.contains("services[0].metrics[0].direction"), "{msg}");
+    }
+
+    #[test]
+    fn production_needs_explicit_opt_in() {
+        let err = load("policy:\n  allowed_environments: [staging, production]\n")
+            .expect_err("production without opt-in");
+        assert!(err.to_string().contains("allow_production"));
+        load("policy:\n  allowed_environments: [production]\n  allow_production: true\n")
+            .expect("explicit opt-in is accepted");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(
+            parse_duration("180d"),
+            Ok(Duration::from_secs(180 * 86_400))
+        );
+        assert!(parse_duration("m15").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn locate_key_walks_lists_and_maps() {
+        let text = "a:\n  b: 1\nlist:\n  - name: x\n    v: 1\n  - name: y\n    v: 2\n";
+        assert_eq!(locate_key(text, "a.b"), Some((2, 3)));
+        assert_eq!(locate_key(text, "list[1]"), Some((6, 3)));
+        assert_eq!(locate_key(text, "list[1].v"), Some((7, 5)));
+        assert_eq!(locate_key(text, "nope"), None);
+    }
+}

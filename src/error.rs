@@ -1,0 +1,88 @@
+//! The crate-wide error type and the process exit codes.
+//!
+//! Input: the per-stage error enums (config, provider, …), wrapped via `#[from]`.
+//! Output: [`Error`], its stable [`Error::kind`] label and the exit code [`Error::exit_code`].
+//! Must not: format causes into messages (the cause lives in `#[source]`, printed by `main`).
+
+use std::path::PathBuf;
+
+/// Everything went as planned (for `run`: every stage held its hypothesis).
+pub const EXIT_OK: i32 = 0;
+/// An internal error: a bug, or an environment failure gameday cannot classify.
+pub const EXIT_INTERNAL: i32 = 1;
+/// Usage, configuration or input error; nothing was created or changed in AWS.
+pub const EXIT_USAGE: i32 = 2;
+/// A hypothesis did not hold: a stage failed its judgement.
+pub const EXIT_HYPOTHESIS: i32 = 3;
+/// Aborted by a stop condition, the guard, a timeout or a signal; experiments were stopped.
+pub const EXIT_ABORTED: i32 = 4;
+/// A stop or rollback failed: something may still be running and a human must check.
+pub const EXIT_STOP_FAILED: i32 = 5;
+
+/// The crate error: one variant per source, each with a stable [`kind`](Error::kind).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file is missing, malformed or invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A call to AWS (or the emulator) failed.
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    /// An input file could not be read.
+    #[error("failed to read {}", path.display())]
+    Read {
+        /// The file that could not be read.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output file could not be written.
+    #[error("failed to write {}", path.display())]
+    Write {
+        /// The file that could not be written.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command line asked for something that cannot be done.
+    #[error("{0}")]
+    Usage(String),
+    /// `doctor` found at least one red check.
+    #[error("{failed} of {total} checks failed")]
+    ChecksFailed {
+        /// How many checks were red.
+        failed: usize,
+        /// How many checks ran.
+        total: usize,
+    },
+}
+
+impl Error {
+    /// A stable, machine-readable label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(e) => e.kind(),
+            Self::Provider(e) => e.kind(),
+            Self::Read { .. } => "read",
+            Self::Write { .. } => "write",
+            Self::Usage(_) => "usage",
+            Self::ChecksFailed { .. } => "checks_failed",
+        }
+    }
+
+    /// The process exit code this error maps to (see the README's exit-code table).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            // A red doctor check means the setup is not usable yet: a configuration problem.
+            Self::Config(_) | Self::Usage(_) | Self::Read { .. } | Self::ChecksFailed { .. } => {
+                EXIT_USAGE
+            }
+            Self::Provider(_) | Self::Write { .. } => EXIT_INTERNAL,
+        }
+    }
+}
+
+/// Shorthand for results carrying the crate [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,21 @@
+//! gameday: a chaos-engineering GameDay orchestrator for AWS.
+//!
+//! The pipeline, one module per stage, each with one entry point:
+//!
+//! ```text
+//!  CloudWatch Logs ─► mine ─► incidents ──────────┐
+//!                                                 ├─► plan ─► scenario + FIS templates ─► run ─► journal ─► report
+//!  CloudWatch metrics ─► steady_state ─► hypotheses┘                                      ▲
+//!                                                          schedule (weekly) ─────────────┘
+//! ```
+//!
+//! Stages never call one another; only [`cli`] (and the scheduler) chain them. All I/O goes
+//! through the provider traits in [`provider`], so every stage runs against AWS, against local
+//! files, or against the local emulator.
+
+pub mod cli;
+pub mod config;
+pub mod doctor;
+pub mod error;
+pub mod provider;
+pub mod shutdown;

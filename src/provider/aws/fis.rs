@@ -1,0 +1,361 @@
+//! [`FaultInjector`] over `aws-sdk-fis`.
+//!
+//! Input: CreateExperimentTemplate request documents (JSON, as written to disk and linted),
+//! template and experiment ids. Output: [`ExperimentView`]s. Must not: decide when to stop —
+//! it only does what it is told, and reports every state FIS returns, unknown ones included.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_fis::types::{
+    ActionsMode, CreateExperimentTemplateActionInput,
+    CreateExperimentTemplateExperimentOptionsInput, CreateExperimentTemplateLogConfigurationInput,
+    CreateExperimentTemplateStopConditionInput, CreateExperimentTemplateTargetInput,
+    EmptyTargetResolutionMode, Experiment, ExperimentTemplateCloudWatchLogsLogConfigurationInput,
+    ExperimentTemplateS3LogConfigurationInput, ExperimentTemplateTargetInputFilter,
+    StartExperimentExperimentOptionsInput,
+};
+use serde_json::Value;
+
+use super::{AwsClients, call_error};
+use crate::provider::{
+    ActionView, ExperimentSummary, ExperimentView, FaultInjector, ProviderError, ProviderResult,
+    TemplateSummary,
+};
+
+const CREATE: &str = "fis:CreateExperimentTemplate";
+
+fn invalid(message: impl Into<String>) -> ProviderError {
+    ProviderError::InvalidRequest {
+        operation: CREATE,
+        message: message.into(),
+    }
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn string_map(v: Option<&Value>, what: &str) -> ProviderResult<Option<HashMap<String, String>>> {
+    let Some(v) = v else { return Ok(None) };
+    let obj = v
+        .as_object()
+        .ok_or_else(|| invalid(format!("`{what}` must be an object of strings")))?;
+    obj.iter()
+        .map(|(k, v)| {
+            v.as_str()
+                .map(|s| (k.clone(), s.to_owned()))
+                .ok_or_else(|| invalid(format!("`{what}.{k}` must be a string")))
+        })
+        .collect::<ProviderResult<HashMap<_, _>>>()
+        .map(Some)
+}
+
+fn string_list(v: Option<&Value>, what: &str) -> ProviderResult<Option<Vec<String>>> {
+    let Some(v) = v else { return Ok(None) };
+    let arr = v
+        .as_array()
+        .ok_or_else(|| invalid(format!("`{what}` must be a list of strings")))?;
+    arr.iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(format!("`{what}` must be a list of strings")))
+        })
+        .collect::<ProviderResult<Vec<_>>>()
+        .map(Some)
+}
+
+fn entries<'a>(v: Option<&'a Value>, what: &str) -> ProviderResult<Vec<(&'a String, &'a Value)>> {
+    match v {
+        None => Ok(Vec::new()),
+        Some(Value::Object(map)) => Ok(map.iter().collect()),
+        Some(_) => Err(invalid(format!("`{what}` must be an object"))),
+    }
+}
+
+fn target_input(name: &str, t: &Value) -> ProviderResult<CreateExperimentTemplateTargetInput> {
+    let mut filters = Vec::new();
+    if let Some(list) = t.get("filters").and_then(Value::as_array) {
+        for f in list {
+            let path = str_field(f, "path")
+                .ok_or_else(|| invalid(format!("target `{name}`: a filter needs `path`")))?;
+            let values = string_list(f.get("values"), "filters.values")?.unwrap_or_default();
+            filters.push(
+                ExperimentTemplateTargetInputFilter::builder()
+                    .path(path)
+                    .set_values(Some(values))
+                    .build()
+                    .map_err(|e| invalid(format!("target `{name}`: {e}")))?,
+            );
+        }
+    }
+    CreateExperimentTemplateTargetInput::builder()
+        .set_resource_type(str_field(t, "resourceType").map(str::to_owned))
+        .set_selection_mode(str_field(t, "selectionMode").map(str::to_owned))
+        .set_resource_arns(string_list(t.get("resourceArns"), "resourceArns")?)
+        .set_resource_tags(string_map(t.get("resourceTags"), "resourceTags")?)
+        .set_parameters(string_map(t.get("parameters"), "parameters")?)
+        .set_filters((!filters.is_empty()).then_some(filters))
+        .build()
+        .map_err(|e| invalid(format!("target `{name}`: {e}")))
+}
+
+fn action_input(name: &str, a: &Value) -> ProviderResult<CreateExperimentTemplateActionInput> {
+    CreateExperimentTemplateActionInput::builder()
+        .set_action_id(str_field(a, "actionId").map(str::to_owned))
+        .set_description(str_field(a, "description").map(str::to_owned))
+        .set_parameters(string_map(a.get("parameters"), "parameters")?)
+        .set_targets(string_map(a.get("targets"), "targets")?)
+        .set_start_after(string_list(a.get("startAfter"), "startAfter")?)
+        .build()
+        .map_err(|e| invalid(format!("action `{name}`: {e}")))
+}
+
+impl FaultInjector for AwsClients {
+    async fn create_template(&self, request: &Value) -> ProviderResult<String> {
+        let mut req = self
+            .fis
+            .create_experiment_template()
+            .set_description(str_field(request, "description").map(str::to_owned))
+            .set_role_arn(str_field(request, "roleArn").map(str::to_owned))
+            .set_tags(string_map(request.get("tags"), "tags")?);
+        if let Some(token) = str_field(request, "clientToken") {
+            req = req.client_token(token);
+        }
+        for sc in request
+            .get("stopConditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            req = req.stop_conditions(
+                CreateExperimentTemplateStopConditionInput::builder()
+                    .set_source(str_field(sc, "source").map(str::to_owned))
+                    .set_value(str_field(sc, "value").map(str::to_owned))
+                    .build()
+                    .map_err(|e| invalid(format!("stop condition: {e}")))?,
+            );
+        }
+        for (name, t) in entries(request.get("targets"), "targets")? {
+            req = req.targets(name, target_input(name, t)?);
+        }
+        for (name, a) in entries(request.get("actions"), "actions")? {
+            req = req.actions(name, action_input(name, a)?);
+        }
+        if let Some(lc) = request.get("logConfiguration") {
+            let version = lc
+                .get("logSchemaVersion")
+                .and_then(Value::as_i64)
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| invalid("`logConfiguration.logSchemaVersion` must be an integer"))?;
+            let mut b = CreateExperimentTemplateLogConfigurationInput::builder()
+                .log_schema_version(version);
+            if let Some(arn) = lc
+                .get("cloudWatchLogsConfiguration")
+                .and_then(|c| str_field(c, "logGroupArn"))
+            {
+                b = b.cloud_watch_logs_configuration(
+                    ExperimentTemplateCloudWatchLogsLogConfigurationInput::builder()
+                        .log_group_arn(arn)
+                        .build()
+                        .map_err(|e| invalid(format!("logConfiguration: {e}")))?,
+                );
+            }
+            if let Some(s3) = lc.get("s3Configuration") {
+                b = b.s3_configuration(
+                    ExperimentTemplateS3LogConfigurationInput::builder()
+                        .set_bucket_name(str_field(s3, "bucketName").map(str::to_owned))
+                        .set_prefix(str_field(s3, "prefix").map(str::to_owned))
+                        .build()
+                        .map_err(|e| invalid(format!("logConfiguration: {e}")))?,
+                );
+            }
+            req = req.log_configuration(
+                b.build()
+                    .map_err(|e| invalid(format!("logConfiguration: {e}")))?,
+            );
+        }
+        if let Some(mode) = request
+            .get("experimentOptions")
+            .and_then(|o| str_field(o, "emptyTargetResolutionMode"))
+        {
+            req = req.experiment_options(
+                CreateExperimentTemplateExperimentOptionsInput::builder()
+                    .empty_target_resolution_mode(EmptyTargetResolutionMode::from(mode))
+                    .build(),
+            );
+        }
+        let out = req.send().await.map_err(|e| call_error(CREATE, e))?;
+        out.experiment_template()
+            .and_then(|t| t.id())
+            .map(str::to_owned)
+            .ok_or(ProviderError::Unexpected {
+                operation: CREATE,
+                message: "no template id in the answer".to_owned(),
+            })
+    }
+
+    async fn start(
+        &self,
+        template_id: &str,
+        tags: &BTreeMap<String, String>,
+        preview: bool,
+    ) -> ProviderResult<ExperimentView> {
+        const OP: &str = "fis:StartExperiment";
+        let mut req = self
+            .fis
+            .start_experiment()
+            .experiment_template_id(template_id)
+            .client_token(uuid::Uuid::new_v4().to_string());
+        for (k, v) in tags {
+            req = req.tags(k, v);
+        }
+        if preview {
+            req = req.experiment_options(
+                StartExperimentExperimentOptionsInput::builder()
+                    .actions_mode(ActionsMode::SkipAll)
+                    .build(),
+            );
+        }
+        let out = req.send().await.map_err(|e| call_error(OP, e))?;
+        out.experiment().map(view).ok_or(ProviderError::Unexpected {
+            operation: OP,
+            message: "no experiment in the answer".to_owned(),
+        })
+    }
+
+    async fn get(&self, experiment_id: &str) -> ProviderResult<ExperimentView> {
+        const OP: &str = "fis:GetExperiment";
+        let out = self
+            .fis
+            .get_experiment()
+            .id(experiment_id)
+            .send()
+            .await
+            .map_err(|e| call_error(OP, e))?;
+        out.experiment().map(view).ok_or(ProviderError::Unexpected {
+            operation: OP,
+            message: "no experiment in the answer".to_owned(),
+        })
+    }
+
+    async fn stop(&self, experiment_id: &str) -> ProviderResult<ExperimentView> {
+        const OP: &str = "fis:StopExperiment";
+        let out = self
+            .fis
+            .stop_experiment()
+            .id(experiment_id)
+            .send()
+            .await
+            .map_err(|e| call_error(OP, e))?;
+        out.experiment().map(view).ok_or(ProviderError::Unexpected {
+            operation: OP,
+            message: "no experiment in the answer".to_owned(),
+        })
+    }
+
+    async fn list(&self) -> ProviderResult<Vec<ExperimentSummary>> {
+        const OP: &str = "fis:ListExperiments";
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .fis
+                .list_experiments()
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| call_error(OP, e))?;
+            for e in out.experiments() {
+                found.push(ExperimentSummary {
+                    id: e.id().unwrap_or_default().to_owned(),
+                    template_id: e.experiment_template_id().map(str::to_owned),
+                    status: e
+                        .state()
+                        .and_then(|s| s.status())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_else(|| "unknown".to_owned()),
+                    tags: sorted(e.tags()),
+                });
+            }
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+impl AwsClients {
+    /// Lists experiment templates (all pages).
+    ///
+    /// # Errors
+    /// [`ProviderError::Call`] when FIS cannot be reached or refuses.
+    pub async fn list_templates(&self) -> ProviderResult<Vec<TemplateSummary>> {
+        const OP: &str = "fis:ListExperimentTemplates";
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .fis
+                .list_experiment_templates()
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| call_error(OP, e))?;
+            for t in out.experiment_templates() {
+                found.push(TemplateSummary {
+                    id: t.id().unwrap_or_default().to_owned(),
+                    description: t.description().map(str::to_owned),
+                    tags: sorted(t.tags()),
+                });
+            }
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+fn sorted(tags: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+fn view(e: &Experiment) -> ExperimentView {
+    ExperimentView {
+        id: e.id().unwrap_or_default().to_owned(),
+        template_id: e.experiment_template_id().map(str::to_owned),
+        status: e
+            .state()
+            .and_then(|s| s.status())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "unknown".to_owned()),
+        reason: e.state().and_then(|s| s.reason()).map(str::to_owned),
+        actions: e
+            .actions()
+            .map(|m| {
+                m.iter()
+                    .map(|(name, a)| {
+                        (
+                            name.clone(),
+                            ActionView {
+                                action_id: a.action_id().map(str::to_owned),
+                                status: a
+                                    .state()
+                                    .and_then(|s| s.status())
+                                    .map(|s| s.as_str().to_owned())
+                                    .unwrap_or_else(|| "unknown".to_owned()),
+                                reason: a.state().and_then(|s| s.reason()).map(str::to_owned),
+                            },
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        tags: sorted(e.tags()),
+    }
+}

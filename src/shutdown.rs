@@ -1,0 +1,138 @@
+//! Process-wide cancellation: one token, cancelled by the first SIGINT/SIGTERM.
+//!
+//! Input: OS signals. Output: a [`CancellationToken`] that every long-running loop selects on,
+//! and a [`TaskTracker`] for spawned tasks (shutdown is cancel, close, wait). A second signal
+//! exits at once with [`EXIT_ABORTED`](crate::error::EXIT_ABORTED). Must not: perform cleanup
+//! itself — whoever started an experiment stops it, under its own timeout.
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why a run was cancelled, ordered from least to most severe; the most severe one is recorded.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AbortReason {
+    /// A FIS stop condition (CloudWatch alarm) fired.
+    StopCondition,
+    /// Our guard saw the hypothesis break.
+    Guard,
+    /// The stage ran past its deadline.
+    Timeout,
+    /// The user interrupted (Ctrl-C).
+    Interrupt,
+    /// The process was told to terminate (SIGTERM).
+    Signal,
+}
+
+/// The process's shutdown handle.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    token: CancellationToken,
+    tracker: TaskTracker,
+    reason: std::sync::Arc<std::sync::Mutex<Option<AbortReason>>>,
+}
+
+impl Shutdown {
+    /// A fresh handle with no signal handling (tests, library use).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The root token.
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    /// Tracker for spawned tasks.
+    pub fn tracker(&self) -> &TaskTracker {
+        &self.tracker
+    }
+
+    /// Cancels with a reason; the most severe reason wins.
+    pub fn cancel(&self, reason: AbortReason) {
+        if let Ok(mut r) = self.reason.lock() {
+            *r = Some(r.map_or(reason, |old| old.max(reason)));
+        }
+        self.token.cancel();
+    }
+
+    /// The most severe reason given so far.
+    pub fn reason(&self) -> Option<AbortReason> {
+        self.reason.lock().ok().and_then(|r| *r)
+    }
+
+    /// Installs SIGINT/SIGTERM handlers: the first signal cancels, the second exits at once.
+    ///
+    /// # Errors
+    /// When the OS refuses the signal handlers.
+    pub fn listen_for_signals(&self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut int = signal(SignalKind::interrupt())?;
+            let mut term = signal(SignalKind::terminate())?;
+            let this = self.clone();
+            tokio::spawn(async move {
+                let mut seen = 0u32;
+                loop {
+                    let reason = tokio::select! {
+                        _ = int.recv() => AbortReason::Interrupt,
+                        _ = term.recv() => AbortReason::Signal,
+                    };
+                    seen += 1;
+                    if seen == 1 {
+                        tracing::warn!(
+                            ?reason,
+                            "signal received: stopping experiments and saving the journal (signal again to exit at once)"
+                        );
+                        this.cancel(reason);
+                    } else {
+                        tracing::error!(
+                            "second signal: exiting now; run `gameday recover` to stop anything left running"
+                        );
+                        std::process::exit(crate::error::EXIT_ABORTED);
+                    }
+                }
+            });
+        }
+        #[cfg(not(unix))]
+        {
+            let this = self.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    this.cancel(AbortReason::Interrupt);
+                }
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(crate::error::EXIT_ABORTED);
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Shutdown: cancel, close the tracker, wait for tracked tasks.
+    pub async fn drain(&self) {
+        self.token.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn most_severe_reason_wins() {
+        let s = Shutdown::new();
+        assert_eq!(s.reason(), None);
+        s.cancel(AbortReason::Signal);
+        s.cancel(AbortReason::Guard);
+        assert_eq!(s.reason(), Some(AbortReason::Signal));
+        assert!(s.token().is_cancelled());
+        assert!(AbortReason::StopCondition < AbortReason::Guard);
+        assert!(AbortReason::Interrupt < AbortReason::Signal);
+    }
+}

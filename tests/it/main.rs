@@ -1,0 +1,8 @@
+//! Integration tests: one binary (see STYLE.md §6).
+//!
+//! Emulator tests start the local AWS emulator (moto behind our CBOR adapter) once per test
+//! binary on a free loopback port; `scripts/local-aws install` must have created `.venv`.
+
+mod aws_wire;
+mod cli;
+mod support;

@@ -1,0 +1,121 @@
+//! Shared test helpers: the emulator, a fluent CLI runner, temp dirs.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use gameday::provider::aws::{AwsClients, AwsOptions};
+
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running emulator; it exits when this test binary does (its stdin closes).
+pub(crate) struct Emulator {
+    pub(crate) url: String,
+    _child: Mutex<Child>,
+    _stdin: Mutex<ChildStdin>,
+}
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("GAMEDAY_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no emulator venv at {}: run `scripts/local-aws install` first",
+        venv.display()
+    );
+    venv
+}
+
+/// The emulator for this test binary, started on first use.
+pub(crate) fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let mut child = Command::new(python())
+            .arg(repo().join("scripts/emulator/server.py"))
+            .args(["--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("emulator starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("emulator prints its URL");
+        let url = line.trim().to_owned();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "unexpected emulator banner: {line:?}"
+        );
+        let stdin = child.stdin.take().expect("piped stdin");
+        Emulator {
+            url,
+            _child: Mutex::new(child),
+            _stdin: Mutex::new(stdin),
+        }
+    })
+}
+
+/// AWS options pointing at the emulator.
+pub(crate) fn emulator_options() -> AwsOptions {
+    AwsOptions {
+        profile: None,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(emulator().url.clone()),
+        connect_timeout: std::time::Duration::from_secs(2),
+        attempt_timeout: std::time::Duration::from_secs(10),
+        operation_timeout: std::time::Duration::from_secs(30),
+        max_attempts: 2,
+    }
+}
+
+/// Clients connected to the emulator.
+pub(crate) async fn clients() -> AwsClients {
+    AwsClients::connect(&emulator_options())
+        .await
+        .expect("clients for the emulator")
+}
+
+/// A unique suffix for resource names, so tests sharing the emulator never collide.
+pub(crate) fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+/// `gameday` with a clean environment, run in `dir`.
+pub(crate) fn gameday(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("gameday").expect("binary built");
+    cmd.current_dir(dir)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("GAMEDAY_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("AWS_ACCESS_KEY_ID", "gameday-test")
+        .env("AWS_SECRET_ACCESS_KEY", "gameday-test")
+        .env("AWS_REGION", "us-east-1")
+        // Never read the developer's real AWS or kube config from a test.
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("KUBECONFIG", dir.join("no-kubeconfig"))
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+/// A temp dir holding `gameday.yaml` with the given text.
+pub(crate) fn dir_with_config(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("gameday.yaml"), yaml).expect("write config");
+    dir
+}
