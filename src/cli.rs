@@ -57,6 +57,27 @@ pub enum LogFormat {
 pub enum Command {
     /// Check config, credentials and access to every API gameday uses (read-only).
     Doctor(DoctorArgs),
+    /// Validate FIS experiment templates (CreateExperimentTemplate JSON, ours or hand-written)
+    /// against the action catalogue, FIS quotas and the blast-radius policy. Exits 1 when any
+    /// file has an error.
+    Lint(LintArgs),
+}
+
+/// `gameday lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Template files (`.json`).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output format: one `file:line:col: severity: message [rule-id]` line per finding, or JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Treat production as allowed on the command line (the config must allow it too).
+    #[arg(long)]
+    pub allow_production: bool,
+    /// Skip the blast-radius policy checks (catalogue and quota rules still apply).
+    #[arg(long)]
+    pub no_policy: bool,
 }
 
 /// `gameday doctor`.
@@ -127,6 +148,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
     let _ = &shutdown;
     match &cli.command {
         Command::Doctor(args) => doctor(&cli, args).await,
+        Command::Lint(args) => lint(&cli, args),
     }
 }
 
@@ -157,4 +179,43 @@ async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> {
         .into());
     }
     Ok(EXIT_OK)
+}
+
+/// Exit code of `lint` when any file has an error finding.
+const EXIT_LINT_FINDINGS: i32 = 1;
+
+fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<i32> {
+    use crate::plan::{LintOptions, PolicyContext, has_errors, lint_template_json};
+    let cfg = cli.load_config()?;
+    let mut findings = Vec::new();
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let stage = path
+            .file_stem()
+            .map_or_else(|| shown.clone(), |s| s.to_string_lossy().into_owned());
+        let policy = (!args.no_policy).then(|| PolicyContext {
+            policy: &cfg.policy,
+            stage: &stage,
+            environment: &cfg.environment,
+            cli_allow_production: args.allow_production,
+        });
+        let opts = LintOptions {
+            allow_no_stop_conditions: false,
+            policy,
+        };
+        findings.extend(lint_template_json(&shown, &text, &opts));
+    }
+    match args.format {
+        OutputFormat::Text => print!("{}", crate::plan::format_findings(&findings)),
+        OutputFormat::Json => println!("{}", crate::plan::findings_to_json(&findings)),
+    }
+    Ok(if has_errors(&findings) {
+        EXIT_LINT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::plan::{IsoDuration, Policy};
+
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "gameday.yaml";
 
@@ -466,42 +468,6 @@ pub struct MetricStat {
     pub period: Duration,
 }
 
-/// The blast-radius policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    /// Allowed environments.
-    pub allowed_environments: Vec<String>,
-    /// Production permitted by config (the CLI flag is needed too).
-    pub allow_production: bool,
-    /// Opt-in label required on targets.
-    pub required_label: Option<String>,
-    /// Namespace allow-list (empty = the services' namespaces).
-    pub namespaces: Vec<String>,
-    /// Largest `COUNT(n)`.
-    pub max_count: u32,
-    /// Largest `PERCENT(n)`.
-    pub max_percent: u32,
-    /// Most actions at once.
-    pub max_parallel_actions: u32,
-    /// Longest experiment.
-    pub max_duration: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            allowed_environments: vec!["staging".to_owned()],
-            allow_production: false,
-            required_label: Some("chaos-experiment=enabled".to_owned()),
-            namespaces: Vec::new(),
-            max_count: 5,
-            max_percent: 25,
-            max_parallel_actions: 2,
-            max_duration: Duration::from_secs(3600),
-        }
-    }
-}
-
 /// FIS settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FisSettings {
@@ -923,18 +889,23 @@ impl Validator<'_> {
 
     fn policy(&self, raw: RawPolicy) -> Result<Policy, ConfigError> {
         let d = Policy::default();
-        let max_percent = raw.max_percent.unwrap_or(d.max_percent);
-        if !(1..=100).contains(&max_percent) {
-            return Err(self.invalid(
-                "policy.max_percent",
-                format!("{max_percent} is out of range: expected 1 to 100"),
-            ));
-        }
+        let max_percent = raw.max_percent.unwrap_or(u32::from(d.max_percent));
+        let max_percent = u8::try_from(max_percent)
+            .ok()
+            .filter(|p| (1..=100).contains(p))
+            .ok_or_else(|| {
+                self.invalid(
+                    "policy.max_percent",
+                    format!("{max_percent} is out of range: expected 1 to 100"),
+                )
+            })?;
         let max_count = raw.max_count.unwrap_or(d.max_count);
         if max_count == 0 {
             return Err(self.invalid("policy.max_count", "must be at least 1"));
         }
-        let max_parallel_actions = raw.max_parallel_actions.unwrap_or(d.max_parallel_actions);
+        let max_parallel_actions = raw
+            .max_parallel_actions
+            .map_or(d.max_parallel_actions, |n| n as usize);
         if !(1..=10).contains(&max_parallel_actions) {
             return Err(self.invalid(
                 "policy.max_parallel_actions",
@@ -944,12 +915,12 @@ impl Validator<'_> {
         let max_duration = self.duration(
             "policy.max_duration",
             raw.max_duration.as_ref(),
-            d.max_duration,
+            d.max_total_duration.to_std(),
         )?;
-        if max_duration > Duration::from_secs(12 * 3600) || max_duration.is_zero() {
+        if max_duration > Duration::from_secs(12 * 3600) || max_duration.as_secs() == 0 {
             return Err(self.invalid(
                 "policy.max_duration",
-                "must be more than zero and at most 12h (the FIS limit)",
+                "must be at least 1s and at most 12h (the FIS limit)",
             ));
         }
         let allowed_environments = raw.allowed_environments.unwrap_or(d.allowed_environments);
@@ -967,12 +938,12 @@ impl Validator<'_> {
         Ok(Policy {
             allowed_environments,
             allow_production,
-            required_label: raw.required_label.or(d.required_label),
-            namespaces: raw.namespaces.unwrap_or_default(),
+            opt_in_label: raw.required_label.or(d.opt_in_label),
+            allowed_namespaces: raw.namespaces.unwrap_or_default(),
             max_count,
             max_percent,
             max_parallel_actions,
-            max_duration,
+            max_total_duration: IsoDuration::from_secs(max_duration.as_secs()),
         })
     }
 

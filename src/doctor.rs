@@ -129,12 +129,12 @@ pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check
                 Check::ok(
                     "policy",
                     format!(
-                        "environment {} allowed; caps COUNT({}) / PERCENT({}), {} parallel action(s), {}s max",
+                        "environment {} allowed; caps COUNT({}) / PERCENT({}), {} parallel action(s), {} max",
                         cfg.environment,
                         cfg.policy.max_count,
                         cfg.policy.max_percent,
                         cfg.policy.max_parallel_actions,
-                        cfg.policy.max_duration.as_secs()
+                        cfg.policy.max_total_duration
                     ),
                 )
             } else {

@@ -17,5 +17,6 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod plan;
 pub mod provider;
 pub mod shutdown;

@@ -121,3 +121,81 @@ fn doctor_is_red_with_nothing_listening() {
         .stdout(predicate::str::contains("FAIL  fis"))
         .stdout(predicate::str::contains("scripts/local-aws start"));
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    crate::support::repo()
+        .join("tests/fixtures/lint")
+        .join(name)
+}
+
+#[test]
+fn lint_clean_template_exits_0() {
+    let dir = dir_with_config("environment: staging\n");
+    gameday(dir.path())
+        .arg("lint")
+        .arg(fixture("clean.json"))
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+}
+
+#[test]
+fn lint_reports_located_findings_and_exits_1() {
+    let dir = dir_with_config("environment: staging\n");
+    gameday(dir.path())
+        .arg("lint")
+        .arg(fixture("clean.json"))
+        .arg(fixture("unknown-action.json"))
+        .arg(fixture("percent-range.json"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "unknown-action.json:21:19: error:",
+        ))
+        .stdout(predicate::str::contains("[unknown-action]"))
+        .stdout(predicate::str::contains("percent-range.json:10:24: error:"))
+        .stdout(predicate::str::contains("clean.json").not());
+}
+
+#[test]
+fn lint_json_output_parses() {
+    let dir = dir_with_config("environment: staging\n");
+    let out = gameday(dir.path())
+        .args(["lint", "--format", "json"])
+        .arg(fixture("selector-comma.json"))
+        .assert()
+        .code(1);
+    let findings: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("JSON findings");
+    let chars = findings
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|f| f["rule_id"] == "bad-parameter-chars")
+        .expect("the comma in the selector is reported");
+    assert_eq!(chars["line"], 15);
+    assert_eq!(chars["severity"], "error");
+}
+
+#[test]
+fn lint_applies_the_configured_policy() {
+    // The clean fixture uses PERCENT(25): fine by default, over a stricter configured cap.
+    let dir = dir_with_config("policy:\n  max_percent: 10\n");
+    gameday(dir.path())
+        .arg("lint")
+        .arg(fixture("clean.json"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("[policy-percent]"))
+        .stdout(predicate::str::contains("PERCENT(10)"));
+}
+
+#[test]
+fn lint_of_a_missing_file_is_a_usage_error() {
+    let dir = dir_with_config("");
+    gameday(dir.path())
+        .args(["lint", "nope.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("failed to read nope.json"));
+}
