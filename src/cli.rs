@@ -61,6 +61,82 @@ pub enum Command {
     /// against the action catalogue, FIS quotas and the blast-radius policy. Exits 1 when any
     /// file has an error.
     Lint(LintArgs),
+    /// Mine past incidents from CloudWatch Logs (or exported files) into a ranked catalogue of
+    /// fault classes; `mine patterns` shows the log templates alone.
+    Mine(MineArgs),
+}
+
+/// `gameday mine`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct MineArgs {
+    /// Template mining on its own.
+    #[command(subcommand)]
+    pub command: Option<MineCommand>,
+    /// How far back to read [default: incidents.lookback, 180d].
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Read events from files instead of CloudWatch Logs: `aws logs filter-log-events` JSON or
+    /// JSON Lines (`timestamp`, `message`, optional `logStreamName`/`logGroupName`). Repeatable.
+    #[arg(long = "from-file", value_name = "FILE")]
+    pub from_file: Vec<PathBuf>,
+    /// Log groups to read [default: incidents.log_groups]. Repeatable.
+    #[arg(long = "log-group", value_name = "NAME")]
+    pub log_group: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CatalogueFormat::Table)]
+    pub format: CatalogueFormat,
+    /// Write the output to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Rows per Logs Insights query at which a time slice is split (the service caps at 10000).
+    #[arg(long, default_value_t = crate::mine::pull::INSIGHTS_ROW_CAP, hide = true)]
+    pub row_cap: usize,
+    /// Length of the first Logs Insights time slices.
+    #[arg(long, default_value = "1d", value_name = "DURATION")]
+    pub slice: String,
+}
+
+/// `gameday mine` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MineCommand {
+    /// Mine log templates from a file: one message per line, or JSON Lines with `message`.
+    Patterns(PatternsArgs),
+}
+
+/// `gameday mine patterns`.
+#[derive(Debug, Args)]
+pub struct PatternsArgs {
+    /// Input file (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// `assignments`: `<pattern_id>\t<template>` for every input line, in order; `patterns`:
+    /// each template with its count.
+    #[arg(long, value_enum, default_value_t = Emit::Assignments)]
+    pub emit: Emit,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// What `mine patterns` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// One line per input line.
+    Assignments,
+    /// One line per template.
+    Patterns,
+}
+
+/// Catalogue output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CatalogueFormat {
+    /// Aligned text.
+    Table,
+    /// The documented JSON schema (docs/incident-catalogue.md), as `gameday plan` reads it.
+    Json,
+    /// Markdown.
+    Markdown,
 }
 
 /// `gameday lint`.
@@ -149,6 +225,10 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
     match &cli.command {
         Command::Doctor(args) => doctor(&cli, args).await,
         Command::Lint(args) => lint(&cli, args),
+        Command::Mine(args) => match &args.command {
+            Some(MineCommand::Patterns(p)) => patterns(p),
+            None => mine(&cli, args).await,
+        },
     }
 }
 
@@ -218,4 +298,159 @@ fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     })
+}
+
+fn write_output(out: Option<&PathBuf>, text: &str) -> Result<(), Error> {
+    match out {
+        Some(path) => std::fs::write(path, text).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        }),
+        None => {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = stdout.write_all(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+fn patterns(args: &PatternsArgs) -> anyhow::Result<i32> {
+    use std::fmt::Write as _;
+    let lines = if args.input.as_os_str() == "-" {
+        crate::mine::read_message_lines(std::io::stdin().lock(), &args.input)?
+    } else {
+        let file = std::fs::File::open(&args.input).map_err(|source| Error::Read {
+            path: args.input.clone(),
+            source,
+        })?;
+        crate::mine::read_message_lines(std::io::BufReader::new(file), &args.input)?
+    };
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (miner, ids) = crate::mine::miner::assign_all(&refs);
+    let mut out = String::new();
+    match (args.emit, args.format) {
+        (Emit::Assignments, OutputFormat::Text) => {
+            for id in &ids {
+                let _ = writeln!(out, "{}\t{}", id.0, miner.template(*id));
+            }
+        }
+        (Emit::Assignments, OutputFormat::Json) => {
+            for (n, id) in ids.iter().enumerate() {
+                let row = serde_json::json!({
+                    "line": n + 1, "pattern_id": id.0, "template": miner.template(*id)
+                });
+                let _ = writeln!(out, "{row}");
+            }
+        }
+        (Emit::Patterns, OutputFormat::Text) => {
+            for p in miner.patterns() {
+                let _ = writeln!(out, "{}\t{}\t{}", p.id.0, p.count, p.template);
+            }
+        }
+        (Emit::Patterns, OutputFormat::Json) => {
+            out = serde_json::to_string_pretty(&miner.patterns())
+                .context("failed to serialise the patterns")?;
+            out.push('\n');
+        }
+    }
+    write_output(None, &out)?;
+    Ok(EXIT_OK)
+}
+
+/// A progress bar on stderr for long pulls (hidden when stderr is not a terminal).
+struct PullBar(indicatif::ProgressBar);
+
+impl crate::mine::pull::PullProgress for PullBar {
+    fn queued(&self, n: u64) {
+        self.0.inc_length(n);
+    }
+    fn finished(&self, events: u64) {
+        self.0.inc(1);
+        if events > 0 {
+            self.0.set_message(format!("+{events} events"));
+        }
+    }
+}
+
+async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
+    use crate::mine::pull::{PullOptions, pull_events};
+    let cfg = cli.load_config()?;
+    let now = chrono::Utc::now();
+    let since = match &args.since {
+        Some(text) => crate::config::parse_duration(text)
+            .map_err(|m| Error::Usage(format!("--since: {m}")))?,
+        None => cfg.incidents.lookback,
+    };
+    let mut events = Vec::new();
+    if args.from_file.is_empty() {
+        let groups = if args.log_group.is_empty() {
+            cfg.incidents.log_groups.clone()
+        } else {
+            args.log_group.clone()
+        };
+        if groups.is_empty() {
+            return Err(Error::Usage(
+                "no log groups to mine: set incidents.log_groups in the config, or pass --log-group or --from-file".to_owned(),
+            )
+            .into());
+        }
+        let slice = crate::config::parse_duration(&args.slice)
+            .map_err(|m| Error::Usage(format!("--slice: {m}")))?;
+        if args.row_cap == 0 {
+            return Err(Error::Usage("--row-cap must be at least 1".to_owned()).into());
+        }
+        let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
+            .await
+            .map_err(Error::from)?;
+        let end_s = now.timestamp() + 1;
+        let opts = PullOptions {
+            log_groups: groups,
+            start_s: end_s - i64::try_from(since.as_secs()).unwrap_or(i64::MAX / 2),
+            end_s,
+            query: crate::mine::insights_query(),
+            row_cap: args.row_cap,
+            initial_slice: slice,
+            max_concurrent: cfg.incidents.max_concurrent_queries as usize,
+        };
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} mining [{bar:30}] {pos}/{len} slices {msg} ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        if cli.quiet > 0 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let progress = std::sync::Arc::new(PullBar(bar));
+        events = pull_events(&clients, &opts, &progress)
+            .await
+            .map_err(Error::from)?;
+        progress.0.finish_and_clear();
+    } else {
+        for path in &args.from_file {
+            events.extend(crate::mine::read_events_file(path).map_err(Error::from)?);
+        }
+    }
+    tracing::info!(events = events.len(), "mining");
+    let opts = crate::mine::MineOptions {
+        gap_ms: i64::try_from(cfg.incidents.gap.as_millis()).unwrap_or(i64::MAX),
+        services: cfg.services.iter().map(|s| s.name.clone()).collect(),
+        now_ms: now.timestamp_millis(),
+        ..crate::mine::MineOptions::default()
+    };
+    let catalogue = crate::mine::mine(events, &opts);
+    let text = match args.format {
+        CatalogueFormat::Table => crate::mine::render_table(&catalogue),
+        CatalogueFormat::Markdown => crate::mine::render_markdown(&catalogue),
+        CatalogueFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&catalogue)
+                .context("failed to serialise the catalogue")?;
+            t.push('\n');
+            t
+        }
+    };
+    write_output(args.out.as_ref(), &text)?;
+    Ok(EXIT_OK)
 }

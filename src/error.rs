@@ -25,6 +25,12 @@ pub enum Error {
     /// The configuration file is missing, malformed or invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// An input file for mining is malformed.
+    #[error(transparent)]
+    Mine(#[from] crate::mine::MineError),
+    /// Pulling log events from CloudWatch Logs failed.
+    #[error(transparent)]
+    Pull(#[from] crate::mine::pull::PullError),
     /// A call to AWS (or the emulator) failed.
     #[error(transparent)]
     Provider(#[from] crate::provider::ProviderError),
@@ -65,6 +71,8 @@ impl Error {
         match self {
             Self::Config(e) => e.kind(),
             Self::Provider(e) => e.kind(),
+            Self::Mine(e) => e.kind(),
+            Self::Pull(e) => e.kind(),
             Self::Read { .. } => "read",
             Self::Write { .. } => "write",
             Self::Usage(_) => "usage",
@@ -76,10 +84,12 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             // A red doctor check means the setup is not usable yet: a configuration problem.
-            Self::Config(_) | Self::Usage(_) | Self::Read { .. } | Self::ChecksFailed { .. } => {
-                EXIT_USAGE
-            }
-            Self::Provider(_) | Self::Write { .. } => EXIT_INTERNAL,
+            Self::Config(_)
+            | Self::Usage(_)
+            | Self::Read { .. }
+            | Self::Mine(_)
+            | Self::ChecksFailed { .. } => EXIT_USAGE,
+            Self::Provider(_) | Self::Pull(_) | Self::Write { .. } => EXIT_INTERNAL,
         }
     }
 }

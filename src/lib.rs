@@ -17,6 +17,8 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod mine;
 pub mod plan;
 pub mod provider;
 pub mod shutdown;
+pub mod steady_state;

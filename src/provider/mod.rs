@@ -79,18 +79,7 @@ pub type ProviderResult<T> = Result<T, ProviderError>;
 // Domain types crossing the edge.
 // ---------------------------------------------------------------------------------------------
 
-/// One log event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogRecord {
-    /// Event time, epoch milliseconds.
-    pub timestamp_ms: i64,
-    /// The raw message.
-    pub message: String,
-    /// Log stream, when known.
-    pub log_stream: Option<String>,
-    /// Log group, when known.
-    pub log_group: Option<String>,
-}
+pub use crate::mine::LogEvent;
 
 /// A finished Logs Insights query.
 #[derive(Debug, Clone, PartialEq)]
@@ -338,7 +327,7 @@ pub trait LogSource {
         start_ms: i64,
         end_ms: i64,
         filter_pattern: Option<&str>,
-    ) -> impl Future<Output = ProviderResult<Vec<LogRecord>>> + Send;
+    ) -> impl Future<Output = ProviderResult<Vec<LogEvent>>> + Send;
 
     /// Runs one Logs Insights query to completion (times in epoch seconds, both inclusive).
     fn insights_query(

@@ -5,4 +5,5 @@
 
 mod aws_wire;
 mod cli;
+mod mine;
 mod support;

@@ -119,3 +119,21 @@ pub(crate) fn dir_with_config(yaml: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("gameday.yaml"), yaml).expect("write config");
     dir
 }
+
+/// Seeds log events straight into the emulator's log store (EMULATOR ONLY endpoint; bypasses
+/// PutLogEvents' 14-day limit so long histories can be seeded).
+pub(crate) async fn seed_logs(group: &str, stream: &str, events: &[(i64, String)]) {
+    let body = serde_json::json!({
+        "region": "us-east-1",
+        "logGroupName": group,
+        "logStreamName": stream,
+        "events": events.iter().map(|(t, m)| serde_json::json!({"timestamp": t, "message": m})).collect::<Vec<_>>(),
+    });
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_gameday/logs/seed", emulator().url))
+        .json(&body)
+        .send()
+        .await
+        .expect("seed request");
+    assert!(resp.status().is_success(), "seed failed: {}", resp.status());
+}

@@ -261,7 +261,7 @@ impl AwsClients {
     /// Publishes datapoints, in batches the API accepts.
     ///
     /// # Errors
-    /// [`ProviderError::Call`] when a batch is refused.
+    /// [`ProviderError::Call`](crate::provider::ProviderError::Call) when a batch is refused.
     pub async fn put_metric_data(
         &self,
         namespace: &str,
@@ -295,7 +295,7 @@ impl AwsClients {
     /// Sets an alarm's state by hand (a testing aid; CloudWatch re-evaluates soon after).
     ///
     /// # Errors
-    /// [`ProviderError::Call`], e.g. with code `ResourceNotFound` for an unknown alarm.
+    /// [`ProviderError::Call`](crate::provider::ProviderError::Call), e.g. with code `ResourceNotFound` for an unknown alarm.
     pub async fn set_alarm_state(
         &self,
         name: &str,
@@ -317,7 +317,7 @@ impl AwsClients {
     /// Lists alarm names starting with a prefix (all pages).
     ///
     /// # Errors
-    /// [`ProviderError::Call`] when CloudWatch cannot be reached or refuses.
+    /// [`ProviderError::Call`](crate::provider::ProviderError::Call) when CloudWatch cannot be reached or refuses.
     pub async fn alarm_names_with_prefix(&self, prefix: &str) -> ProviderResult<Vec<String>> {
         const OP: &str = "cloudwatch:DescribeAlarms";
         let mut names = Vec::new();

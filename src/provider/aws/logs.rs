@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatchlogs::types::{InputLogEvent, QueryStatus};
 
 use super::{AwsClients, call_error};
-use crate::provider::{InsightsResult, LogRecord, LogSource, ProviderError, ProviderResult};
+use crate::provider::{InsightsResult, LogEvent, LogSource, ProviderError, ProviderResult};
 
 /// Longest we wait for one Insights query before stopping it (AWS allows 60 minutes).
 const INSIGHTS_DEADLINE: Duration = Duration::from_secs(15 * 60);
@@ -28,7 +28,7 @@ impl LogSource for AwsClients {
         start_ms: i64,
         end_ms: i64,
         filter_pattern: Option<&str>,
-    ) -> ProviderResult<Vec<LogRecord>> {
+    ) -> ProviderResult<Vec<LogEvent>> {
         const OP: &str = "logs:FilterLogEvents";
         let mut found = Vec::new();
         let mut token: Option<String> = None;
@@ -44,7 +44,7 @@ impl LogSource for AwsClients {
                 .send()
                 .await
                 .map_err(|e| call_error(OP, e))?;
-            found.extend(out.events().iter().map(|e| LogRecord {
+            found.extend(out.events().iter().map(|e| LogEvent {
                 timestamp_ms: e.timestamp().unwrap_or_default(),
                 message: e.message().unwrap_or_default().to_owned(),
                 log_stream: e.log_stream_name().map(str::to_owned),

@@ -1,0 +1,344 @@
+//! The steady-state hypothesis of one metric, as serialised to JSON/YAML.
+//!
+//! Input: built by [`crate::steady_state::derive()`]; read back from a file by `check`/the guard.
+//! Output: everything a guard needs to compute bounds at any timestamp ([`Profile`]) plus the
+//! static, CloudWatch-alarm-ready worst case ([`MetricHypothesis::abort`]).
+//! Must not: hold derivation logic; this file only describes and evaluates a hypothesis.
+
+use serde::{Deserialize, Serialize};
+
+use super::series::iso_ts;
+
+/// Which way a metric may go before the service counts as hurt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Too high is bad (latency, errors, CPU).
+    Upper,
+    /// Too low is bad (throughput, success rate).
+    Lower,
+    /// Both ways are bad.
+    #[default]
+    Both,
+}
+
+impl Direction {
+    /// Whether an upper bound is guarded.
+    pub fn has_upper(self) -> bool {
+        matches!(self, Self::Upper | Self::Both)
+    }
+    /// Whether a lower bound is guarded.
+    pub fn has_lower(self) -> bool {
+        matches!(self, Self::Lower | Self::Both)
+    }
+}
+
+/// Whether a hypothesis could be learned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Status {
+    /// Learned; the thresholds are meaningful.
+    Ok,
+    /// Not learnable from this history; only SLO bounds (if any) are guarded.
+    Degenerate {
+        /// Why, in words a human can act on.
+        reason: String,
+    },
+}
+
+/// Seasonal structure of the centre and spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Seasonality {
+    /// One centre and spread for all times.
+    None,
+    /// Per hour of day (UTC), 24 buckets.
+    Daily,
+    /// Per hour of week (UTC, Monday 00:00 first), 168 buckets.
+    Weekly,
+}
+
+impl Seasonality {
+    /// Length of one bucket in seconds.
+    pub fn bucket_secs(self) -> i64 {
+        3600
+    }
+    /// Length of one cycle in seconds (`None` for no seasonality).
+    pub fn cycle_secs(self) -> Option<i64> {
+        match self {
+            Self::None => None,
+            Self::Daily => Some(86_400),
+            Self::Weekly => Some(604_800),
+        }
+    }
+    /// Number of buckets of a profile.
+    pub fn buckets(self) -> usize {
+        match self {
+            Self::None => 1,
+            Self::Daily => 24,
+            Self::Weekly => 168,
+        }
+    }
+    /// Bucket of a timestamp. Weekly buckets start on Monday 00:00 UTC (epoch day 0 was a
+    /// Thursday, hence the 3-day shift).
+    pub fn bucket(self, ts: i64) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Daily => (ts.rem_euclid(86_400) / 3600) as usize,
+            Self::Weekly => ((ts.rem_euclid(604_800) + 3 * 86_400) % 604_800 / 3600) as usize,
+        }
+    }
+}
+
+/// Robust centre and one-sided spreads per seasonal bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Seasonal structure; decides how a timestamp maps to a bucket.
+    pub seasonality: Seasonality,
+    /// Median per bucket.
+    pub centre: Vec<f64>,
+    /// Upper-side robust σ per bucket.
+    pub spread_upper: Vec<f64>,
+    /// Lower-side robust σ per bucket.
+    pub spread_lower: Vec<f64>,
+    /// MAD σ of all learning residuals around the profile; the guard compares a new level's
+    /// spread with it when it re-baselines.
+    pub residual_sigma: f64,
+}
+
+impl Profile {
+    /// `(centre, spread_upper, spread_lower)` at a timestamp.
+    pub fn at(&self, ts: i64) -> Option<(f64, f64, f64)> {
+        let b = self.seasonality.bucket(ts);
+        Some((
+            *self.centre.get(b)?,
+            *self.spread_upper.get(b)?,
+            *self.spread_lower.get(b)?,
+        ))
+    }
+}
+
+/// A pair of optional bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Bounds {
+    /// Lower bound, if guarded.
+    pub lower: Option<f64>,
+    /// Upper bound, if guarded.
+    pub upper: Option<f64>,
+}
+
+/// "N of M" persistence: abort when `datapoints_to_alarm` of the last `evaluation_periods`
+/// datapoints breach (CloudWatch `DatapointsToAlarm` / `EvaluationPeriods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Persistence {
+    /// Spacing of datapoints in seconds (the metric's period).
+    pub period_secs: i64,
+    /// N: breaching datapoints needed.
+    pub datapoints_to_alarm: usize,
+    /// M: datapoints looked at.
+    pub evaluation_periods: usize,
+}
+
+/// How the thresholds did on the learning history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backtest {
+    /// Experiment-length window in seconds (bins aligned to the epoch).
+    pub window_secs: i64,
+    /// Learning windows scored (windows with at least half their expected datapoints).
+    pub windows: usize,
+    /// Windows in which the guard, as configured, would have aborted.
+    pub aborted_windows: usize,
+    /// `aborted_windows / windows`, measured out of fold for seasonal profiles.
+    pub false_abort_rate: f64,
+    /// Conformal upper bound on the false-abort probability of a new window (exchangeable
+    /// windows assumed); above the target when the history is short.
+    pub false_abort_bound: f64,
+    /// The target it was chosen for.
+    pub target: f64,
+}
+
+/// A half-open time range `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// Inclusive start.
+    #[serde(with = "iso_ts")]
+    pub start: i64,
+    /// Exclusive end.
+    #[serde(with = "iso_ts")]
+    pub end: i64,
+}
+
+/// The data a hypothesis was learned from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LearnedFrom {
+    /// First datapoint used.
+    #[serde(with = "iso_ts::option")]
+    pub start: Option<i64>,
+    /// Last datapoint used.
+    #[serde(with = "iso_ts::option")]
+    pub end: Option<i64>,
+    /// Datapoints given (before cleaning and `learn_until`).
+    pub points_given: usize,
+    /// Datapoints the statistics were computed from.
+    pub points_used: usize,
+    /// Dropped as NaN or infinite.
+    pub non_finite: usize,
+    /// Dropped as repeated timestamps.
+    pub duplicate_timestamps: usize,
+    /// Dropped because the timestamp is beyond year 9999.
+    pub out_of_range_timestamps: usize,
+    /// Inside excluded incident windows.
+    pub points_in_incidents: usize,
+    /// Dropped because they precede a detected level shift.
+    pub points_before_level_shift: usize,
+    /// The incident windows excluded from learning.
+    pub excluded_incidents: Vec<TimeRange>,
+    /// Start of the current level, when a level shift was found in the history.
+    #[serde(with = "iso_ts::option")]
+    pub level_shift_at: Option<i64>,
+}
+
+/// The steady-state hypothesis of one metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricHypothesis {
+    /// Metric name as given in the options.
+    pub metric: String,
+    /// `ok` or `degenerate` with a reason.
+    pub status: Status,
+    /// Guarded direction(s).
+    pub direction: Direction,
+    /// Robust centre (median) of the learning data.
+    pub baseline: Option<f64>,
+    /// Where normal operation lies: 1st–99th percentile of the learning data.
+    pub acceptable_range: Bounds,
+    /// Static worst case of the abort thresholds over all seasonal buckets (the loosest upper
+    /// and lowest lower bound, clamped to the SLO), for a CloudWatch alarm.
+    pub abort: Bounds,
+    /// Abort when the upper-side score `(x − centre) / spread_upper` exceeds this.
+    pub k_upper: Option<f64>,
+    /// Abort when the lower-side score `(centre − x) / spread_lower` exceeds this.
+    pub k_lower: Option<f64>,
+    /// Centre and spreads per bucket; `None` when degenerate.
+    pub profile: Option<Profile>,
+    /// Persistence rule and datapoint period.
+    pub persistence: Persistence,
+    /// Hard bounds from the SLO, never relaxed.
+    pub slo: Bounds,
+    /// A guard that has seen the metric outside its bounds for this long accepts the new level
+    /// (re-baselines); `None` disables it.
+    pub rebaseline_after_secs: Option<i64>,
+    /// Backtest on the learning history.
+    pub backtest: Option<Backtest>,
+    /// The data it was learned from.
+    pub learned_from: LearnedFrom,
+    /// Things a human should know (short history, SLO breached in normal operation, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Adjustment a guard applies after accepting a new level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Shift {
+    /// Added to the centre.
+    pub(crate) offset: f64,
+    /// Multiplies both spreads (never below 1).
+    pub(crate) ratio: f64,
+}
+
+impl Shift {
+    pub(crate) const NONE: Shift = Shift {
+        offset: 0.0,
+        ratio: 1.0,
+    };
+}
+
+/// One datapoint's position relative to the bounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Assessment {
+    pub(crate) bounds: Bounds,
+    /// +1 above the upper bound, −1 below the lower bound, 0 inside.
+    pub(crate) side: i8,
+    /// Residual from the unshifted profile centre (for re-baselining).
+    pub(crate) residual: Option<f64>,
+}
+
+impl MetricHypothesis {
+    /// Abort bounds at a timestamp (seasonal where the profile is), clamped to the SLO.
+    pub fn bounds_at(&self, ts: i64) -> Bounds {
+        self.assess(ts, f64::NAN, Shift::NONE).bounds
+    }
+
+    /// Bounds at `ts` and which side, if any, `value` breaks (see [`assess_with`]).
+    pub(crate) fn assess(&self, ts: i64, value: f64, shift: Shift) -> Assessment {
+        let learned = self.profile.as_ref().and_then(|p| p.at(ts));
+        assess_with(&self.rule(), learned, value, shift)
+    }
+
+    /// The decision rule of this hypothesis.
+    pub(crate) fn rule(&self) -> Rule {
+        Rule {
+            direction: self.direction,
+            k_upper: self.k_upper,
+            k_lower: self.k_lower,
+            slo: self.slo,
+        }
+    }
+}
+
+/// The parts of a hypothesis that decide a breach, apart from the profile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rule {
+    pub(crate) direction: Direction,
+    pub(crate) k_upper: Option<f64>,
+    pub(crate) k_lower: Option<f64>,
+    pub(crate) slo: Bounds,
+}
+
+/// The one breach rule, shared by the derive backtest and the guard so both apply exactly the
+/// same test: a side's score `(x − centre) / spread` strictly above its `k`, or the value
+/// strictly beyond an SLO bound. `learned` is `(centre, spread_upper, spread_lower)` at the
+/// datapoint's time, `None` for a degenerate hypothesis (SLO bounds only).
+pub(crate) fn assess_with(
+    rule: &Rule,
+    learned: Option<(f64, f64, f64)>,
+    value: f64,
+    shift: Shift,
+) -> Assessment {
+    let mut bounds = Bounds::default();
+    let mut side = 0;
+    let mut residual = None;
+    if let Some((c, su, sl)) = learned {
+        residual = Some(value - c);
+        let c = c + shift.offset;
+        if let (true, Some(k)) = (rule.direction.has_upper(), rule.k_upper) {
+            let s = su * shift.ratio;
+            bounds.upper = Some(c + k * s);
+            if (value - c) / s > k {
+                side = 1;
+            }
+        }
+        if let (true, Some(k)) = (rule.direction.has_lower(), rule.k_lower) {
+            let s = sl * shift.ratio;
+            bounds.lower = Some(c - k * s);
+            if (c - value) / s > k {
+                side = -1;
+            }
+        }
+    }
+    if let Some(u) = rule.slo.upper {
+        bounds.upper = Some(bounds.upper.map_or(u, |b| b.min(u)));
+        if value > u {
+            side = 1;
+        }
+    }
+    if let Some(l) = rule.slo.lower {
+        bounds.lower = Some(bounds.lower.map_or(l, |b| b.max(l)));
+        if value < l {
+            side = -1;
+        }
+    }
+    Assessment {
+        bounds,
+        side,
+        residual,
+    }
+}

@@ -1,0 +1,295 @@
+//! Metric datapoints: CSV parsing, timestamp formats and cleaning.
+//!
+//! Input: CSV text `timestamp,value` (header optional) or raw points. Output: [`Point`]s in
+//! file order ([`parse_csv`]) or a [`Cleaned`] series (finite, sorted, one point per timestamp).
+//! Must not: drop lines silently while parsing (a bad line is an error naming its number), or
+//! guess time zones (timestamps without an offset are UTC).
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::SteadyStateError;
+
+/// One datapoint of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Epoch seconds, UTC.
+    pub ts: i64,
+    /// Metric value; may be NaN in parsed input, which derivation skips and counts.
+    pub value: f64,
+}
+
+/// Largest absolute timestamp accepted: 9999-12-31T23:59:59Z. Beyond it, time arithmetic could
+/// overflow, and no metric has such datapoints.
+pub const MAX_ABS_TS: i64 = 253_402_300_799;
+
+/// Whether a timestamp lies within ±[`MAX_ABS_TS`].
+pub fn ts_in_range(ts: i64) -> bool {
+    (-MAX_ABS_TS..=MAX_ABS_TS).contains(&ts)
+}
+
+/// Parses a timestamp: RFC 3339 / ISO-8601 with `Z` or an offset, `YYYY-MM-DD HH:MM:SS` or
+/// `YYYY-MM-DDTHH:MM:SS` (UTC, optional fractional seconds, which are truncated), or integer
+/// epoch seconds. Returns `None` when none of these match or the time is beyond
+/// ±[`MAX_ABS_TS`].
+pub fn parse_ts(text: &str) -> Option<i64> {
+    parse_ts_any(text).filter(|ts| ts_in_range(*ts))
+}
+
+fn parse_ts_any(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(dt.timestamp());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Some(dt.and_utc().timestamp());
+        }
+    }
+    if !t.is_empty()
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'))
+    {
+        return t.parse().ok();
+    }
+    None
+}
+
+/// Formats epoch seconds as RFC 3339 UTC (`2014-02-14T14:30:00Z`); out-of-range values fall
+/// back to the decimal number so formatting never fails.
+pub fn format_ts(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// Parses metric CSV text into points, in file order.
+///
+/// Each non-empty line not starting with `#` is `timestamp,value` (fields may be quoted; extra
+/// columns are an error). The first line is taken as a header when neither its first field is
+/// a timestamp nor its second a number (`timestamp,value`). Values `NaN`/`nan` are kept as NaN (derivation skips and counts them).
+///
+/// # Errors
+/// [`SteadyStateError::Parse`] with the 1-based line number for a line with the wrong number of
+/// fields, an unreadable timestamp or an unreadable value.
+pub fn parse_csv(text: &str) -> Result<Vec<Point>, SteadyStateError> {
+    let mut points = Vec::new();
+    let mut seen_first = false;
+    for (idx, raw) in text.lines().enumerate() {
+        let line_no = idx + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line
+            .split(',')
+            .map(|f| f.trim().trim_matches('"').trim())
+            .collect();
+        let first = !seen_first;
+        seen_first = true;
+        // A header is a first line whose fields are neither a timestamp nor a number.
+        let is_header = fields.first().is_some_and(|f| parse_ts(f).is_none())
+            && fields.get(1).is_none_or(|v| v.parse::<f64>().is_err());
+        if first && is_header {
+            continue;
+        }
+        let err = |problem: String| SteadyStateError::Parse {
+            line: line_no,
+            problem,
+        };
+        if fields.len() != 2 {
+            return Err(err(format!(
+                "expected 2 fields `timestamp,value`, found {}",
+                fields.len()
+            )));
+        }
+        let ts = parse_ts(fields[0])
+            .ok_or_else(|| err(format!("unreadable timestamp `{}`", fields[0])))?;
+        let value = fields[1]
+            .parse::<f64>()
+            .map_err(|_| err(format!("unreadable value `{}`", fields[1])))?;
+        points.push(Point { ts, value });
+    }
+    Ok(points)
+}
+
+/// A series ready for statistics: finite values, ascending unique timestamps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cleaned {
+    /// The points.
+    pub points: Vec<Point>,
+    /// Points dropped because their value was NaN or infinite.
+    pub non_finite: usize,
+    /// Points dropped because a later point had the same timestamp (the last one wins).
+    pub duplicates: usize,
+    /// Points dropped because their timestamp is beyond ±[`MAX_ABS_TS`].
+    pub out_of_range: usize,
+    /// Whether the input was out of time order.
+    pub was_unsorted: bool,
+}
+
+/// Drops non-finite values and out-of-range timestamps, sorts by time (stable) and keeps the
+/// last point per timestamp.
+pub fn clean(points: &[Point]) -> Cleaned {
+    let was_unsorted = points.windows(2).any(|w| w[1].ts < w[0].ts);
+    let in_range: Vec<Point> = points
+        .iter()
+        .copied()
+        .filter(|p| ts_in_range(p.ts))
+        .collect();
+    let out_of_range = points.len() - in_range.len();
+    let mut finite: Vec<Point> = in_range
+        .into_iter()
+        .filter(|p| p.value.is_finite())
+        .collect();
+    let non_finite = points.len() - out_of_range - finite.len();
+    finite.sort_by_key(|p| p.ts);
+    let before = finite.len();
+    let mut out: Vec<Point> = Vec::with_capacity(before);
+    for p in finite {
+        match out.last_mut() {
+            Some(last) if last.ts == p.ts => *last = p,
+            _ => out.push(p),
+        }
+    }
+    Cleaned {
+        duplicates: before - out.len(),
+        out_of_range,
+        points: out,
+        non_finite,
+        was_unsorted,
+    }
+}
+
+/// Median spacing between consecutive points (the metric's period), `None` below 2 points.
+pub fn median_period_secs(points: &[Point]) -> Option<i64> {
+    let diffs: Vec<f64> = points
+        .windows(2)
+        .map(|w| (w[1].ts - w[0].ts) as f64)
+        .filter(|d| *d > 0.0)
+        .collect();
+    super::stats::median(&diffs).map(|m| (m.round() as i64).max(1))
+}
+
+/// Serde helpers writing epoch seconds as RFC 3339 strings and reading either form.
+pub(crate) mod iso_ts {
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(ts: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_ts(*ts))
+    }
+
+    struct TsVisitor;
+
+    impl Visitor<'_> for TsVisitor {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an RFC 3339 timestamp or epoch seconds")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            super::parse_ts(v).ok_or_else(|| E::custom(format!("unreadable timestamp `{v}`")))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom("timestamp out of range"))
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(TsVisitor)
+    }
+
+    /// Same for `Option<i64>` (`null` = none).
+    pub(crate) mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        #[derive(serde::Deserialize)]
+        struct Wrapped(#[serde(with = "super")] i64);
+
+        pub(crate) fn serialize<S: Serializer>(ts: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+            match ts {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<i64>, D::Error> {
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|w| w.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_formats_and_header() {
+        let text = "timestamp,value\n2014-02-14 14:30:00,0.132\n2014-02-14T14:35:00Z,1\n\
+                    2014-02-14T15:40:00+01:00,2\n\"2014-02-14 14:45:00.000000\",NaN\n1392389100,3\n";
+        let p = parse_csv(text).unwrap();
+        assert_eq!(p.len(), 5);
+        assert_eq!(p[0].ts, 1_392_388_200);
+        assert_eq!(p[1].ts, p[0].ts + 300);
+        assert_eq!(p[2].ts, p[0].ts + 600);
+        assert!(p[3].value.is_nan());
+        assert_eq!(p[4].ts, 1_392_389_100);
+        assert_eq!(format_ts(p[0].ts), "2014-02-14T14:30:00Z");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse_csv("timestamp,value\n2014-02-14 14:30:00,1\n2014-02-14 14:35:00,abc\n")
+            .unwrap_err();
+        assert_eq!(
+            e,
+            SteadyStateError::Parse {
+                line: 3,
+                problem: "unreadable value `abc`".into()
+            }
+        );
+        let e = parse_csv("2014-02-14 14:30:00,1\nyesterday,2\n").unwrap_err();
+        assert!(matches!(e, SteadyStateError::Parse { line: 2, .. }));
+        let e = parse_csv("yesterday,2\n").unwrap_err();
+        assert!(
+            matches!(e, SteadyStateError::Parse { line: 1, .. }),
+            "a bad first line is not a header"
+        );
+        assert!(parse_csv("999999999999999,1\n").is_err());
+        let e = parse_csv("2014-02-14 14:30:00,1,2\n").unwrap_err();
+        assert!(matches!(e, SteadyStateError::Parse { line: 1, .. }));
+        assert_eq!(parse_csv("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn clean_sorts_dedupes_and_counts() {
+        let pts = [
+            Point { ts: 20, value: 2.0 },
+            Point { ts: 10, value: 1.0 },
+            Point { ts: 20, value: 3.0 },
+            Point {
+                ts: 30,
+                value: f64::NAN,
+            },
+        ];
+        let c = clean(&pts);
+        assert!(c.was_unsorted);
+        assert_eq!(c.non_finite, 1);
+        assert_eq!(c.duplicates, 1);
+        assert_eq!(
+            c.points,
+            vec![Point { ts: 10, value: 1.0 }, Point { ts: 20, value: 3.0 }]
+        );
+        assert_eq!(median_period_secs(&c.points), Some(10));
+    }
+}
