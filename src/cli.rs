@@ -64,6 +64,82 @@ pub enum Command {
     /// Mine past incidents from CloudWatch Logs (or exported files) into a ranked catalogue of
     /// fault classes; `mine patterns` shows the log templates alone.
     Mine(MineArgs),
+    /// Derive steady-state hypotheses (baseline, acceptable range, backtested abort thresholds)
+    /// from metric history, and check series against them.
+    #[command(name = "steady-state", subcommand)]
+    SteadyState(SteadyStateCommand),
+}
+
+/// `gameday steady-state` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SteadyStateCommand {
+    /// Learn a hypothesis from a `timestamp,value` CSV (ISO-8601 or `YYYY-MM-DD HH:MM:SS`, UTC).
+    Derive(DeriveArgs),
+    /// Judge every point of a series against a hypothesis, exactly as the run guard does.
+    Check(CheckArgs),
+}
+
+/// `gameday steady-state derive`.
+#[derive(Debug, Args)]
+pub struct DeriveArgs {
+    /// The metric history.
+    #[arg(long = "from-csv", value_name = "FILE")]
+    pub from_csv: PathBuf,
+    /// Learn only from points before this time (all points when absent).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub learn_until: Option<String>,
+    /// Which way is bad.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+    pub direction: DirectionArg,
+    /// Metric name recorded in the hypothesis [default: the file name].
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Json)]
+    pub format: DataFormat,
+}
+
+/// `gameday steady-state check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A hypothesis written by `derive` (JSON or YAML).
+    #[arg(long, value_name = "FILE")]
+    pub hypothesis: PathBuf,
+    /// The series to judge.
+    #[arg(long = "from-csv", value_name = "FILE")]
+    pub from_csv: PathBuf,
+    /// `jsonl`: one `{"timestamp","value","lower","upper","breach"}` object per point.
+    #[arg(long, value_enum, default_value_t = VerdictFormat::Jsonl)]
+    pub format: VerdictFormat,
+}
+
+/// Which way a metric is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Too high hurts.
+    Upper,
+    /// Too low hurts.
+    Lower,
+    /// Both.
+    Both,
+}
+
+/// JSON or YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Verdict output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerdictFormat {
+    /// JSON Lines.
+    Jsonl,
+    /// Aligned text.
+    Table,
 }
 
 /// `gameday mine`.
@@ -229,6 +305,8 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
             Some(MineCommand::Patterns(p)) => patterns(p),
             None => mine(&cli, args).await,
         },
+        Command::SteadyState(SteadyStateCommand::Derive(args)) => derive(args),
+        Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
     }
 }
 
@@ -452,5 +530,123 @@ async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
         }
     };
     write_output(args.out.as_ref(), &text)?;
+    Ok(EXIT_OK)
+}
+
+fn read_text(path: &PathBuf) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn read_series(path: &PathBuf) -> Result<Vec<crate::steady_state::Point>, Error> {
+    crate::steady_state::parse_csv(&read_text(path)?).map_err(|e| {
+        Error::Usage(format!(
+            "{}: {}",
+            path.display(),
+            crate::doctor::error_chain(&e)
+        ))
+    })
+}
+
+fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
+    use crate::steady_state::{DeriveOptions, Direction};
+    let points = read_series(&args.from_csv)?;
+    let learn_until = args
+        .learn_until
+        .as_deref()
+        .map(|t| {
+            crate::steady_state::parse_ts(t).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--learn-until: `{t}` is not a time (use ISO-8601 such as 2026-01-31T00:00:00Z)"
+                ))
+            })
+        })
+        .transpose()?;
+    let opts = DeriveOptions {
+        metric: args.metric.clone().unwrap_or_else(|| {
+            args.from_csv
+                .file_stem()
+                .map_or_else(|| "metric".to_owned(), |s| s.to_string_lossy().into_owned())
+        }),
+        direction: match args.direction {
+            DirectionArg::Upper => Direction::Upper,
+            DirectionArg::Lower => Direction::Lower,
+            DirectionArg::Both => Direction::Both,
+        },
+        learn_until,
+        ..DeriveOptions::default()
+    };
+    let h = crate::steady_state::derive(&points, &opts)
+        .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
+    let text = match args.format {
+        DataFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&h).context("failed to serialise")?;
+            t.push('\n');
+            t
+        }
+        DataFormat::Yaml => yaml_serde::to_string(&h).context("failed to serialise")?,
+    };
+    write_output(None, &text)?;
+    Ok(EXIT_OK)
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<i32> {
+    use std::fmt::Write as _;
+    let text = read_text(&args.hypothesis)?;
+    let h: crate::steady_state::MetricHypothesis = if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{}:{}:{}: not a hypothesis: {e}",
+                args.hypothesis.display(),
+                e.line(),
+                e.column()
+            ))
+        })?
+    } else {
+        yaml_serde::from_str(&text).map_err(|e| {
+            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            Error::Usage(format!(
+                "{}:{line}:{col}: not a hypothesis: {e}",
+                args.hypothesis.display()
+            ))
+        })?
+    };
+    let points = read_series(&args.from_csv)?;
+    let (verdicts, summary) = crate::steady_state::check_with_summary(&h, &points);
+    let mut out = String::new();
+    for v in &verdicts {
+        match args.format {
+            VerdictFormat::Jsonl => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(v).context("failed to serialise a verdict")?
+                );
+            }
+            VerdictFormat::Table => {
+                let bound =
+                    |b: Option<f64>| b.map_or_else(|| "-".to_owned(), |x| format!("{x:.4}"));
+                let _ = writeln!(
+                    out,
+                    "{}  {:>14.4}  [{}, {}]{}",
+                    crate::steady_state::format_ts(v.timestamp),
+                    v.value,
+                    bound(v.lower),
+                    bound(v.upper),
+                    if v.breach { "  BREACH" } else { "" }
+                );
+            }
+        }
+    }
+    write_output(None, &out)?;
+    eprintln!(
+        "{} points, {} breaching in {} episode(s); hypothesis {}",
+        summary.points,
+        summary.breaches,
+        summary.breach_episodes,
+        if summary.held { "held" } else { "broken" }
+    );
     Ok(EXIT_OK)
 }

@@ -395,17 +395,7 @@ impl Default for IncidentSettings {
     }
 }
 
-/// Which way a metric is bad.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Too high hurts (errors, latency).
-    Upper,
-    /// Too low hurts (availability, throughput).
-    Lower,
-    /// Both ways.
-    Both,
-}
+pub use crate::steady_state::Direction;
 
 /// A service under test.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,4 +6,5 @@
 mod aws_wire;
 mod cli;
 mod mine;
+mod steady_state;
 mod support;
