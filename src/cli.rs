@@ -81,10 +81,33 @@ pub enum SteadyStateCommand {
 
 /// `gameday steady-state derive`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["from_csv", "service"])))]
 pub struct DeriveArgs {
-    /// The metric history.
+    /// The metric history as a CSV file.
     #[arg(long = "from-csv", value_name = "FILE")]
-    pub from_csv: PathBuf,
+    pub from_csv: Option<PathBuf>,
+    /// Read every configured metric of this service from CloudWatch instead.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// How much CloudWatch history to learn from (with --service).
+    #[arg(
+        long,
+        default_value = "30d",
+        value_name = "DURATION",
+        requires = "service"
+    )]
+    pub lookback: String,
+    /// Incident catalogue (`gameday mine --format json`) whose incidents of this service are
+    /// left out of learning (with --service).
+    #[arg(long, value_name = "FILE", requires = "service")]
+    pub incidents: Option<PathBuf>,
+    /// Create or update the stop-condition alarms in CloudWatch (with --service); alarms that
+    /// already match are left alone.
+    #[arg(long, requires = "service")]
+    pub apply: bool,
+    /// Write the hypotheses to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Learn only from points before this time (all points when absent).
     #[arg(long, value_name = "TIMESTAMP")]
     pub learn_until: Option<String>,
@@ -305,7 +328,10 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
             Some(MineCommand::Patterns(p)) => patterns(p),
             None => mine(&cli, args).await,
         },
-        Command::SteadyState(SteadyStateCommand::Derive(args)) => derive(args),
+        Command::SteadyState(SteadyStateCommand::Derive(args)) => match &args.service {
+            Some(service) => derive_service(&cli, args, service).await,
+            None => derive(args),
+        },
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
     }
 }
@@ -550,9 +576,23 @@ fn read_series(path: &PathBuf) -> Result<Vec<crate::steady_state::Point>, Error>
     })
 }
 
+fn serialise<T: serde::Serialize>(value: &T, format: DataFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        DataFormat::Json => {
+            let mut t = serde_json::to_string_pretty(value).context("failed to serialise")?;
+            t.push('\n');
+            t
+        }
+        DataFormat::Yaml => yaml_serde::to_string(value).context("failed to serialise")?,
+    })
+}
+
 fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
     use crate::steady_state::{DeriveOptions, Direction};
-    let points = read_series(&args.from_csv)?;
+    let Some(csv) = &args.from_csv else {
+        return Err(Error::Usage("give --from-csv FILE or --service NAME".to_owned()).into());
+    };
+    let points = read_series(csv)?;
     let learn_until = args
         .learn_until
         .as_deref()
@@ -566,8 +606,7 @@ fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
         .transpose()?;
     let opts = DeriveOptions {
         metric: args.metric.clone().unwrap_or_else(|| {
-            args.from_csv
-                .file_stem()
+            csv.file_stem()
                 .map_or_else(|| "metric".to_owned(), |s| s.to_string_lossy().into_owned())
         }),
         direction: match args.direction {
@@ -580,15 +619,111 @@ fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
     };
     let h = crate::steady_state::derive(&points, &opts)
         .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
-    let text = match args.format {
-        DataFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&h).context("failed to serialise")?;
-            t.push('\n');
-            t
-        }
-        DataFormat::Yaml => yaml_serde::to_string(&h).context("failed to serialise")?,
+    write_output(args.out.as_ref(), &serialise(&h, args.format)?)?;
+    Ok(EXIT_OK)
+}
+
+/// Incident windows of one service from a mined catalogue, padded by the grouping gap on each
+/// side so that the ramp into and the recovery out of an incident are not learned as normal.
+fn incident_windows(
+    path: &PathBuf,
+    service: &str,
+    pad: std::time::Duration,
+) -> Result<Vec<(i64, i64)>, Error> {
+    let catalogue: crate::mine::Catalogue = serde_json::from_str(&read_text(path)?).map_err(|e| {
+        Error::Usage(format!(
+            "{}:{}:{}: not an incident catalogue (write one with `gameday mine --format json`): {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let pad = i64::try_from(pad.as_secs()).unwrap_or(0);
+    Ok(catalogue
+        .classes
+        .iter()
+        .flat_map(|c| &c.incidents)
+        .filter(|i| i.service == service)
+        .map(|i| (i.start.timestamp() - pad, i.end.timestamp() + pad))
+        .collect())
+}
+
+async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Result<i32> {
+    use crate::steady_state::cloudwatch::{
+        AlarmChange, ServiceHypotheses, apply_alarms, derive_service, fetch_history, period_for,
     };
-    write_output(None, &text)?;
+    let cfg = cli.load_config()?;
+    let service = cfg
+        .services
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = cfg.services.iter().map(|s| s.name.as_str()).collect();
+            Error::Usage(format!(
+                "no service `{name}` in the config (services: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })?;
+    if service.metrics.is_empty() {
+        return Err(Error::Usage(format!(
+            "service `{name}` has no metrics: add services[].metrics to the config"
+        ))
+        .into());
+    }
+    let lookback = crate::config::parse_duration(&args.lookback)
+        .map_err(|m| Error::Usage(format!("--lookback: {m}")))?;
+    let excluded = match &args.incidents {
+        Some(path) => incident_windows(path, name, cfg.incidents.gap)?,
+        None => Vec::new(),
+    };
+    let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
+        .await
+        .map_err(Error::from)?;
+    // Align the window to the period so that runs close together read identical buckets.
+    let step = i64::try_from(period_for(lookback, std::time::Duration::from_secs(60)).as_secs())
+        .unwrap_or(60);
+    let now = chrono::Utc::now().timestamp();
+    let lookback_s = i64::try_from(lookback.as_secs()).unwrap_or(30 * 86_400);
+    let to_time = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap_or_default();
+    let end = to_time(now - now.rem_euclid(step));
+    let start =
+        to_time(end.timestamp() - lookback_s - (end.timestamp() - lookback_s).rem_euclid(step));
+    let history = fetch_history(&clients, service, start, end)
+        .await
+        .map_err(Error::from)?;
+    for (m, points) in service.metrics.iter().zip(&history) {
+        tracing::info!(metric = %m.name, points = points.len(), "history read");
+    }
+    let (metrics, alarms) = derive_service(service, &history, &excluded)
+        .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
+    let out = ServiceHypotheses {
+        service: name.to_owned(),
+        generated_at: chrono::Utc::now(),
+        start,
+        end,
+        period_secs: period_for(lookback, std::time::Duration::from_secs(60)).as_secs(),
+        excluded,
+        metrics,
+        alarms,
+    };
+    write_output(args.out.as_ref(), &serialise(&out, args.format)?)?;
+    if args.apply {
+        let changes = apply_alarms(&clients, &out.alarms)
+            .await
+            .map_err(Error::from)?;
+        for (alarm, change) in &changes {
+            let what = match change {
+                AlarmChange::Created => "created",
+                AlarmChange::Updated => "updated",
+                AlarmChange::Unchanged => "unchanged",
+            };
+            eprintln!("{what:<9} {alarm}");
+        }
+    }
     Ok(EXIT_OK)
 }
 

@@ -589,10 +589,108 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
 # ---------------------------------------------------------------------------
 
 
+def _install_fast_get_metric_data() -> None:
+    """Replace moto's CloudWatch GetMetricData with an equivalent that scales.
+
+    moto 5.2.5 scans every stored datapoint for every period bucket of every query
+    (O(buckets x datapoints)): 30 days of 5-minute points takes minutes per call, far too slow
+    for the steady-state tests and the demo. This version filters each query's datapoints once
+    (namespace, name, dimensions, unit — moto ignored the namespace when dimensions were given,
+    AWS does not), sorts them, and walks the buckets in one pass. Buckets, statistics, labels,
+    ordering and metric-math handling are moto's own; Metrics Insights (`SELECT …`) queries go
+    to moto's original code unchanged.
+    """
+    from datetime import timedelta
+
+    from moto.cloudwatch import models as cw
+    from moto.cloudwatch.exceptions import ValidationError
+    from moto.cloudwatch.metric_data_expression_parser import parse_expression
+
+    original = cw.CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self, queries, start_time, end_time, scan_by="TimestampAscending"):  # type: ignore[no-untyped-def]
+        if any("Expression" in q and q["Expression"].startswith("SELECT") for q in queries):
+            return original(self, queries, start_time, end_time, scan_by)
+        start_time = start_time.replace(microsecond=0)
+        end_time = end_time.replace(microsecond=0)
+        if start_time > end_time:
+            raise ValidationError("The parameter EndTime must be greater than StartTime.")
+        if start_time == end_time:
+            raise ValidationError("The parameter StartTime must not equal parameter EndTime.")
+        period_data = [md for md in self.get_all_metrics() if start_time <= md.timestamp < end_time]
+        results: list[dict[str, Any]] = []
+        to_return: list[dict[str, Any]] = []
+        for query in (q for q in queries if "MetricStat" in q):
+            stat_q = query["MetricStat"]
+            metric = stat_q["Metric"]
+            ns, name = metric["Namespace"], metric["MetricName"]
+            dims = sorted(cw.Dimension(name=d["Name"], value=d["Value"]) for d in metric.get("Dimensions", []))
+            unit = stat_q.get("Unit")
+            stat = stat_q["Stat"]
+            delta = timedelta(seconds=int(stat_q["Period"]))
+            points = sorted(
+                (
+                    md
+                    for md in period_data
+                    if md.namespace == ns
+                    and md.name == name
+                    and (not dims or sorted(md.dimensions) == dims)
+                    and (not unit or md.unit == unit)
+                ),
+                key=lambda md: md.timestamp,
+            )
+            values: list[Any] = []
+            stamps: list[Any] = []
+            i = 0
+            bucket = start_time
+            while bucket <= end_time and i < len(points):
+                bucket_end = bucket + delta
+                while i < len(points) and points[i].timestamp < bucket:
+                    i += 1
+                j = i
+                while j < len(points) and points[j].timestamp < bucket_end:
+                    j += 1
+                if j > i:
+                    stats = cw.Statistics([stat], bucket)
+                    stats.metric_data = points[i:j]
+                    values.append(stats.get_statistics_for_type(stat))
+                    stamps.append(stats.timestamp)
+                i = j
+                bucket = bucket_end
+            if scan_by == "TimestampDescending":
+                values.reverse()
+                stamps.reverse()
+            entry = {
+                "id": query["Id"],
+                "label": query.get("Label") or f"{name} {stat}",
+                "values": values,
+                "timestamps": stamps,
+                "status_code": "Complete",
+            }
+            results.append(entry)
+            if query.get("ReturnData", True):
+                to_return.append(dict(entry))
+        for query in (q for q in queries if "Expression" in q):
+            values, stamps = parse_expression(query["Expression"], results)
+            to_return.append(
+                {
+                    "id": query["Id"],
+                    "label": query.get("Label") or query["Id"],
+                    "values": values,
+                    "timestamps": stamps,
+                    "status_code": "Complete",
+                }
+            )
+        return to_return
+
+    cw.CloudWatchBackend.get_metric_data = get_metric_data
+
+
 def build_app() -> GamedayEmulator:
     """moto's dispatcher app (as `moto_server` builds it) wrapped in our middleware."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    _install_fast_get_metric_data()
     return GamedayEmulator(DomainDispatcherApplication(create_backend_app))
 
 

@@ -93,7 +93,7 @@ pub struct InsightsResult {
 }
 
 /// A metric identity and statistic to fetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetricStatQuery {
     /// Namespace.
     pub namespace: String,
@@ -104,7 +104,23 @@ pub struct MetricStatQuery {
     /// Statistic (`Average`, `Sum`, `p99`, …).
     pub stat: String,
     /// Period.
+    #[serde(with = "duration_secs")]
     pub period: Duration,
+}
+
+/// Serialises a [`Duration`] as whole seconds.
+mod duration_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
 }
 
 /// One query of a GetMetricData request.
@@ -201,21 +217,39 @@ pub enum Comparison {
     LessThanOrEqualToThreshold,
 }
 
-/// The definition of a metric alarm (PutMetricAlarm inputs we use).
+/// What an alarm watches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmMetric {
+    /// One metric and statistic.
+    Single {
+        /// Namespace.
+        namespace: String,
+        /// Metric name.
+        metric_name: String,
+        /// Dimensions.
+        dimensions: BTreeMap<String, String>,
+        /// Statistic (`Average`, `Sum`, `p99`, …).
+        statistic: String,
+    },
+    /// Metric math: the alarm watches `expression` over the named inputs.
+    Math {
+        /// The expression, e.g. `100 * errors / requests`.
+        expression: String,
+        /// Inputs by id.
+        inputs: BTreeMap<String, MetricStatQuery>,
+    },
+}
+
+/// The definition of a metric alarm (the PutMetricAlarm inputs gameday uses).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlarmSpec {
     /// Alarm name.
     pub name: String,
     /// Description.
     pub description: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Metric name.
-    pub metric_name: String,
-    /// Dimensions.
-    pub dimensions: BTreeMap<String, String>,
-    /// Statistic (`Average`, `Sum`, `p99`, …).
-    pub statistic: String,
+    /// What it watches.
+    pub metric: AlarmMetric,
     /// Period in seconds.
     pub period_secs: u32,
     /// N: datapoints evaluated.
@@ -230,6 +264,19 @@ pub struct AlarmSpec {
     pub treat_missing_data: String,
     /// Tags (only applied when the alarm is created).
     pub tags: BTreeMap<String, String>,
+}
+
+impl AlarmSpec {
+    /// Whether two specs configure the same alarm (tags aside: CloudWatch ignores them on update).
+    pub fn same_alarm(&self, other: &Self) -> bool {
+        Self {
+            tags: BTreeMap::new(),
+            ..self.clone()
+        } == Self {
+            tags: BTreeMap::new(),
+            ..other.clone()
+        }
+    }
 }
 
 /// An alarm as CloudWatch reports it.
@@ -247,6 +294,8 @@ pub struct AlarmStatus {
     pub threshold: Option<f64>,
     /// When the state was last updated.
     pub updated: Option<DateTime<Utc>>,
+    /// The alarm's configuration, when it is a form gameday writes.
+    pub spec: Option<AlarmSpec>,
 }
 
 /// What `FaultInjector::get` reports about an experiment.

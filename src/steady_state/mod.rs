@@ -13,6 +13,7 @@
 //! `alarm` (CloudWatch alarm inputs), `evaluate` (scoring against labelled windows).
 
 mod alarm;
+pub mod cloudwatch;
 mod derive;
 mod error;
 mod evaluate;

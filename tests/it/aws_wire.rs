@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration as ChronoDuration, DurationRound as _, TimeDelta, Utc};
 use gameday::provider::{
-    AlarmSpec, AlarmStateValue, AlarmStore as _, Comparison, FaultInjector as _, LogSource as _,
-    MetricDataQuery, MetricDatum, MetricSource as _, MetricStatQuery,
+    AlarmMetric, AlarmSpec, AlarmStateValue, AlarmStore as _, Comparison, FaultInjector as _,
+    LogSource as _, MetricDataQuery, MetricDatum, MetricSource as _, MetricStatQuery,
 };
 use serde_json::json;
 
@@ -200,10 +200,12 @@ async fn cloudwatch_alarms_put_describe_and_set_state() {
     let spec = AlarmSpec {
         name: name.clone(),
         description: "gameday stop condition (test)".into(),
-        namespace: "GameDay/Test".into(),
-        metric_name: "ErrorRate".into(),
-        dimensions: BTreeMap::from([("Service".to_owned(), "checkout".to_owned())]),
-        statistic: "p99".into(),
+        metric: AlarmMetric::Single {
+            namespace: "GameDay/Test".into(),
+            metric_name: "ErrorRate".into(),
+            dimensions: BTreeMap::from([("Service".to_owned(), "checkout".to_owned())]),
+            statistic: "p99".into(),
+        },
         period_secs: 60,
         evaluation_periods: 3,
         datapoints_to_alarm: 2,
@@ -219,6 +221,14 @@ async fn cloudwatch_alarms_put_describe_and_set_state() {
         .expect("describe");
     assert_eq!(alarms.len(), 1);
     assert_eq!(alarms[0].threshold, Some(2.5));
+    let described = alarms[0]
+        .spec
+        .as_ref()
+        .expect("the configuration is read back");
+    assert!(
+        described.same_alarm(&spec),
+        "read back {described:?}, wrote {spec:?}"
+    );
     assert!(alarms[0].arn.as_deref().is_some_and(|a| a.ends_with(&name)));
 
     c.set_alarm_state(
@@ -319,4 +329,51 @@ async fn logs_rejected_events_are_an_error_not_silence() {
         .await
         .expect_err("events older than 14 days are rejected");
     assert!(err.to_string().contains("rejected"), "{err}");
+}
+
+#[tokio::test]
+async fn metric_math_alarms_round_trip_and_apply_idempotently() {
+    use gameday::steady_state::cloudwatch::{AlarmChange, apply_alarms};
+    let c = clients().await;
+    let name = unique("gameday-checkout-error_rate");
+    let input = |metric: &str| MetricStatQuery {
+        namespace: "AWS/ApplicationELB".into(),
+        name: metric.into(),
+        dimensions: BTreeMap::from([("LoadBalancer".to_owned(), "app/shop/abc".to_owned())]),
+        stat: "Sum".into(),
+        period: std::time::Duration::from_secs(60),
+    };
+    let mut spec = AlarmSpec {
+        name: name.clone(),
+        description: "error rate stop condition (test)".into(),
+        metric: AlarmMetric::Math {
+            expression: "100 * errors / requests".into(),
+            inputs: BTreeMap::from([
+                ("errors".to_owned(), input("HTTPCode_Target_5XX_Count")),
+                ("requests".to_owned(), input("RequestCount")),
+            ]),
+        },
+        period_secs: 60,
+        evaluation_periods: 3,
+        datapoints_to_alarm: 2,
+        threshold: 1.5,
+        comparison: Comparison::GreaterThanThreshold,
+        treat_missing_data: "notBreaching".into(),
+        tags: BTreeMap::new(),
+    };
+    let first = apply_alarms(&c, std::slice::from_ref(&spec))
+        .await
+        .expect("apply");
+    assert_eq!(first, vec![(name.clone(), AlarmChange::Created)]);
+    let again = apply_alarms(&c, std::slice::from_ref(&spec))
+        .await
+        .expect("apply again");
+    assert_eq!(again, vec![(name.clone(), AlarmChange::Unchanged)]);
+    spec.threshold = 2.0;
+    let changed = apply_alarms(&c, std::slice::from_ref(&spec))
+        .await
+        .expect("apply changed");
+    assert_eq!(changed, vec![(name.clone(), AlarmChange::Updated)]);
+    let live = c.describe_alarms(&[name]).await.expect("describe");
+    assert_eq!(live[0].threshold, Some(2.0));
 }

@@ -78,3 +78,129 @@ fn bad_csv_names_the_line_and_exits_2() {
         .code(2)
         .stderr(predicate::str::contains("line 3"));
 }
+
+/// Acceptance: with 30 days of seasonal metrics (and incident periods) in the emulator,
+/// `derive --service X --apply` creates alarms whose thresholds equal the derived ones,
+/// DescribeAlarms shows them, and a second run changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn derive_service_apply_creates_matching_alarms_idempotently() {
+    use gameday::provider::{AlarmStore as _, MetricDatum};
+
+    let c = crate::support::clients().await;
+    let service = crate::support::unique("svc").replace('-', "_");
+    let dims = std::collections::BTreeMap::from([("Service".to_owned(), service.clone())]);
+    let now = chrono::Utc::now().timestamp();
+    let first = now - 29 * 86_400;
+    let first = first - first.rem_euclid(300);
+    let mut data = Vec::new();
+    let mut seed = 42u64;
+    let mut noise = || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        ((seed >> 33) as f64 / f64::from(1u32 << 31)) - 0.5
+    };
+    let mut ts = first;
+    while ts < now - 3600 {
+        let hour = (ts.rem_euclid(86_400)) as f64 / 3600.0;
+        let daily = (std::f64::consts::TAU * hour / 24.0).sin();
+        // Three two-hour incident periods with a large latency spike.
+        let incident = [5, 12, 20]
+            .iter()
+            .any(|d| (ts - first) / 3600 / 24 == *d && (ts - first) / 3600 % 24 < 2);
+        let latency = 120.0 + 40.0 * daily + 10.0 * noise() + if incident { 900.0 } else { 0.0 };
+        let requests = 1000.0 + 400.0 * daily + 50.0 * noise();
+        let timestamp = chrono::DateTime::from_timestamp(ts, 0).unwrap();
+        for (name, value) in [("LatencyP99", latency), ("Requests", requests)] {
+            data.push(MetricDatum {
+                name: name.into(),
+                dimensions: dims.clone(),
+                timestamp,
+                value,
+                high_resolution: false,
+            });
+        }
+        ts += 300;
+    }
+    c.put_metric_data("GameDay/Demo", &data)
+        .await
+        .expect("seed metrics");
+
+    let config = format!(
+        "services:\n  - name: {service}\n    metrics:\n      - name: p99_latency_ms\n        direction: upper\n        slo: 2000\n        metric: {{namespace: GameDay/Demo, name: LatencyP99, dimensions: {{Service: {service}}}, stat: Average, period: 5m}}\n      - name: requests\n        direction: lower\n        metric: {{namespace: GameDay/Demo, name: Requests, dimensions: {{Service: {service}}}, stat: Sum, period: 5m}}\n"
+    );
+    let dir = dir_with_config(&config);
+    let url = crate::support::emulator().url.clone();
+    let run = |dir: std::path::PathBuf, url: String, service: String| {
+        let out = gameday(&dir)
+            .args([
+                "steady-state",
+                "derive",
+                "--service",
+                &service,
+                "--lookback",
+                "30d",
+                "--apply",
+                "--endpoint-url",
+                &url,
+            ])
+            .assert()
+            .success();
+        let o = out.get_output();
+        (
+            o.stdout.clone(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (d, u, s) = (dir.path().to_owned(), url.clone(), service.clone());
+    let (stdout, stderr) = tokio::task::spawn_blocking(move || run(d, u, s))
+        .await
+        .unwrap();
+    let derived: serde_json::Value = serde_json::from_slice(&stdout).expect("hypotheses JSON");
+    let alarms = derived["alarms"].as_array().expect("alarms");
+    assert!(!alarms.is_empty(), "stop-condition alarms derived");
+    assert_eq!(stderr.matches("created").count(), alarms.len(), "{stderr}");
+    assert_eq!(derived["metrics"].as_array().unwrap().len(), 2);
+    assert!(
+        derived["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["status"]["state"] == "ok"),
+        "both series are learnable: {}",
+        derived["metrics"]
+    );
+
+    let names: Vec<String> = alarms
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
+    let described = c.describe_alarms(&names).await.expect("describe");
+    assert_eq!(
+        described.len(),
+        names.len(),
+        "DescribeAlarms shows every alarm"
+    );
+    for a in alarms {
+        let name = a["name"].as_str().unwrap();
+        let live = described.iter().find(|d| d.name == name).unwrap();
+        assert_eq!(
+            live.threshold,
+            a["threshold"].as_f64(),
+            "{name}: threshold as derived"
+        );
+        assert!(name.starts_with(&format!("gameday-{service}-")), "{name}");
+    }
+
+    let (d, u, s) = (dir.path().to_owned(), url, service);
+    let (_, stderr2) = tokio::task::spawn_blocking(move || run(d, u, s))
+        .await
+        .unwrap();
+    assert_eq!(
+        stderr2.matches("unchanged").count(),
+        alarms.len(),
+        "second run changes nothing: {stderr2}"
+    );
+    assert!(
+        !stderr2.contains("created") && !stderr2.contains("updated"),
+        "{stderr2}"
+    );
+}

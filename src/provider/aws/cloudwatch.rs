@@ -14,8 +14,8 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::{AwsClients, call_error};
 use crate::provider::{
-    AlarmSpec, AlarmStateValue, AlarmStatus, AlarmStore, Comparison, Datapoint, MetricDataQuery,
-    MetricDatum, MetricSeries, MetricSource, MetricStatQuery, ProviderResult,
+    AlarmMetric, AlarmSpec, AlarmStateValue, AlarmStatus, AlarmStore, Comparison, Datapoint,
+    MetricDataQuery, MetricDatum, MetricSeries, MetricSource, MetricStatQuery, ProviderResult,
 };
 
 /// GetMetricData takes at most this many queries per call.
@@ -178,15 +178,12 @@ impl AlarmStore for AwsClients {
                 ComparisonOperator::LessThanOrEqualToThreshold
             }
         };
+        let period = i32::try_from(spec.period_secs).unwrap_or(i32::MAX);
         let mut req = self
             .cloudwatch
             .put_metric_alarm()
             .alarm_name(&spec.name)
             .alarm_description(&spec.description)
-            .namespace(&spec.namespace)
-            .metric_name(&spec.metric_name)
-            .set_dimensions(Some(dimensions(&spec.dimensions)))
-            .period(i32::try_from(spec.period_secs).unwrap_or(i32::MAX))
             .evaluation_periods(i32::try_from(spec.evaluation_periods).unwrap_or(i32::MAX))
             .datapoints_to_alarm(i32::try_from(spec.datapoints_to_alarm).unwrap_or(i32::MAX))
             .threshold(spec.threshold)
@@ -198,13 +195,48 @@ impl AlarmStore for AwsClients {
                     .map(|(k, v)| Tag::builder().key(k).value(v).build())
                     .collect(),
             ));
-        // Percentiles go in ExtendedStatistic; the rest in Statistic.
-        req = if is_standard_statistic(&spec.statistic) {
-            req.statistic(aws_sdk_cloudwatch::types::Statistic::from(
-                spec.statistic.as_str(),
-            ))
-        } else {
-            req.extended_statistic(&spec.statistic)
+        req = match &spec.metric {
+            AlarmMetric::Single {
+                namespace,
+                metric_name,
+                dimensions: dims,
+                statistic,
+            } => {
+                let req = req
+                    .namespace(namespace)
+                    .metric_name(metric_name)
+                    .set_dimensions(Some(dimensions(dims)))
+                    .period(period);
+                // Percentiles go in ExtendedStatistic; the rest in Statistic.
+                if is_standard_statistic(statistic) {
+                    req.statistic(aws_sdk_cloudwatch::types::Statistic::from(
+                        statistic.as_str(),
+                    ))
+                } else {
+                    req.extended_statistic(statistic)
+                }
+            }
+            AlarmMetric::Math { expression, inputs } => {
+                let mut metrics: Vec<SdkQuery> = inputs
+                    .iter()
+                    .map(|(id, stat)| {
+                        SdkQuery::builder()
+                            .id(id)
+                            .metric_stat(metric_stat(stat))
+                            .return_data(false)
+                            .build()
+                    })
+                    .collect();
+                metrics.push(
+                    SdkQuery::builder()
+                        .id(MATH_ALARM_EXPRESSION_ID)
+                        .expression(expression)
+                        .period(period)
+                        .return_data(true)
+                        .build(),
+                );
+                req.set_metrics(Some(metrics))
+            }
         };
         req.send().await.map_err(|e| call_error(OP, e))?;
         Ok(())
@@ -237,6 +269,7 @@ impl AlarmStore for AwsClients {
                         reason: a.state_reason().map(str::to_owned),
                         threshold: a.threshold(),
                         updated: a.state_updated_timestamp().and_then(from_smithy),
+                        spec: spec_of(a),
                     });
                 }
                 match out.next_token() {
@@ -247,6 +280,87 @@ impl AlarmStore for AwsClients {
         }
         Ok(found)
     }
+}
+
+/// The id gameday gives the returned expression of a metric-math alarm.
+const MATH_ALARM_EXPRESSION_ID: &str = "gameday_expr";
+
+fn stat_of(ms: &MetricStat) -> Option<MetricStatQuery> {
+    let metric = ms.metric()?;
+    Some(MetricStatQuery {
+        namespace: metric.namespace()?.to_owned(),
+        name: metric.metric_name()?.to_owned(),
+        dimensions: dimension_map(metric.dimensions()),
+        stat: ms.stat()?.to_owned(),
+        period: std::time::Duration::from_secs(u64::try_from(ms.period()?).ok()?),
+    })
+}
+
+fn dimension_map(dims: &[Dimension]) -> BTreeMap<String, String> {
+    dims.iter()
+        .filter_map(|d| Some((d.name()?.to_owned(), d.value()?.to_owned())))
+        .collect()
+}
+
+/// Rebuilds the [`AlarmSpec`] of a described alarm (without tags, which DescribeAlarms omits).
+fn spec_of(a: &aws_sdk_cloudwatch::types::MetricAlarm) -> Option<AlarmSpec> {
+    let comparison = match a.comparison_operator()? {
+        ComparisonOperator::GreaterThanThreshold => Comparison::GreaterThanThreshold,
+        ComparisonOperator::GreaterThanOrEqualToThreshold => {
+            Comparison::GreaterThanOrEqualToThreshold
+        }
+        ComparisonOperator::LessThanThreshold => Comparison::LessThanThreshold,
+        ComparisonOperator::LessThanOrEqualToThreshold => Comparison::LessThanOrEqualToThreshold,
+        _ => return None,
+    };
+    let math = a
+        .metrics()
+        .iter()
+        .find(|q| q.return_data() == Some(true) && q.expression().is_some());
+    let (metric, period) = match math {
+        Some(expr) => {
+            let inputs = a
+                .metrics()
+                .iter()
+                .filter_map(|q| Some((q.id()?.to_owned(), stat_of(q.metric_stat()?)?)))
+                .collect();
+            (
+                AlarmMetric::Math {
+                    expression: expr.expression()?.to_owned(),
+                    inputs,
+                },
+                expr.period().or(a.period())?,
+            )
+        }
+        None => (
+            AlarmMetric::Single {
+                namespace: a.namespace()?.to_owned(),
+                metric_name: a.metric_name()?.to_owned(),
+                dimensions: dimension_map(a.dimensions()),
+                statistic: a
+                    .statistic()
+                    .map(|s| s.as_str().to_owned())
+                    .or_else(|| a.extended_statistic().map(str::to_owned))?,
+            },
+            a.period()?,
+        ),
+    };
+    let evaluation_periods = u32::try_from(a.evaluation_periods()?).ok()?;
+    Some(AlarmSpec {
+        name: a.alarm_name()?.to_owned(),
+        description: a.alarm_description().unwrap_or_default().to_owned(),
+        metric,
+        period_secs: u32::try_from(period).ok()?,
+        evaluation_periods,
+        datapoints_to_alarm: a
+            .datapoints_to_alarm()
+            .and_then(|m| u32::try_from(m).ok())
+            .unwrap_or(evaluation_periods),
+        threshold: a.threshold()?,
+        comparison,
+        treat_missing_data: a.treat_missing_data().unwrap_or("missing").to_owned(),
+        tags: BTreeMap::new(),
+    })
 }
 
 /// Whether a statistic goes in `Statistic` (rather than `ExtendedStatistic`).
