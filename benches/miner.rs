@@ -80,7 +80,47 @@ fn contents(name: &str) -> Vec<String> {
     rows[1..].iter().map(|r| r[column].clone()).collect()
 }
 
+/// `--stream N`: mine N lines generated one at a time (the four samples in turn, every digit
+/// rewritten so values keep changing), never holding more than one line, and print the
+/// template count. Run under `/usr/bin/time -v` to read the miner's peak RSS at scale.
+fn stream(total: u64) {
+    let base: Vec<String> = ["HDFS", "Apache", "OpenSSH", "Zookeeper"]
+        .iter()
+        .flat_map(|n| contents(n))
+        .collect();
+    let mut miner = TemplateMiner::new();
+    let mut line = String::new();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..total {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let src = &base[usize::try_from(i).unwrap_or(0).wrapping_mul(7_919) % base.len()];
+        line.clear();
+        let mut r = x;
+        for c in src.chars() {
+            if c.is_ascii_digit() {
+                line.push(char::from(b'0' + (r % 10) as u8));
+                r = r / 10 + (r % 7) * 1_000_000_007;
+            } else {
+                line.push(c);
+            }
+        }
+        black_box(miner.add(&line));
+    }
+    println!("miner --stream: {total} lines, {} templates", miner.len());
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(pos) = args.iter().position(|a| a == "--stream") {
+        let total = args
+            .get(pos + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000_000);
+        stream(total);
+        return;
+    }
     let sets: Vec<Vec<String>> = ["HDFS", "Apache", "OpenSSH", "Zookeeper"]
         .iter()
         .map(|n| contents(n))

@@ -194,6 +194,20 @@ pub struct MineArgs {
     /// Length of the first Logs Insights time slices.
     #[arg(long, default_value = "1d", value_name = "DURATION")]
     pub slice: String,
+    /// How to read CloudWatch Logs: Logs Insights queries in time slices (fast, filtered on
+    /// the server), or FilterLogEvents paging (streams every event; slower, rate-limited to
+    /// 5 requests/s per account, but needs no Insights permissions).
+    #[arg(long, value_enum, default_value_t = PullVia::Insights)]
+    pub via: PullVia,
+}
+
+/// How `mine` reads CloudWatch Logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullVia {
+    /// StartQuery/GetQueryResults.
+    Insights,
+    /// FilterLogEvents.
+    FilterLogEvents,
 }
 
 /// `gameday mine` subcommands.
@@ -528,9 +542,13 @@ async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
         let progress = std::sync::Arc::new(PullBar(bar));
-        events = pull_events(&clients, &opts, &progress)
-            .await
-            .map_err(Error::from)?;
+        events = match args.via {
+            PullVia::Insights => pull_events(&clients, &opts, &progress).await,
+            PullVia::FilterLogEvents => {
+                crate::mine::pull::stream_events(&clients, &opts, &progress).await
+            }
+        }
+        .map_err(Error::from)?;
         progress.0.finish_and_clear();
     } else {
         for path in &args.from_file {

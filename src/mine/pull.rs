@@ -137,19 +137,19 @@ async fn query_slice<S: LogSource>(
     start_s: i64,
     end_s: i64,
 ) -> Result<SliceOutcome, PullError> {
-    let groups = || opts.log_groups.join(",");
+    let failed = |source| PullError::Query {
+        groups: opts.log_groups.join(","),
+        start_s,
+        end_s,
+        source,
+    };
     if end_s - start_s <= 1 {
         // Cannot split a second: read it without a cap.
         let mut events = Vec::new();
         for group in &opts.log_groups {
             let got = retry(|| source.filter_events(group, start_s * 1000, end_s * 1000, None))
                 .await
-                .map_err(|source| PullError::Query {
-                    groups: groups(),
-                    start_s,
-                    end_s,
-                    source,
-                })?;
+                .map_err(failed)?;
             let (lo, hi) = (start_s * 1000, end_s * 1000);
             events.extend(
                 got.into_iter()
@@ -163,12 +163,7 @@ async fn query_slice<S: LogSource>(
     // in milliseconds, so slices never overlap whatever the server does with the last second.
     let res = retry(|| source.insights_query(&opts.log_groups, &opts.query, start_s, end_s, limit))
         .await
-        .map_err(|source| PullError::Query {
-            groups: groups(),
-            start_s,
-            end_s,
-            source,
-        })?;
+        .map_err(failed)?;
     if res.status != "Complete" {
         return Err(PullError::Incomplete {
             start_s,
@@ -289,6 +284,48 @@ where
             &b.message,
         ))
     });
+    Ok(events)
+}
+
+/// Reads every event in `[start_s, end_s)` with FilterLogEvents paging, group by group (the
+/// streaming path: no row cap, no server-side filter, but FilterLogEvents is limited to 5
+/// requests per second per account). Sorted by time.
+///
+/// # Errors
+/// [`PullError`] when a page fails after its retries.
+pub async fn stream_events<S, P>(
+    source: &S,
+    opts: &PullOptions,
+    progress: &Arc<P>,
+) -> Result<Vec<LogEvent>, PullError>
+where
+    S: LogSource,
+    P: PullProgress,
+{
+    let mut groups = opts.log_groups.clone();
+    let mut seen = BTreeSet::new();
+    groups.retain(|g| seen.insert(g.clone()));
+    progress.queued(groups.len() as u64);
+    let (lo, hi) = (opts.start_s * 1000, opts.end_s * 1000);
+    let mut events = Vec::new();
+    for group in &groups {
+        let found = retry(|| source.filter_events(group, lo, hi, None))
+            .await
+            .map_err(|source| PullError::Query {
+                groups: group.clone(),
+                start_s: opts.start_s,
+                end_s: opts.end_s,
+                source,
+            })?;
+        let before = events.len();
+        events.extend(
+            found
+                .into_iter()
+                .filter(|e| (lo..hi).contains(&e.timestamp_ms)),
+        );
+        progress.finished((events.len() - before) as u64);
+    }
+    events.sort_by_key(|e| e.timestamp_ms);
     Ok(events)
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gameday::mine::pull::{INSIGHTS_ROW_CAP, NoProgress, PullOptions, pull_events};
+use gameday::mine::pull::{INSIGHTS_ROW_CAP, NoProgress, PullOptions, pull_events, stream_events};
 use gameday::mine::synthetic::{SyntheticSpec, generate};
 use predicates::prelude::*;
 
@@ -44,7 +44,11 @@ fn patterns_assigns_every_line_in_order() {
 #[test]
 fn bad_input_files_give_the_line_and_exit_2() {
     let dir = dir_with_config("");
-    let cases: [(&str, &[u8], &str); 4] = [
+    let mut huge = b"{\"timestamp\": 1700000000000, \"message\": \"".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 2 << 20));
+    huge.extend(b"\"}\n");
+    let cases: [(&str, &[u8], &str); 5] = [
+        ("huge.jsonl", &huge, "line 1"),
         (
             "not-json.jsonl",
             b"{\"timestamp\": 1700000000000, \"message\": \"ok\"}\nthis is not json\n",
@@ -214,6 +218,14 @@ async fn more_than_the_row_cap_in_one_hour_are_all_retrieved() {
         .await
         .expect("pull");
     assert_eq!(pulled.len(), 12_500, "every event retrieved exactly once");
+    let streamed = stream_events(&c, &opts, &Arc::new(NoProgress))
+        .await
+        .expect("stream");
+    assert_eq!(
+        streamed.len(),
+        12_500,
+        "the FilterLogEvents path pages through them all too"
+    );
     assert!(
         pulled
             .windows(2)
