@@ -68,6 +68,33 @@ pub enum Command {
     /// from metric history, and check series against them.
     #[command(name = "steady-state", subcommand)]
     SteadyState(SteadyStateCommand),
+    /// SIMULATION: rehearse without an AWS account, on the local emulator.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+/// `gameday demo` subcommands (simulation only).
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// SIMULATION: seed the local emulator with a simulated history for three sample EKS
+    /// services (alarm state changes, Kubernetes events, application logs, seasonal metrics
+    /// with the incidents visible) and write a config pointing at it. Refuses any endpoint
+    /// that is not loopback.
+    Seed(DemoSeedArgs),
+}
+
+/// `gameday demo seed`.
+#[derive(Debug, Args)]
+pub struct DemoSeedArgs {
+    /// Days of simulated log history.
+    #[arg(long, default_value_t = 180)]
+    pub log_days: u32,
+    /// Days of simulated metric history.
+    #[arg(long, default_value_t = 30)]
+    pub metric_days: u32,
+    /// Where to write the config for the simulated environment.
+    #[arg(long, value_name = "FILE", default_value = "gameday.demo.yaml")]
+    pub write_config: PathBuf,
 }
 
 /// `gameday steady-state` subcommands.
@@ -347,6 +374,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
             None => derive(args),
         },
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
+        Command::Demo(DemoCommand::Seed(args)) => demo_seed(&cli, args).await,
     }
 }
 
@@ -801,5 +829,53 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
         summary.breach_episodes,
         if summary.held { "held" } else { "broken" }
     );
+    Ok(EXIT_OK)
+}
+
+async fn demo_seed(cli: &Cli, args: &DemoSeedArgs) -> anyhow::Result<i32> {
+    use crate::demo::{DemoError, DemoOptions, log_batches, log_history, metric_history, seed};
+    let endpoint = cli.endpoint_url.clone().unwrap_or_default();
+    if !crate::provider::aws::is_loopback_endpoint(&endpoint) {
+        return Err(Error::from(DemoError::NotEmulator { endpoint }).into());
+    }
+    let opts = DemoOptions {
+        log_days: args.log_days,
+        metric_days: args.metric_days,
+        now: chrono::Utc::now(),
+    };
+    let history = log_history(&opts);
+    let logs = log_batches(&history);
+    let metrics = metric_history(&opts, &history);
+    let mut aws = AwsOptions::from(&crate::config::Config::default().aws);
+    aws.endpoint_url = Some(endpoint.clone());
+    aws.region = cli.region.clone();
+    let clients = crate::provider::aws::AwsClients::connect(&aws)
+        .await
+        .map_err(Error::from)?;
+    seed(&clients, &endpoint, &logs, &metrics)
+        .await
+        .map_err(Error::from)?;
+    let groups: Vec<String> = logs.keys().cloned().collect();
+    write_output(
+        Some(&args.write_config),
+        &crate::demo::config_yaml(&endpoint, &groups),
+    )?;
+    let mut truth: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for i in &history.incidents {
+        *truth.entry(i.class.as_str()).or_default() += 1;
+    }
+    println!(
+        "SIMULATION seeded into {endpoint}: {} log events in {} groups over {} days, {} metric datapoints over {} days",
+        history.events.len(),
+        groups.len(),
+        args.log_days,
+        metrics.len(),
+        args.metric_days
+    );
+    println!("simulated incidents (ground truth for `gameday mine`):");
+    for (class, n) in truth {
+        println!("  {n:>3}  {class}");
+    }
+    println!("config written to {}", args.write_config.display());
     Ok(EXIT_OK)
 }

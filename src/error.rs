@@ -31,6 +31,9 @@ pub enum Error {
     /// Pulling log events from CloudWatch Logs failed.
     #[error(transparent)]
     Pull(#[from] crate::mine::pull::PullError),
+    /// Seeding the simulated environment failed.
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     /// A call to AWS (or the emulator) failed.
     #[error(transparent)]
     Provider(#[from] crate::provider::ProviderError),
@@ -73,6 +76,7 @@ impl Error {
             Self::Provider(e) => e.kind(),
             Self::Mine(e) => e.kind(),
             Self::Pull(e) => e.kind(),
+            Self::Demo(e) => e.kind(),
             Self::Read { .. } => "read",
             Self::Write { .. } => "write",
             Self::Usage(_) => "usage",
@@ -89,7 +93,8 @@ impl Error {
             | Self::Read { .. }
             | Self::Mine(_)
             | Self::ChecksFailed { .. } => EXIT_USAGE,
-            Self::Provider(_) | Self::Pull(_) | Self::Write { .. } => EXIT_INTERNAL,
+            Self::Demo(crate::demo::DemoError::NotEmulator { .. }) => EXIT_USAGE,
+            Self::Provider(_) | Self::Pull(_) | Self::Demo(_) | Self::Write { .. } => EXIT_INTERNAL,
         }
     }
 }

@@ -199,3 +199,59 @@ fn lint_of_a_missing_file_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("failed to read nope.json"));
 }
+
+#[test]
+fn demo_seed_refuses_anything_but_the_local_emulator() {
+    let dir = dir_with_config("");
+    gameday(dir.path())
+        .args([
+            "demo",
+            "seed",
+            "--endpoint-url",
+            "https://logs.eu-west-1.amazonaws.com",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("refusing to seed simulated data"));
+    assert!(
+        !dir.path().join("gameday.demo.yaml").exists(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn demo_seed_then_mine_finds_the_simulated_incidents() {
+    let url = &emulator().url;
+    let dir = dir_with_config("");
+    gameday(dir.path())
+        .args([
+            "demo",
+            "seed",
+            "--log-days",
+            "60",
+            "--metric-days",
+            "2",
+            "--endpoint-url",
+            url,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("SIMULATION seeded"));
+    let config = dir.path().join("gameday.demo.yaml");
+    let out = gameday(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "mine", "--since", "61d", "--slice", "30d", "--format", "json",
+        ])
+        .assert()
+        .success();
+    let catalogue: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        catalogue["classes"]
+            .as_array()
+            .is_some_and(|c| c.len() >= 3),
+        "simulated fault classes are mined: {}",
+        catalogue["classes"]
+    );
+}

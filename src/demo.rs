@@ -1,0 +1,288 @@
+//! SIMULATION: a rehearsal environment on the local AWS emulator, for people without an account.
+//!
+//! Input: the emulator's endpoint. Output: a simulated history seeded into it — 180 days of
+//! alarm state changes, Kubernetes events and application logs ([`crate::mine::synthetic`]) and
+//! 30 days of service metrics with daily and weekly seasonality in which the simulated incidents
+//! are visible — plus a config file pointing gameday at it. Must not: ever write to anything but
+//! a loopback endpoint (the log history goes through the emulator-only seeding endpoint, which
+//! real AWS does not have, and simulated data has no business in a real account).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::mine::synthetic::{SplitMix64, SyntheticHistory, SyntheticSpec, generate};
+use crate::provider::MetricDatum;
+
+/// CloudWatch namespace of the simulated service metrics (named so nobody mistakes them).
+pub const DEMO_NAMESPACE: &str = "GameDay/Simulated";
+/// The simulated EKS cluster.
+pub const DEMO_CLUSTER: &str = "staging-eks";
+/// The simulated services.
+pub const DEMO_SERVICES: [&str; 3] = ["checkout", "payments", "catalog"];
+/// Spacing of the simulated metric history, seconds.
+pub const METRIC_STEP_SECS: i64 = 300;
+
+/// What to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoOptions {
+    /// Days of log history.
+    pub log_days: u32,
+    /// Days of metric history.
+    pub metric_days: u32,
+    /// "Now": the history ends just before it.
+    pub now: DateTime<Utc>,
+}
+
+/// The log history: the mining simulator's, set in staging and ending an hour before `now`.
+pub fn log_history(opts: &DemoOptions) -> SyntheticHistory {
+    let spec = SyntheticSpec {
+        start_ms: opts.now.timestamp_millis() - i64::from(opts.log_days) * 86_400_000 - 3_600_000,
+        days: opts.log_days,
+        cluster: DEMO_CLUSTER.to_owned(),
+        services: DEMO_SERVICES.map(str::to_owned).to_vec(),
+        past_experiments: Vec::new(),
+        ..SyntheticSpec::default()
+    };
+    generate(&spec)
+}
+
+/// Base latency (ms) and request rate (per 5 minutes) of each simulated service.
+fn profile(service: &str) -> (f64, f64) {
+    match service {
+        "checkout" => (180.0, 3_000.0),
+        "payments" => (240.0, 1_200.0),
+        _ => (90.0, 6_000.0),
+    }
+}
+
+/// Service metrics every [`METRIC_STEP_SECS`] over the last `metric_days`: p99 latency and
+/// request count with daily and weekly seasonality and noise; during a simulated incident of
+/// the service, latency rises and requests drop, so the incidents show in the series.
+pub fn metric_history(opts: &DemoOptions, history: &SyntheticHistory) -> Vec<MetricDatum> {
+    let end = opts.now.timestamp() - 3600;
+    let start = end - i64::from(opts.metric_days) * 86_400;
+    let start = start - start.rem_euclid(METRIC_STEP_SECS);
+    let mut rng = SplitMix64::new(0x5eed_0f_da7a);
+    let mut out = Vec::new();
+    for service in DEMO_SERVICES {
+        let (latency, requests) = profile(service);
+        let incidents: Vec<(i64, i64)> = history
+            .incidents
+            .iter()
+            .filter(|i| i.service == service)
+            .map(|i| (i.start_ms / 1000, (i.start_ms + i.duration_ms) / 1000))
+            .collect();
+        let dims = BTreeMap::from([("Service".to_owned(), service.to_owned())]);
+        let mut ts = start;
+        while ts < end {
+            let hour = f64::from(u32::try_from(ts.rem_euclid(86_400)).unwrap_or(0)) / 3600.0;
+            let daily = (std::f64::consts::TAU * (hour - 9.0) / 24.0).sin();
+            // 1970-01-01 was a Thursday: days 2 and 3 of the week (mod 7) are the weekend.
+            let weekend = matches!(ts.div_euclid(86_400).rem_euclid(7), 2 | 3);
+            let load = (1.0 + 0.45 * daily) * if weekend { 0.6 } else { 1.0 };
+            let noise = |rng: &mut SplitMix64| {
+                (f64::from(u32::try_from(rng.below(10_000)).unwrap_or(0)) / 10_000.0) - 0.5
+            };
+            let hurt = incidents.iter().any(|(a, b)| (*a..=*b).contains(&ts));
+            let p99 = latency
+                * (0.85 + 0.3 * load)
+                * (1.0 + 0.08 * noise(&mut rng))
+                * if hurt { 4.5 } else { 1.0 };
+            let reqs =
+                requests * load * (1.0 + 0.05 * noise(&mut rng)) * if hurt { 0.55 } else { 1.0 };
+            let timestamp = DateTime::from_timestamp(ts, 0).unwrap_or_default();
+            for (name, value) in [("LatencyP99", p99), ("Requests", reqs.round())] {
+                out.push(MetricDatum {
+                    name: name.to_owned(),
+                    dimensions: dims.clone(),
+                    timestamp,
+                    value,
+                    high_resolution: false,
+                });
+            }
+            ts += METRIC_STEP_SECS;
+        }
+    }
+    out
+}
+
+/// The log events grouped per log group, each group in one simulated stream (the events carry
+/// their own pod and node metadata, so nothing mining needs is lost, and seeding stays quick).
+pub fn log_batches(history: &SyntheticHistory) -> BTreeMap<String, Vec<(i64, String)>> {
+    let mut groups: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    for e in &history.events {
+        let group = e
+            .log_group
+            .clone()
+            .unwrap_or_else(|| "/gameday/simulated".to_owned());
+        groups
+            .entry(group)
+            .or_default()
+            .push((e.timestamp_ms, e.message.clone()));
+    }
+    groups
+}
+
+/// A gameday config for the simulated environment.
+pub fn config_yaml(endpoint_url: &str, log_groups: &[String]) -> String {
+    use std::fmt::Write as _;
+    let mut y = String::from(
+        "# SIMULATION: gameday config for the simulated environment seeded by `gameday demo seed`\n\
+         # into the local AWS emulator. Nothing here refers to real resources.\n\
+         environment: staging\n",
+    );
+    let _ = writeln!(
+        y,
+        "aws:\n  region: us-east-1\n  endpoint_url: {endpoint_url}"
+    );
+    y.push_str("incidents:\n  log_groups:\n");
+    for g in log_groups {
+        let _ = writeln!(y, "    - {g}");
+    }
+    y.push_str("  lookback: 181d\nservices:\n");
+    for s in DEMO_SERVICES {
+        let _ = write!(
+            y,
+            "  - name: {s}\n    owner: team-{s}\n    cluster: {DEMO_CLUSTER}\n    namespace: shop\n    selector: app={s}\n    recovery_target: 5m\n    metrics:\n      - name: p99_latency_ms\n        direction: upper\n        slo: 2500\n        metric: {{namespace: {DEMO_NAMESPACE}, name: LatencyP99, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n      - name: requests\n        direction: lower\n        metric: {{namespace: {DEMO_NAMESPACE}, name: Requests, dimensions: {{Service: {s}}}, stat: Sum, period: 5m}}\n"
+        );
+    }
+    y.push_str(
+        "policy:\n  allowed_environments: [staging]\n  required_label: chaos-experiment\n  namespaces: [shop]\n  max_count: 5\n  max_percent: 25\n  max_parallel_actions: 2\n  max_duration: 1h\n\
+         fis:\n  role_arn: arn:aws:iam::123456789012:role/gameday-simulated-fis\n  kubernetes_service_account: fis-experiment\n  log_group_arn: arn:aws:logs:us-east-1:123456789012:log-group:/gameday/fis:*\n",
+    );
+    y
+}
+
+/// Why seeding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The endpoint is not the local emulator.
+    #[error(
+        "refusing to seed simulated data into {endpoint}: `demo seed` only writes to the local emulator (start it with scripts/local-aws start and pass its http://127.0.0.1:PORT URL)"
+    )]
+    NotEmulator {
+        /// The endpoint given.
+        endpoint: String,
+    },
+    /// The emulator's seeding endpoint refused or could not be reached.
+    #[error("failed to seed log group {group} through the emulator")]
+    Seed {
+        /// The log group.
+        group: String,
+        /// The HTTP error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Publishing metrics failed.
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+}
+
+impl DemoError {
+    /// A stable label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotEmulator { .. } => "demo_not_emulator",
+            Self::Seed { .. } => "demo_seed",
+            Self::Provider(e) => e.kind(),
+        }
+    }
+}
+
+/// Seeds the emulator: logs through its emulator-only endpoint, metrics with PutMetricData.
+///
+/// # Errors
+/// [`DemoError::NotEmulator`] for any endpoint that is not loopback (checked before anything is
+/// sent); otherwise the first failing request.
+pub async fn seed(
+    clients: &crate::provider::aws::AwsClients,
+    endpoint_url: &str,
+    logs: &BTreeMap<String, Vec<(i64, String)>>,
+    metrics: &[MetricDatum],
+) -> Result<(), DemoError> {
+    if !crate::provider::aws::is_loopback_endpoint(endpoint_url) {
+        return Err(DemoError::NotEmulator {
+            endpoint: endpoint_url.to_owned(),
+        });
+    }
+    let http = reqwest::Client::new();
+    let url = format!("{}/_gameday/logs/seed", endpoint_url.trim_end_matches('/'));
+    for (group, events) in logs {
+        let body = serde_json::json!({
+            "region": clients.region,
+            "logGroupName": group,
+            "logStreamName": "gameday-simulated",
+            "events": events.iter().map(|(t, m)| serde_json::json!({"timestamp": t, "message": m})).collect::<Vec<_>>(),
+        });
+        http.post(&url)
+            .json(&body)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|source| DemoError::Seed {
+                group: group.clone(),
+                source,
+            })?;
+    }
+    clients.put_metric_data(DEMO_NAMESPACE, metrics).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> DemoOptions {
+        DemoOptions {
+            log_days: 180,
+            metric_days: 30,
+            now: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn metrics_cover_the_window_for_every_service_and_show_incidents() {
+        let o = opts();
+        let h = log_history(&o);
+        let m = metric_history(&o, &h);
+        let per_series = 30 * 86_400 / METRIC_STEP_SECS as usize;
+        assert_eq!(m.len(), DEMO_SERVICES.len() * 2 * per_series);
+        // Some simulated incident falls in the metric window and lifts latency there.
+        let checkout: Vec<&MetricDatum> = m
+            .iter()
+            .filter(|d| d.name == "LatencyP99" && d.dimensions["Service"] == "checkout")
+            .collect();
+        let median = {
+            let mut v: Vec<f64> = checkout.iter().map(|d| d.value).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        assert!(
+            checkout.iter().any(|d| d.value > 3.0 * median),
+            "incidents visible"
+        );
+    }
+
+    #[test]
+    fn the_demo_config_is_valid() {
+        let cfg = crate::config::Config::from_yaml(
+            std::path::Path::new("demo.yaml"),
+            &config_yaml("http://127.0.0.1:4566", &["/a".to_owned()]),
+        )
+        .expect("the generated demo config validates");
+        assert_eq!(cfg.services.len(), 3);
+        assert_eq!(
+            cfg.aws.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:4566")
+        );
+    }
+
+    #[test]
+    fn deterministic() {
+        let o = opts();
+        let h = log_history(&o);
+        assert_eq!(metric_history(&o, &h), metric_history(&o, &h));
+        assert_eq!(log_batches(&h), log_batches(&h));
+    }
+}
