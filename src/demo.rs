@@ -63,7 +63,7 @@ pub fn metric_history(opts: &DemoOptions, history: &SyntheticHistory) -> Vec<Met
     let end = opts.now.timestamp() - 3600;
     let start = end - i64::from(opts.metric_days) * 86_400;
     let start = start - start.rem_euclid(METRIC_STEP_SECS);
-    let mut rng = SplitMix64::new(0x5eed_0f_da7a);
+    let mut rng = SplitMix64::new(0x005e_ed0f_da7a);
     let mut out = Vec::new();
     for service in DEMO_SERVICES {
         let (latency, requests) = profile(service);
