@@ -1,11 +1,14 @@
-//! Stage 3, plan: the FIS knowledge and validation core.
+//! Stage 3, plan: GameDay planning and the FIS knowledge and validation core.
 //!
-//! Input: FIS experiment templates (typed, for generation, or JSON text, for lint), a blast-radius
-//! [`Policy`] and the embedded action catalogue (`data/fis-actions.yaml`). Output: findings and
-//! policy violations, plus typed parsers for FIS's selection modes and ISO-8601 durations. It must
-//! not call AWS or the cluster: everything here is pure and synchronous.
+//! Input: the incident catalogue, steady-state hypotheses and config (for [`plan()`]); scenario
+//! files (for [`load_scenario`]); FIS experiment templates (typed, for generation, or JSON text,
+//! for lint), a blast-radius [`Policy`] and the embedded action catalogue
+//! (`data/fis-actions.yaml`). Output: a [`GameDayScenario`], one FIS template per stage
+//! ([`stage_template`]), lint findings and policy violations. It must not call AWS or the cluster:
+//! everything here is pure and synchronous.
 //!
-//! Entry points: [`lint_template_json`], [`check_policy`], [`catalogue()`],
+//! Entry points: [`plan()`], [`load_scenario`], [`stage_template`], [`check_scenario_policy`],
+//! [`lint_template_json`], [`check_policy`], [`catalogue()`],
 //! [`SelectionMode::parse`], [`IsoDuration::parse`].
 
 pub mod blast_radius;
@@ -13,7 +16,9 @@ pub mod catalogue;
 pub mod duration;
 pub mod error;
 pub mod finding;
+pub mod generate;
 pub mod lint;
+pub mod scenario;
 pub mod selection;
 pub mod spans;
 pub mod template;
@@ -24,6 +29,11 @@ pub use catalogue::{ActionSpec, Catalogue, ParamKind, ParamSpec, ResourceType, c
 pub use duration::IsoDuration;
 pub use error::PlanError;
 pub use finding::{Finding, Rule, Severity, findings_to_json, format_findings, has_errors};
+pub use generate::{PlanOptions, plan};
 pub use lint::{LintOptions, lint_template_json};
+pub use scenario::{
+    GameDayScenario, check_scenario_policy, load_scenario, stage_template, stage_templates,
+    validate_scenario,
+};
 pub use selection::SelectionMode;
 pub use template::ExperimentTemplate;
