@@ -128,6 +128,14 @@ pub fn plan(
             "every experiment logs to CloudWatch Logs",
         )
     })?;
+    if opts.top_per_service == 0 {
+        return Err(PlanError::Unplannable {
+            service: "*".to_owned(),
+            field: "top_per_service".to_owned(),
+            value: "0".to_owned(),
+            requirement: "plan at least one fault class per service".to_owned(),
+        });
+    }
     let stages = stages(config, opts)?;
 
     let mut scenarios = Vec::new();
@@ -135,11 +143,14 @@ pub fn plan(
     let mut skipped = Vec::new();
     let mut planned_targets: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for service in &config.services {
-        let candidates: Vec<&ClassSummary> = catalogue
+        let mut candidates: Vec<&ClassSummary> = catalogue
             .classes
             .iter()
             .filter(|c| c.services.iter().any(|s| s == &service.name))
             .collect();
+        // The catalogue is ranked unverified-first already; a stable sort keeps that promise for
+        // a hand-made catalogue too, without changing the rank order within each group.
+        candidates.sort_by_key(|c| c.verified);
         let mut chosen = Vec::new();
         for class in candidates {
             if chosen.len() >= opts.top_per_service {
@@ -654,14 +665,14 @@ pub(crate) mod tests {
     use crate::plan::{Policy, PolicyContext};
     use crate::steady_state::{DeriveOptions, Direction, Point, derive};
 
-    /// The example config with the recommended key-only opt-in label.
+    /// The shipped example config (key-only opt-in label `chaos-experiment`).
     pub(crate) fn config() -> Config {
-        let mut c = Config::from_yaml(
+        let c = Config::from_yaml(
             Path::new("gameday.example.yaml"),
             crate::config::EXAMPLE_CONFIG,
         )
         .expect("example config");
-        c.policy.opt_in_label = Some("chaos-experiment".to_owned());
+        assert_eq!(c.policy.opt_in_label.as_deref(), Some("chaos-experiment"));
         c
     }
 
@@ -973,6 +984,20 @@ pub(crate) mod tests {
         assert!(
             matches!(&err, PlanError::Unplannable { service, .. } if service == "catalog"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn unverified_classes_come_first_even_in_an_unsorted_catalogue() {
+        let mut incidents = incidents();
+        incidents.classes.reverse();
+        let mut opts = options();
+        opts.top_per_service = 1;
+        let g = plan(&incidents, &hypotheses(), &config(), &opts).expect("plans");
+        assert!(
+            g.scenarios.iter().all(|s| !s.why.verified),
+            "{:?}",
+            g.scenarios
         );
     }
 

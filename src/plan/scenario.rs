@@ -35,7 +35,7 @@ use super::template::{
     ExperimentTemplate, LogConfiguration, StopCondition, Target,
 };
 use crate::config::locate_key;
-use crate::steady_state::Direction;
+use crate::steady_state::{AlarmInputs, Direction};
 
 /// Version of the scenario file format; bump on any incompatible change.
 pub const SCENARIO_SCHEMA_VERSION: u32 = 1;
@@ -76,10 +76,10 @@ pub struct GameDayScenario {
     /// The scenarios, run in this order.
     pub scenarios: Vec<Scenario>,
     /// CloudWatch alarms the stop conditions reference (created by `--apply` or the exports).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<AlarmSpec>,
     /// Fault classes the planner considered but could not turn into a scenario, and why.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedClass>,
 }
 
@@ -128,10 +128,10 @@ pub struct Scenario {
     /// The steady state that must hold.
     pub hypothesis: Vec<HypothesisMetric>,
     /// Names of the CloudWatch alarms that stop every stage (1 to 5).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop_alarms: Vec<String>,
     /// Run without stop conditions; only when a human says so, with a reason.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_conditions_override: Option<StopConditionsOverride>,
     /// What the service should do under the fault.
     pub expected_behaviour: String,
@@ -146,7 +146,7 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// Rank in the incident catalogue (1 = first).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<u32>,
     /// Whether a past GameDay already exercised the class.
     #[serde(default)]
@@ -155,16 +155,16 @@ pub struct Evidence {
     #[serde(default)]
     pub incident_count: u64,
     /// End of the latest incident.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<DateTime<Utc>>,
     /// Services with incidents of the class.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
     /// Most frequent evidence lines.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top_templates: Vec<String>,
     /// How close the FIS action is to the real fault.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caveat: Option<String>,
 }
 
@@ -179,7 +179,7 @@ pub struct PodTarget {
     /// One label, `key=value` (no commas: FIS forbids them).
     pub selector: String,
     /// Container the fault is injected into (default: the pod's first container).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_container_name: Option<String>,
 }
 
@@ -192,10 +192,10 @@ pub struct ScenarioAction {
     /// FIS action ID, e.g. `aws:eks:pod-delete`.
     pub action_id: String,
     /// Parameters as FIS takes them (strings).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, String>,
     /// Actions (by name) that must complete first.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub start_after: Vec<String>,
 }
 
@@ -220,13 +220,13 @@ pub struct HypothesisMetric {
     /// Which way is bad.
     pub direction: Direction,
     /// Abort when above this.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_upper: Option<f64>,
     /// Abort when below this.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_lower: Option<f64>,
     /// Alarms guarding it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<String>,
 }
 
@@ -247,10 +247,10 @@ pub struct AlarmSpec {
     /// Description.
     pub description: String,
     /// The metric, for a single-metric alarm.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<AlarmMetric>,
     /// Metric math, for an expression alarm (exactly one of `metric` and `expression`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<AlarmExpression>,
     /// Seconds per datapoint (10, 20, 30 or a multiple of 60).
     pub period_secs: i64,
@@ -275,10 +275,36 @@ pub struct AlarmMetric {
     /// Metric name.
     pub metric_name: String,
     /// Dimensions.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dimensions: BTreeMap<String, String>,
     /// `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile such as `p99`.
     pub statistic: String,
+}
+
+impl AlarmSpec {
+    /// The `PutMetricAlarm` inputs of a single-metric alarm; `None` for a metric-math alarm,
+    /// which needs the `Metrics` form of the request (see the exports).
+    pub fn to_alarm_inputs(&self) -> Option<AlarmInputs> {
+        let m = self.metric.as_ref()?;
+        Some(AlarmInputs {
+            alarm_name: self.name.clone(),
+            alarm_description: self.description.clone(),
+            namespace: m.namespace.clone(),
+            metric_name: m.metric_name.clone(),
+            dimensions: m
+                .dimensions
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            statistic: m.statistic.clone(),
+            period: self.period_secs,
+            evaluation_periods: self.evaluation_periods,
+            datapoints_to_alarm: self.datapoints_to_alarm,
+            threshold: self.threshold,
+            comparison_operator: self.comparison_operator.clone(),
+            treat_missing_data: self.treat_missing_data.clone(),
+        })
+    }
 }
 
 impl AlarmMetric {
@@ -947,17 +973,26 @@ mod tests {
             crate::config::EXAMPLE_CONFIG,
         )
         .expect("example config");
-        let mut policy = config.policy.clone();
-        policy.opt_in_label = Some("chaos-experiment".to_owned());
         for path in files {
             let text = std::fs::read_to_string(&path).expect("readable");
             let g = load_scenario(&path, &text).unwrap_or_else(|e| panic!("{e}"));
-            check_scenario_policy(&g, &policy, false).unwrap_or_else(|e| panic!("{e}"));
+            check_scenario_policy(&g, &config.policy, false).unwrap_or_else(|e| panic!("{e}"));
             for (name, t) in stage_templates(&g).expect("templates") {
                 let json = t.to_json_pretty(&name).expect("json");
                 assert!(lint_template_json(&name, &json, &LintOptions::default()).is_empty());
             }
         }
+    }
+
+    #[test]
+    fn single_metric_alarms_convert_to_put_metric_alarm_inputs() {
+        let (path, text) = example();
+        let g = load_scenario(&path, &text).expect("loads");
+        assert_eq!(g.alarms[0].to_alarm_inputs(), None, "metric math");
+        let p99 = g.alarms[1].to_alarm_inputs().expect("single metric");
+        assert_eq!(p99.alarm_name, "gameday-checkout-p99_latency_s");
+        assert_eq!(p99.statistic, "p99");
+        assert_eq!(p99.dimensions.len(), 2);
     }
 
     #[test]
