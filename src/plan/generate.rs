@@ -18,16 +18,19 @@
 //! `max_count`/`max_percent` (a stage that caps to the one before it is dropped).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
+use super::brief::render_brief;
 use super::catalogue::{ActionSpec, catalogue};
 use super::duration::IsoDuration;
 use super::error::PlanError;
+use super::export::{ExportFormat, export};
 use super::scenario::{
     AlarmExpression, AlarmMetric, AlarmSpec, Evidence, GameDayScenario, HypothesisMetric,
     PodTarget, SCENARIO_SCHEMA_VERSION, Scenario, ScenarioAction, ScenarioFis, SkippedClass, Stage,
-    check_scenario_policy, validate_scenario,
+    check_scenario_policy, stage_templates, validate_scenario,
 };
 use super::selection::SelectionMode;
 use crate::config::{Config, MetricQuery, MetricStat, Service};
@@ -255,6 +258,43 @@ pub fn plan(
     validate_scenario(&gameday)?;
     check_scenario_policy(&gameday, &config.policy, opts.cli_allow_production)?;
     Ok(gameday)
+}
+
+/// Every file `gameday plan` writes, as (path relative to the project root, contents), in a
+/// stable order:
+/// - `scenarios/<name>.yaml`: the scenario file (the source for `run`);
+/// - `scenarios/<name>/<scenario>.<stage>.json`: one `CreateExperimentTemplate` request per stage;
+/// - `scenarios/<name>/brief.md`: the pre-GameDay brief;
+/// - `scenarios/<name>/cloudformation.json`, `scenarios/<name>/gameday.tf`: the exports asked for.
+///
+/// # Errors
+///
+/// As [`render_brief`], [`export`] and template serialisation.
+pub fn plan_files(
+    gameday: &GameDayScenario,
+    exports: &[ExportFormat],
+) -> Result<Vec<(PathBuf, String)>, PlanError> {
+    let dir = PathBuf::from("scenarios");
+    let own = dir.join(&gameday.name);
+    let header = format!(
+        "# GameDay {}, planned by `gameday plan` for {}.\n# Review and edit freely: `gameday run` \
+         rebuilds every stage's FIS template from this file\n# and checks it against the \
+         blast-radius policy first (docs/scenario-file.md).\n",
+        gameday.name, gameday.date
+    );
+    let mut files = vec![(
+        dir.join(gameday.file_name()),
+        format!("{header}{}", gameday.to_yaml()?),
+    )];
+    for (name, template) in stage_templates(gameday)? {
+        let json = template.to_json_pretty(&name)?;
+        files.push((own.join(name), json));
+    }
+    files.push((own.join("brief.md"), render_brief(gameday)?));
+    for format in exports {
+        files.push((own.join(format.file_name()), export(gameday, *format)?));
+    }
+    Ok(files)
 }
 
 fn catalogue_quota() -> usize {
@@ -661,7 +701,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::mine::{CATALOGUE_SCHEMA_VERSION, Catalogue, TemplateCount, Window};
     use crate::plan::lint::{LintOptions, lint_template_json};
-    use crate::plan::scenario::{load_scenario, stage_templates};
+    use crate::plan::scenario::load_scenario;
     use crate::plan::{Policy, PolicyContext};
     use crate::steady_state::{DeriveOptions, Direction, Point, derive};
 
@@ -904,6 +944,26 @@ pub(crate) mod tests {
         let yaml = g.to_yaml().expect("yaml");
         let back = load_scenario(Path::new("gameday-2026-11.yaml"), &yaml).expect("loads");
         assert_eq!(back, g);
+    }
+
+    #[test]
+    fn plan_files_lists_the_scenario_templates_brief_and_exports() {
+        let g = planned();
+        let files = plan_files(&g, &[ExportFormat::CloudFormation, ExportFormat::Terraform])
+            .expect("files");
+        let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+        assert_eq!(paths[0], "scenarios/gameday-2026-11.yaml");
+        assert_eq!(
+            paths[1],
+            "scenarios/gameday-2026-11/checkout-network-latency.count-1.json"
+        );
+        assert_eq!(paths.len(), 1 + 12 + 1 + 2);
+        assert!(paths.contains(&"scenarios/gameday-2026-11/brief.md".to_owned()));
+        assert!(paths.contains(&"scenarios/gameday-2026-11/gameday.tf".to_owned()));
+        // The scenario file with its header comment loads back to the same GameDay.
+        let back = load_scenario(&files[0].0, &files[0].1).expect("loads");
+        assert_eq!(back, g);
+        insta::assert_snapshot!("planned_scenario_file", files[0].1);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub use duration::IsoDuration;
 pub use error::PlanError;
 pub use export::{ExportFormat, export, export_cloudformation, export_terraform};
 pub use finding::{Finding, Rule, Severity, findings_to_json, format_findings, has_errors};
-pub use generate::{PlanOptions, plan};
+pub use generate::{PlanOptions, plan, plan_files};
 pub use lint::{LintOptions, lint_template_json};
 pub use scenario::{
     GameDayScenario, check_scenario_policy, load_scenario, stage_template, stage_templates,
