@@ -1080,6 +1080,71 @@ mod tests {
     }
 
     #[test]
+    fn value_rules_are_enforced_with_the_key_named() {
+        let (path, text) = example();
+        let base = load_scenario(&path, &text).expect("loads");
+        type Edit = Box<dyn Fn(&mut GameDayScenario)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            ("account_id", Box::new(|g| g.account_id = "1234".into())),
+            ("name", Box::new(|g| g.name = "Check Out".into())),
+            (
+                "fis.role_arn",
+                Box::new(|g| g.fis.role_arn = "gameday-fis".into()),
+            ),
+            (
+                "scenarios[0].stages[1].observe",
+                Box::new(|g| g.scenarios[0].stages[1].observe = IsoDuration::from_secs(30)),
+            ),
+            (
+                "scenarios[0].stages[2].name",
+                Box::new(|g| g.scenarios[0].stages[2].name = "count-1".into()),
+            ),
+            (
+                "scenarios[0].stop_alarms",
+                Box::new(|g| {
+                    g.scenarios[0].stop_alarms = (0..6).map(|i| format!("a{i}")).collect();
+                }),
+            ),
+            (
+                "scenarios[0].actions[0].name",
+                Box::new(|g| g.scenarios[0].actions[0].name = OBSERVE_ACTION.into()),
+            ),
+            (
+                "alarms[1].period_secs",
+                Box::new(|g| g.alarms[1].period_secs = 45),
+            ),
+        ];
+        for (want, edit) in cases {
+            let mut g = base.clone();
+            edit(&mut g);
+            let yaml = g.to_yaml().expect("yaml");
+            let err = load_scenario(&path, &yaml).expect_err(want);
+            assert!(
+                matches!(&err, PlanError::ScenarioInvalid { key, .. } if key == want),
+                "{want}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_production_cluster_needs_both_opt_ins() {
+        let (path, text) = example();
+        let mut g = load_scenario(&path, &text).expect("loads");
+        g.scenarios[0].target.cluster = "prod-eks".into();
+        let policy = super::super::Policy {
+            opt_in_label: Some("chaos-experiment".into()),
+            ..super::super::Policy::default()
+        };
+        let err = check_scenario_policy(&g, &policy, false).expect_err("production");
+        assert!(
+            matches!(&err, PlanError::PolicyViolation(v)
+                if v.field == "targets.pods.parameters.clusterIdentifier" && v.value == "prod-eks"
+                    && v.more == 2),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_action_parameter_is_reported_at_the_parameter() {
         let (path, text) = example();
         let mut g = load_scenario(&path, &text).expect("loads");
