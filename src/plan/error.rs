@@ -103,6 +103,16 @@ pub enum PlanError {
     /// A planned or hand-edited stage breaks the blast-radius policy.
     #[error("{0}")]
     PolicyViolation(Box<StageViolation>),
+    /// A scenario file was planned for another environment, account or region than the config's.
+    #[error("scenario file {field} is {scenario_value} but the config says {config_value}")]
+    ScenarioMismatch {
+        /// The field (`environment`, `account_id`, `region`).
+        field: &'static str,
+        /// The scenario file's value.
+        scenario_value: String,
+        /// The config's value.
+        config_value: String,
+    },
     /// The configuration lacks a setting planning needs.
     #[error("cannot plan service {service}: {field} is {value}; {requirement}")]
     Unplannable {
@@ -187,6 +197,7 @@ impl PlanError {
             Self::ScenarioInvalid { .. } => "scenario-invalid",
             Self::NoSuchStage { .. } => "no-such-stage",
             Self::PolicyViolation { .. } => "policy-violation",
+            Self::ScenarioMismatch { .. } => "scenario-mismatch",
             Self::Unplannable { .. } => "unplannable",
             Self::NothingToPlan { .. } => "nothing-to-plan",
             Self::Render { .. } => "render",

@@ -30,7 +30,7 @@ use super::export::{ExportFormat, export};
 use super::scenario::{
     AlarmExpression, AlarmMetric, AlarmSpec, Evidence, GameDayScenario, HypothesisMetric,
     PodTarget, SCENARIO_SCHEMA_VERSION, Scenario, ScenarioAction, ScenarioFis, SkippedClass, Stage,
-    check_scenario_policy, stage_templates, validate_scenario,
+    check_scenario_config, check_scenario_policy, stage_templates, validate_scenario,
 };
 use super::selection::SelectionMode;
 use crate::config::{Config, MetricQuery, MetricStat, Service};
@@ -107,6 +107,8 @@ impl PlanOptions {
 /// - [`PlanError::NothingToPlan`] when no class has a usable `aws:eks:pod` action;
 /// - [`PlanError::PolicyViolation`] when a planned stage still breaks the policy (environment,
 ///   namespace, production cluster);
+/// - [`PlanError::ScenarioMismatch`] when the options' account or region differ from the
+///   config's;
 /// - [`PlanError::ScenarioInvalid`] if a planned template does not lint clean (a bug).
 pub fn plan(
     catalogue: &crate::mine::Catalogue,
@@ -256,6 +258,7 @@ pub fn plan(
         skipped,
     };
     validate_scenario(&gameday)?;
+    check_scenario_config(&gameday, config)?;
     check_scenario_policy(&gameday, &config.policy, opts.cli_allow_production)?;
     Ok(gameday)
 }

@@ -619,6 +619,43 @@ pub fn check_scenario_policy(
     }
 }
 
+/// Checks that a scenario file belongs to the configured environment, account and region (those
+/// the config sets), so a file planned for staging is never run with production credentials.
+///
+/// # Errors
+///
+/// [`PlanError::ScenarioMismatch`] naming the first field that differs.
+pub fn check_scenario_config(
+    gameday: &GameDayScenario,
+    config: &crate::config::Config,
+) -> Result<(), PlanError> {
+    let checks = [
+        (
+            "environment",
+            &gameday.environment,
+            Some(&config.environment),
+        ),
+        (
+            "account_id",
+            &gameday.account_id,
+            config.aws.account_id.as_ref(),
+        ),
+        ("region", &gameday.region, config.aws.region.as_ref()),
+    ];
+    for (field, ours, theirs) in checks {
+        if let Some(theirs) = theirs
+            && theirs != ours
+        {
+            return Err(PlanError::ScenarioMismatch {
+                field,
+                scenario_value: ours.clone(),
+                config_value: theirs.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 struct Validator<'a> {
     path: &'a Path,
     text: &'a str,
@@ -1124,6 +1161,34 @@ mod tests {
                 "{want}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn a_scenario_must_match_the_configured_environment_account_and_region() {
+        let (path, text) = example();
+        let g = load_scenario(&path, &text).expect("loads");
+        let mut config = crate::config::Config::from_yaml(
+            Path::new("gameday.example.yaml"),
+            crate::config::EXAMPLE_CONFIG,
+        )
+        .expect("example config");
+        check_scenario_config(&g, &config).expect("matches");
+        config.aws.account_id = Some("999999999999".into());
+        let err = check_scenario_config(&g, &config).expect_err("other account");
+        assert!(
+            matches!(
+                &err,
+                PlanError::ScenarioMismatch {
+                    field: "account_id",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        config.aws.account_id = None;
+        config.environment = "prod".into();
+        let err = check_scenario_config(&g, &config).expect_err("other environment");
+        assert!(err.to_string().contains("environment"), "{err}");
     }
 
     #[test]
