@@ -1,0 +1,757 @@
+//! Exports of a GameDay as infrastructure code: CloudFormation (JSON) and Terraform (HCL).
+//!
+//! Input: a validated [`GameDayScenario`]. Output: one CloudFormation template with an
+//! `AWS::CloudWatch::Alarm` per alarm and an `AWS::FIS::ExperimentTemplate` per stage, or the
+//! Terraform equivalent (`aws_cloudwatch_metric_alarm`, `aws_fis_experiment_template`). The FIS
+//! resources are built from the same [`stage_template`] requests `run` sends, so the exports and
+//! the API calls cannot drift apart. Stop conditions on alarms defined here reference them
+//! (`Fn::GetAtt` / `.arn`), so the alarm exists before the template. It must not call AWS.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::error::PlanError;
+use super::scenario::{AlarmMetric, AlarmSpec, GameDayScenario, stage_template};
+use super::template::{EmptyTargetResolutionMode, ExperimentTemplate};
+
+/// The id of the expression in a metric-math alarm (inputs keep their config ids).
+const EXPRESSION_ID: &str = "expr";
+
+/// Export formats of `gameday plan --export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// AWS CloudFormation, JSON.
+    CloudFormation,
+    /// Terraform (AWS provider), HCL.
+    Terraform,
+}
+
+impl ExportFormat {
+    /// The file the export is written to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::CloudFormation => "cloudformation.json",
+            Self::Terraform => "gameday.tf",
+        }
+    }
+}
+
+/// Renders the export in the given format.
+///
+/// # Errors
+///
+/// As [`export_cloudformation`] and [`export_terraform`].
+pub fn export(gameday: &GameDayScenario, format: ExportFormat) -> Result<String, PlanError> {
+    match format {
+        ExportFormat::CloudFormation => export_cloudformation(gameday),
+        ExportFormat::Terraform => export_terraform(gameday),
+    }
+}
+
+/// One stage's template with the names its resource gets.
+struct StageResource {
+    scenario: String,
+    stage: String,
+    template: ExperimentTemplate,
+}
+
+fn stage_resources(g: &GameDayScenario) -> Result<Vec<StageResource>, PlanError> {
+    let mut out = Vec::new();
+    for (i, s) in g.scenarios.iter().enumerate() {
+        for (j, st) in s.stages.iter().enumerate() {
+            out.push(StageResource {
+                scenario: s.name.clone(),
+                stage: st.name.clone(),
+                template: stage_template(g, i, j)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Gives every name a unique identifier made by `make` (a numeric suffix breaks ties).
+fn unique_ids<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    make: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut seen = BTreeMap::new();
+    names
+        .into_iter()
+        .map(|n| {
+            let base = make(n);
+            let count = seen.entry(base.clone()).or_insert(0_usize);
+            *count += 1;
+            if *count == 1 {
+                base
+            } else {
+                format!("{base}{count}")
+            }
+        })
+        .collect()
+}
+
+/// `checkout-network_latency` → `CheckoutNetworkLatency` (CloudFormation logical ids are
+/// alphanumeric).
+fn pascal(text: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if upper {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c);
+            }
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
+}
+
+/// `checkout-network-latency` → `checkout_network_latency` (Terraform names start with a letter
+/// or `_`).
+fn snake(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        out.insert(0, '_');
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// CloudFormation
+// ---------------------------------------------------------------------------------------------
+
+/// The GameDay as a CloudFormation template (JSON, ending with a newline).
+///
+/// # Errors
+///
+/// [`PlanError::NoSuchStage`] cannot happen for a validated scenario; [`PlanError::Export`] if
+/// serialisation fails.
+pub fn export_cloudformation(g: &GameDayScenario) -> Result<String, PlanError> {
+    let alarm_ids = unique_ids(g.alarms.iter().map(|a| a.name.as_str()), |n| {
+        format!("Alarm{}", pascal(n))
+    });
+    let alarm_id: BTreeMap<&str, &str> = g
+        .alarms
+        .iter()
+        .zip(&alarm_ids)
+        .map(|(a, id)| (a.name.as_str(), id.as_str()))
+        .collect();
+    let mut resources = serde_json::Map::new();
+    for (a, id) in g.alarms.iter().zip(&alarm_ids) {
+        resources.insert(id.clone(), cfn_alarm(a));
+    }
+    let stages = stage_resources(g)?;
+    let ids = unique_ids(
+        stages
+            .iter()
+            .map(|s| format!("{}-{}", s.scenario, s.stage))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+        |n| format!("Experiment{}", pascal(n)),
+    );
+    for (s, id) in stages.iter().zip(ids) {
+        resources.insert(id, cfn_template(g, &s.template, &alarm_id));
+    }
+    let doc = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!(
+            "gameday {}: FIS experiment templates (one per stage) and their stop alarms",
+            g.name
+        ),
+        "Resources": resources,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|source| PlanError::Export {
+        format: "cloudformation",
+        source,
+    })?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn cfn_dimensions(m: &AlarmMetric) -> Value {
+    Value::Array(
+        m.dimensions
+            .iter()
+            .map(|(k, v)| json!({"Name": k, "Value": v}))
+            .collect(),
+    )
+}
+
+fn cfn_alarm(a: &AlarmSpec) -> Value {
+    let mut p = serde_json::Map::new();
+    p.insert("AlarmName".into(), json!(a.name));
+    p.insert("AlarmDescription".into(), json!(a.description));
+    p.insert("ComparisonOperator".into(), json!(a.comparison_operator));
+    p.insert("EvaluationPeriods".into(), json!(a.evaluation_periods));
+    p.insert("DatapointsToAlarm".into(), json!(a.datapoints_to_alarm));
+    p.insert("Threshold".into(), json!(a.threshold));
+    p.insert("TreatMissingData".into(), json!(a.treat_missing_data));
+    if let Some(m) = &a.metric {
+        p.insert("Namespace".into(), json!(m.namespace));
+        p.insert("MetricName".into(), json!(m.metric_name));
+        p.insert("Dimensions".into(), cfn_dimensions(m));
+        p.insert("Period".into(), json!(a.period_secs));
+        let key = if m.is_extended_statistic() {
+            "ExtendedStatistic"
+        } else {
+            "Statistic"
+        };
+        p.insert(key.into(), json!(m.statistic));
+    }
+    if let Some(e) = &a.expression {
+        let mut metrics = vec![json!({
+            "Id": EXPRESSION_ID,
+            "Expression": e.expression,
+            "Label": a.name,
+            "ReturnData": true,
+        })];
+        for (id, m) in &e.inputs {
+            metrics.push(json!({
+                "Id": id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": m.namespace,
+                        "MetricName": m.metric_name,
+                        "Dimensions": cfn_dimensions(m),
+                    },
+                    "Period": a.period_secs,
+                    "Stat": m.statistic,
+                },
+                "ReturnData": false,
+            }));
+        }
+        p.insert("Metrics".into(), Value::Array(metrics));
+    }
+    json!({"Type": "AWS::CloudWatch::Alarm", "Properties": p})
+}
+
+fn empty_target_mode(t: &ExperimentTemplate) -> Option<&'static str> {
+    t.experiment_options
+        .as_ref()
+        .and_then(|o| o.empty_target_resolution_mode)
+        .map(|m| match m {
+            EmptyTargetResolutionMode::Fail => "fail",
+            EmptyTargetResolutionMode::Skip => "skip",
+        })
+}
+
+fn cfn_template(
+    g: &GameDayScenario,
+    t: &ExperimentTemplate,
+    alarm_id: &BTreeMap<&str, &str>,
+) -> Value {
+    let stop: Vec<Value> = t
+        .stop_conditions
+        .iter()
+        .map(|c| match c.value.as_deref() {
+            Some(arn) => {
+                let value = local_alarm(g, arn)
+                    .and_then(|name| alarm_id.get(name))
+                    .map_or_else(|| json!(arn), |id| json!({"Fn::GetAtt": [id, "Arn"]}));
+                json!({"Source": c.source, "Value": value})
+            }
+            None => json!({"Source": c.source}),
+        })
+        .collect();
+    let targets: serde_json::Map<String, Value> = t
+        .targets
+        .iter()
+        .map(|(name, target)| {
+            let mut v = serde_json::Map::new();
+            v.insert("ResourceType".into(), json!(target.resource_type));
+            v.insert(
+                "SelectionMode".into(),
+                json!(target.selection_mode.to_string()),
+            );
+            if !target.resource_arns.is_empty() {
+                v.insert("ResourceArns".into(), json!(target.resource_arns));
+            }
+            if !target.resource_tags.is_empty() {
+                v.insert("ResourceTags".into(), json!(target.resource_tags));
+            }
+            if !target.filters.is_empty() {
+                let filters: Vec<Value> = target
+                    .filters
+                    .iter()
+                    .map(|f| json!({"Path": f.path, "Values": f.values}))
+                    .collect();
+                v.insert("Filters".into(), Value::Array(filters));
+            }
+            if !target.parameters.is_empty() {
+                v.insert("Parameters".into(), json!(target.parameters));
+            }
+            (name.clone(), Value::Object(v))
+        })
+        .collect();
+    let actions: serde_json::Map<String, Value> = t
+        .actions
+        .iter()
+        .map(|(name, a)| {
+            let mut v = serde_json::Map::new();
+            v.insert("ActionId".into(), json!(a.action_id));
+            if let Some(d) = &a.description {
+                v.insert("Description".into(), json!(d));
+            }
+            if !a.parameters.is_empty() {
+                v.insert("Parameters".into(), json!(a.parameters));
+            }
+            if !a.targets.is_empty() {
+                v.insert("Targets".into(), json!(a.targets));
+            }
+            if !a.start_after.is_empty() {
+                v.insert("StartAfter".into(), json!(a.start_after));
+            }
+            (name.clone(), Value::Object(v))
+        })
+        .collect();
+    let mut p = serde_json::Map::new();
+    p.insert("Description".into(), json!(t.description));
+    p.insert("RoleArn".into(), json!(t.role_arn));
+    p.insert("StopConditions".into(), Value::Array(stop));
+    p.insert("Targets".into(), Value::Object(targets));
+    p.insert("Actions".into(), Value::Object(actions));
+    p.insert("Tags".into(), json!(t.tags));
+    if let Some(log) = &t.log_configuration {
+        let mut l = serde_json::Map::new();
+        l.insert("LogSchemaVersion".into(), json!(log.log_schema_version));
+        if let Some(cw) = &log.cloud_watch_logs_configuration {
+            l.insert(
+                "CloudWatchLogsConfiguration".into(),
+                json!({"LogGroupArn": cw.log_group_arn}),
+            );
+        }
+        if let Some(s3) = &log.s3_configuration {
+            let mut s = serde_json::Map::new();
+            s.insert("BucketName".into(), json!(s3.bucket_name));
+            if let Some(prefix) = &s3.prefix {
+                s.insert("Prefix".into(), json!(prefix));
+            }
+            l.insert("S3Configuration".into(), Value::Object(s));
+        }
+        p.insert("LogConfiguration".into(), Value::Object(l));
+    }
+    if let Some(mode) = empty_target_mode(t) {
+        p.insert(
+            "ExperimentOptions".into(),
+            json!({"EmptyTargetResolutionMode": mode}),
+        );
+    }
+    json!({"Type": "AWS::FIS::ExperimentTemplate", "Properties": p})
+}
+
+/// The alarm name of an ARN of this GameDay's account and region, if the GameDay defines it.
+fn local_alarm<'a>(g: &'a GameDayScenario, arn: &str) -> Option<&'a str> {
+    g.alarms
+        .iter()
+        .find(|a| g.alarm_arn(&a.name) == arn)
+        .map(|a| a.name.as_str())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terraform
+// ---------------------------------------------------------------------------------------------
+
+/// A quoted HCL string: escapes, and `${`/`%{` doubled so nothing is interpolated.
+fn hcl_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' | '%' if chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A map of strings as an HCL object expression with quoted keys.
+fn hcl_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    let items: Vec<String> = entries
+        .into_iter()
+        .map(|(k, v)| format!("{} = {}", hcl_str(k), hcl_str(v)))
+        .collect();
+    if items.is_empty() {
+        "{}".to_owned()
+    } else {
+        format!("{{ {} }}", items.join(", "))
+    }
+}
+
+fn hcl_list(items: &[String]) -> String {
+    let items: Vec<String> = items.iter().map(|s| hcl_str(s)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A finite number as HCL (integers without a decimal point).
+fn hcl_number(v: f64) -> String {
+    let text = v.to_string();
+    if text.contains(['e', 'E']) {
+        format!("{v:e}")
+    } else {
+        text
+    }
+}
+
+/// An HCL body under construction, two spaces per level.
+struct Hcl {
+    out: String,
+    depth: usize,
+}
+
+impl Hcl {
+    fn line(&mut self, text: &str) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+    fn attr(&mut self, key: &str, value: &str) {
+        self.line(&format!("{key} = {value}"));
+    }
+    fn open(&mut self, header: &str) {
+        self.line(&format!("{header} {{"));
+        self.depth += 1;
+    }
+    fn close(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        self.line("}");
+    }
+}
+
+/// The GameDay as Terraform (HCL, AWS provider resources).
+///
+/// # Errors
+///
+/// [`PlanError::NoSuchStage`] cannot happen for a validated scenario.
+pub fn export_terraform(g: &GameDayScenario) -> Result<String, PlanError> {
+    let mut h = Hcl {
+        out: String::new(),
+        depth: 0,
+    };
+    h.line(&format!(
+        "# gameday {}: FIS experiment templates (one per stage) and their stop alarms.",
+        g.name
+    ));
+    h.line("# Generated by `gameday plan --export terraform`; the scenario file is the source.");
+    let alarm_ids = unique_ids(g.alarms.iter().map(|a| a.name.as_str()), snake);
+    let alarm_id: BTreeMap<&str, &str> = g
+        .alarms
+        .iter()
+        .zip(&alarm_ids)
+        .map(|(a, id)| (a.name.as_str(), id.as_str()))
+        .collect();
+    for (a, id) in g.alarms.iter().zip(&alarm_ids) {
+        h.line("");
+        tf_alarm(&mut h, a, id);
+    }
+    let stages = stage_resources(g)?;
+    let names: Vec<String> = stages
+        .iter()
+        .map(|s| format!("{}-{}", s.scenario, s.stage))
+        .collect();
+    let ids = unique_ids(names.iter().map(String::as_str), snake);
+    for (s, id) in stages.iter().zip(ids) {
+        h.line("");
+        tf_template(&mut h, g, &s.template, &id, &alarm_id);
+    }
+    Ok(h.out)
+}
+
+fn tf_alarm(h: &mut Hcl, a: &AlarmSpec, id: &str) {
+    h.open(&format!(
+        "resource \"aws_cloudwatch_metric_alarm\" {}",
+        hcl_str(id)
+    ));
+    h.attr("alarm_name", &hcl_str(&a.name));
+    h.attr("alarm_description", &hcl_str(&a.description));
+    h.attr("comparison_operator", &hcl_str(&a.comparison_operator));
+    h.attr("evaluation_periods", &a.evaluation_periods.to_string());
+    h.attr("datapoints_to_alarm", &a.datapoints_to_alarm.to_string());
+    h.attr("threshold", &hcl_number(a.threshold));
+    h.attr("treat_missing_data", &hcl_str(&a.treat_missing_data));
+    if let Some(m) = &a.metric {
+        h.attr("namespace", &hcl_str(&m.namespace));
+        h.attr("metric_name", &hcl_str(&m.metric_name));
+        h.attr("period", &a.period_secs.to_string());
+        let key = if m.is_extended_statistic() {
+            "extended_statistic"
+        } else {
+            "statistic"
+        };
+        h.attr(key, &hcl_str(&m.statistic));
+        h.attr("dimensions", &hcl_map(&m.dimensions));
+    }
+    if let Some(e) = &a.expression {
+        h.open("metric_query");
+        h.attr("id", &hcl_str(EXPRESSION_ID));
+        h.attr("expression", &hcl_str(&e.expression));
+        h.attr("label", &hcl_str(&a.name));
+        h.attr("return_data", "true");
+        h.close();
+        for (input, m) in &e.inputs {
+            h.open("metric_query");
+            h.attr("id", &hcl_str(input));
+            h.attr("return_data", "false");
+            h.open("metric");
+            h.attr("namespace", &hcl_str(&m.namespace));
+            h.attr("metric_name", &hcl_str(&m.metric_name));
+            h.attr("period", &a.period_secs.to_string());
+            h.attr("stat", &hcl_str(&m.statistic));
+            h.attr("dimensions", &hcl_map(&m.dimensions));
+            h.close();
+            h.close();
+        }
+    }
+    h.close();
+}
+
+fn tf_template(
+    h: &mut Hcl,
+    g: &GameDayScenario,
+    t: &ExperimentTemplate,
+    id: &str,
+    alarm_id: &BTreeMap<&str, &str>,
+) {
+    h.open(&format!(
+        "resource \"aws_fis_experiment_template\" {}",
+        hcl_str(id)
+    ));
+    h.attr("description", &hcl_str(&t.description));
+    h.attr("role_arn", &hcl_str(&t.role_arn));
+    for c in &t.stop_conditions {
+        h.open("stop_condition");
+        h.attr("source", &hcl_str(&c.source));
+        if let Some(arn) = c.value.as_deref() {
+            let value = local_alarm(g, arn)
+                .and_then(|name| alarm_id.get(name))
+                .map_or_else(
+                    || hcl_str(arn),
+                    |id| format!("aws_cloudwatch_metric_alarm.{id}.arn"),
+                );
+            h.attr("value", &value);
+        }
+        h.close();
+    }
+    for (name, a) in &t.actions {
+        h.open("action");
+        h.attr("name", &hcl_str(name));
+        h.attr("action_id", &hcl_str(&a.action_id));
+        if let Some(d) = &a.description {
+            h.attr("description", &hcl_str(d));
+        }
+        if !a.start_after.is_empty() {
+            h.attr("start_after", &hcl_list(&a.start_after));
+        }
+        for (k, v) in &a.parameters {
+            h.open("parameter");
+            h.attr("key", &hcl_str(k));
+            h.attr("value", &hcl_str(v));
+            h.close();
+        }
+        for (k, v) in &a.targets {
+            h.open("target");
+            h.attr("key", &hcl_str(k));
+            h.attr("value", &hcl_str(v));
+            h.close();
+        }
+        h.close();
+    }
+    for (name, target) in &t.targets {
+        h.open("target");
+        h.attr("name", &hcl_str(name));
+        h.attr("resource_type", &hcl_str(&target.resource_type));
+        h.attr(
+            "selection_mode",
+            &hcl_str(&target.selection_mode.to_string()),
+        );
+        if !target.resource_arns.is_empty() {
+            h.attr("resource_arns", &hcl_list(&target.resource_arns));
+        }
+        for (k, v) in &target.resource_tags {
+            h.open("resource_tag");
+            h.attr("key", &hcl_str(k));
+            h.attr("value", &hcl_str(v));
+            h.close();
+        }
+        for f in &target.filters {
+            h.open("filter");
+            h.attr("path", &hcl_str(&f.path));
+            h.attr("values", &hcl_list(&f.values));
+            h.close();
+        }
+        if !target.parameters.is_empty() {
+            h.attr("parameters", &hcl_map(&target.parameters));
+        }
+        h.close();
+    }
+    if let Some(log) = &t.log_configuration {
+        h.open("log_configuration");
+        h.attr("log_schema_version", &log.log_schema_version.to_string());
+        if let Some(cw) = &log.cloud_watch_logs_configuration {
+            h.open("cloudwatch_logs_configuration");
+            h.attr("log_group_arn", &hcl_str(&cw.log_group_arn));
+            h.close();
+        }
+        if let Some(s3) = &log.s3_configuration {
+            h.open("s3_configuration");
+            h.attr("bucket_name", &hcl_str(&s3.bucket_name));
+            if let Some(prefix) = &s3.prefix {
+                h.attr("prefix", &hcl_str(prefix));
+            }
+            h.close();
+        }
+        h.close();
+    }
+    if let Some(mode) = empty_target_mode(t) {
+        h.open("experiment_options");
+        h.attr("empty_target_resolution_mode", &hcl_str(mode));
+        h.close();
+    }
+    h.attr("tags", &hcl_map(&t.tags));
+    h.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::generate::tests::planned;
+    use crate::plan::template::ALARM_SOURCE;
+
+    #[test]
+    fn cloudformation_has_one_template_per_stage_and_every_alarm() {
+        let g = planned();
+        let text = export_cloudformation(&g).expect("exports");
+        let doc: Value = serde_json::from_str(&text).expect("valid JSON");
+        let resources = doc["Resources"].as_object().expect("resources");
+        let of_type = |ty: &str| {
+            resources
+                .values()
+                .filter(|r| r["Type"] == ty)
+                .collect::<Vec<_>>()
+        };
+        let stages: usize = g.scenarios.iter().map(|s| s.stages.len()).sum();
+        let templates = of_type("AWS::FIS::ExperimentTemplate");
+        assert_eq!(templates.len(), stages);
+        assert_eq!(of_type("AWS::CloudWatch::Alarm").len(), g.alarms.len());
+        for t in templates {
+            let p = &t["Properties"];
+            assert!(
+                p["RoleArn"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("arn:aws:iam::"))
+            );
+            let stops = p["StopConditions"].as_array().expect("stop conditions");
+            assert!(!stops.is_empty());
+            for s in stops {
+                assert_eq!(s["Source"], ALARM_SOURCE);
+                let id = s["Value"]["Fn::GetAtt"][0].as_str().expect("GetAtt");
+                assert_eq!(resources[id]["Type"], "AWS::CloudWatch::Alarm");
+            }
+            let target = &p["Targets"]["pods"];
+            assert_eq!(target["ResourceType"], "aws:eks:pod");
+            assert_eq!(target["Parameters"]["selectorType"], "labelSelector");
+            assert_eq!(p["ExperimentOptions"]["EmptyTargetResolutionMode"], "fail");
+            assert!(
+                p["LogConfiguration"]["CloudWatchLogsConfiguration"]["LogGroupArn"].is_string()
+            );
+            assert!(p["Tags"]["gameday-stage"].is_string());
+        }
+        let expr = resources
+            .values()
+            .find(|r| r["Properties"]["Metrics"].is_array())
+            .expect("a metric-math alarm");
+        assert_eq!(expr["Properties"]["Metrics"][0]["ReturnData"], true);
+        let p99 = resources
+            .values()
+            .find(|r| r["Properties"]["ExtendedStatistic"] == "p99")
+            .expect("p99 alarm uses ExtendedStatistic");
+        assert!(p99["Properties"].get("Statistic").is_none());
+    }
+
+    #[test]
+    fn terraform_parses_as_hcl_with_the_right_resources() {
+        let g = planned();
+        let text = export_terraform(&g).expect("exports");
+        let body: hcl::Body = hcl::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let resources: Vec<&hcl::Block> = body
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+            .collect();
+        let of_type = |ty: &str| {
+            resources
+                .iter()
+                .filter(|b| b.labels().first().is_some_and(|l| l.as_str() == ty))
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        let stages: usize = g.scenarios.iter().map(|s| s.stages.len()).sum();
+        let templates = of_type("aws_fis_experiment_template");
+        assert_eq!(templates.len(), stages);
+        assert_eq!(of_type("aws_cloudwatch_metric_alarm").len(), g.alarms.len());
+        for t in templates {
+            let attrs: Vec<&str> = t.body().attributes().map(|a| a.key()).collect();
+            for want in ["description", "role_arn", "tags"] {
+                assert!(attrs.contains(&want), "{want} in {attrs:?}");
+            }
+            let blocks: Vec<&str> = t.body().blocks().map(|b| b.identifier()).collect();
+            for want in [
+                "stop_condition",
+                "action",
+                "target",
+                "log_configuration",
+                "experiment_options",
+            ] {
+                assert!(blocks.contains(&want), "{want} in {blocks:?}");
+            }
+            let target = t
+                .body()
+                .blocks()
+                .find(|b| b.identifier() == "target")
+                .expect("target");
+            let mode = target
+                .body()
+                .attributes()
+                .find(|a| a.key() == "selection_mode")
+                .expect("selection_mode");
+            assert!(matches!(mode.expr(), hcl::Expression::String(_)));
+        }
+        assert!(
+            text.contains("value = aws_cloudwatch_metric_alarm.gameday_checkout_error_rate.arn")
+        );
+        assert!(text.contains("extended_statistic = \"p99\""));
+    }
+
+    #[test]
+    fn hcl_strings_are_escaped_and_not_interpolated() {
+        assert_eq!(hcl_str("a \"b\" ${c} %{d}\n"), r#""a \"b\" $${c} %%{d}\n""#);
+        let body: hcl::Body =
+            hcl::from_str(&format!("x = {}\n", hcl_str("a \"b\" ${c}"))).expect("parses");
+        assert_eq!(body.attributes().count(), 1);
+    }
+}

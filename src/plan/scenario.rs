@@ -1,0 +1,1257 @@
+//! The GameDay scenario file (`scenarios/<name>.yaml`): schema, loading and validation, and the
+//! FIS template of each stage.
+//!
+//! Input: scenario YAML, written by [`super::generate::plan`] or by hand. Output: a validated
+//! [`GameDayScenario`], and per stage an [`ExperimentTemplate`] built by [`stage_template`], so
+//! `run` rebuilds its templates from the (possibly hand-edited) file rather than trusting stale
+//! JSON. Errors point at `file:line:column`. It must not call AWS, and it must not check the
+//! blast-radius policy while loading (the policy lives in the config; [`check_scenario_policy`]
+//! applies it).
+//!
+//! Target convention: every scenario targets `aws:eks:pod` by ONE label (`target.selector`,
+//! `key=value`). FIS forbids commas in target parameter values, so the selector cannot combine a
+//! service label with the opt-in label; with the key-only opt-in label `chaos-experiment`, pods of
+//! service `checkout` opt in with `chaos-experiment=checkout` and that is the selector.
+//!
+//! Each stage's template holds the scenario's fault actions on the stage's selection mode, then an
+//! `aws:fis:wait` action named [`OBSERVE_ACTION`] for the stage's observation window, so FIS keeps
+//! watching the stop alarms while the service recovers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::blast_radius::{PolicyContext, PolicyViolation, check_policy};
+use super::catalogue::catalogue;
+use super::duration::IsoDuration;
+use super::error::{PlanError, StageViolation};
+use super::finding::Severity;
+use super::lint::{LintOptions, lint_template_json};
+use super::selection::{SelectionMode, target_parameter_value_problem};
+use super::template::{
+    Action, CloudWatchLogsConfiguration, EmptyTargetResolutionMode, ExperimentOptions,
+    ExperimentTemplate, LogConfiguration, StopCondition, Target,
+};
+use crate::config::locate_key;
+use crate::steady_state::{AlarmInputs, Direction};
+
+/// Version of the scenario file format; bump on any incompatible change.
+pub const SCENARIO_SCHEMA_VERSION: u32 = 1;
+
+/// Name of the template's target (all stages select pods through it).
+pub const TARGET_NAME: &str = "pods";
+
+/// Name of the `aws:fis:wait` action that holds the observation window.
+pub const OBSERVE_ACTION: &str = "observe";
+
+/// Shortest and longest `aws:fis:wait` FIS accepts (1 minute to 12 hours).
+const MIN_OBSERVE: IsoDuration = IsoDuration::from_mins(1);
+const MAX_OBSERVE: IsoDuration = IsoDuration::from_hours(12);
+
+/// Longest scenario/stage name: it is a tag value and part of file names, keep it short.
+const MAX_NAME_LEN: usize = 64;
+
+/// A GameDay: what is injected where, in which order, and how it is stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GameDayScenario {
+    /// Format version ([`SCENARIO_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// GameDay name (lowercase letters, digits and `-`).
+    pub name: String,
+    /// Environment the GameDay runs in (e.g. `staging`).
+    pub environment: String,
+    /// Who runs it.
+    pub owner: String,
+    /// The day it is planned for.
+    pub date: NaiveDate,
+    /// AWS account id (12 digits), for alarm ARNs.
+    pub account_id: String,
+    /// AWS region, for alarm ARNs.
+    pub region: String,
+    /// FIS role, log group and service account.
+    pub fis: ScenarioFis,
+    /// The scenarios, run in this order.
+    pub scenarios: Vec<Scenario>,
+    /// CloudWatch alarms the stop conditions reference (created by `--apply` or the exports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<AlarmSpec>,
+    /// Fault classes the planner considered but could not turn into a scenario, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedClass>,
+}
+
+/// A fault class the planner passed over for a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedClass {
+    /// The service.
+    pub service: String,
+    /// The fault class.
+    pub fault_class: String,
+    /// Why no scenario was planned.
+    pub reason: String,
+}
+
+/// FIS settings shared by every template of the GameDay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFis {
+    /// IAM role FIS assumes.
+    pub role_arn: String,
+    /// CloudWatch Logs group ARN for experiment logs.
+    pub log_group_arn: String,
+    /// Kubernetes service account of the FIS pod.
+    pub kubernetes_service_account: String,
+}
+
+/// One fault class exercised on one service, in stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Scenario name (lowercase letters, digits and `-`), unique in the GameDay.
+    pub name: String,
+    /// Service under test.
+    pub service: String,
+    /// Fault class from the incident catalogue.
+    pub fault_class: String,
+    /// Why this scenario: the incident evidence.
+    pub why: Evidence,
+    /// Which pods.
+    pub target: PodTarget,
+    /// FIS actions, in template order.
+    pub actions: Vec<ScenarioAction>,
+    /// Stages, smallest blast radius first.
+    pub stages: Vec<Stage>,
+    /// The steady state that must hold.
+    pub hypothesis: Vec<HypothesisMetric>,
+    /// Names of the CloudWatch alarms that stop every stage (1 to 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop_alarms: Vec<String>,
+    /// Run without stop conditions; only when a human says so, with a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_conditions_override: Option<StopConditionsOverride>,
+    /// What the service should do under the fault.
+    pub expected_behaviour: String,
+    /// What must be true for the scenario to pass.
+    pub success_criteria: Vec<String>,
+    /// How the fault is stopped and undone.
+    pub rollback: String,
+}
+
+/// The incident evidence behind a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Rank in the incident catalogue (1 = first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+    /// Whether a past GameDay already exercised the class.
+    #[serde(default)]
+    pub verified: bool,
+    /// Incidents of the class.
+    #[serde(default)]
+    pub incident_count: u64,
+    /// End of the latest incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Services with incidents of the class.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Most frequent evidence lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_templates: Vec<String>,
+    /// How close the FIS action is to the real fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
+}
+
+/// `aws:eks:pod` target of a scenario, selected by one label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodTarget {
+    /// EKS cluster name or ARN.
+    pub cluster: String,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// One label, `key=value` (no commas: FIS forbids them).
+    pub selector: String,
+    /// Container the fault is injected into (default: the pod's first container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_container_name: Option<String>,
+}
+
+/// One FIS action of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioAction {
+    /// Action name in the template (letters, digits, `-` and `_`).
+    pub name: String,
+    /// FIS action ID, e.g. `aws:eks:pod-delete`.
+    pub action_id: String,
+    /// Parameters as FIS takes them (strings).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    /// Actions (by name) that must complete first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start_after: Vec<String>,
+}
+
+/// One stage: the same faults on a larger share of the pods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Stage name (lowercase letters, digits and `-`), unique in the scenario.
+    pub name: String,
+    /// FIS selection mode: `COUNT(n)` or `PERCENT(n)` (or `ALL`).
+    pub selection: SelectionMode,
+    /// How long to watch the hypothesis after the fault, before the next stage.
+    pub observe: IsoDuration,
+}
+
+/// One metric of the hypothesis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HypothesisMetric {
+    /// Metric name (as in the config).
+    pub metric: String,
+    /// Which way is bad.
+    pub direction: Direction,
+    /// Abort when above this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_upper: Option<f64>,
+    /// Abort when below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_lower: Option<f64>,
+    /// Alarms guarding it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
+}
+
+/// An explicit, human decision to run without stop conditions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopConditionsOverride {
+    /// Why it is safe to run without a stop condition.
+    pub reason: String,
+}
+
+/// A CloudWatch alarm (`PutMetricAlarm` inputs) for a stop condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmSpec {
+    /// Alarm name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The metric, for a single-metric alarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<AlarmMetric>,
+    /// Metric math, for an expression alarm (exactly one of `metric` and `expression`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<AlarmExpression>,
+    /// Seconds per datapoint (10, 20, 30 or a multiple of 60).
+    pub period_secs: i64,
+    /// M of "N out of M".
+    pub evaluation_periods: usize,
+    /// N of "N out of M".
+    pub datapoints_to_alarm: usize,
+    /// Static threshold.
+    pub threshold: f64,
+    /// `GreaterThanThreshold` or `LessThanThreshold`.
+    pub comparison_operator: String,
+    /// `breaching`, `notBreaching`, `ignore` or `missing`.
+    pub treat_missing_data: String,
+}
+
+/// A CloudWatch metric and statistic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmMetric {
+    /// Namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric_name: String,
+    /// Dimensions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
+    /// `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile such as `p99`.
+    pub statistic: String,
+}
+
+impl AlarmSpec {
+    /// The `PutMetricAlarm` inputs of a single-metric alarm; `None` for a metric-math alarm,
+    /// which needs the `Metrics` form of the request (see the exports).
+    pub fn to_alarm_inputs(&self) -> Option<AlarmInputs> {
+        let m = self.metric.as_ref()?;
+        Some(AlarmInputs {
+            alarm_name: self.name.clone(),
+            alarm_description: self.description.clone(),
+            namespace: m.namespace.clone(),
+            metric_name: m.metric_name.clone(),
+            dimensions: m
+                .dimensions
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            statistic: m.statistic.clone(),
+            period: self.period_secs,
+            evaluation_periods: self.evaluation_periods,
+            datapoints_to_alarm: self.datapoints_to_alarm,
+            threshold: self.threshold,
+            comparison_operator: self.comparison_operator.clone(),
+            treat_missing_data: self.treat_missing_data.clone(),
+        })
+    }
+}
+
+impl AlarmMetric {
+    /// Whether the statistic is an extended one (`p99`, `tm90`, ...), which CloudWatch takes as
+    /// `ExtendedStatistic` rather than `Statistic`.
+    pub fn is_extended_statistic(&self) -> bool {
+        !matches!(
+            self.statistic.as_str(),
+            "Average" | "Sum" | "Minimum" | "Maximum" | "SampleCount"
+        )
+    }
+}
+
+/// A metric-math alarm: an expression over named metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmExpression {
+    /// The expression, e.g. `100 * errors / requests`.
+    pub expression: String,
+    /// Its inputs by id.
+    pub inputs: BTreeMap<String, AlarmMetric>,
+}
+
+impl GameDayScenario {
+    /// The ARN of an alarm of this GameDay's account and region.
+    pub fn alarm_arn(&self, alarm_name: &str) -> String {
+        format!(
+            "arn:aws:cloudwatch:{}:{}:alarm:{alarm_name}",
+            self.region, self.account_id
+        )
+    }
+
+    /// The scenario file's name: `<name>.yaml`.
+    pub fn file_name(&self) -> String {
+        format!("{}.yaml", self.name)
+    }
+
+    /// The scenario as YAML.
+    ///
+    /// # Errors
+    ///
+    /// [`PlanError::ScenarioParse`] if yaml_serde cannot serialise it (it does not for these
+    /// types; the error is kept rather than hidden behind an `expect`).
+    pub fn to_yaml(&self) -> Result<String, PlanError> {
+        yaml_serde::to_string(self).map_err(|e| PlanError::ScenarioParse {
+            path: PathBuf::from(self.file_name()),
+            line: 1,
+            column: 1,
+            message: format!("failed to serialise the scenario: {e}"),
+        })
+    }
+}
+
+/// The file name of a stage's template: `<scenario>.<stage>.json`.
+pub fn template_file_name(scenario: &Scenario, stage: &Stage) -> String {
+    format!("{}.{}.json", scenario.name, stage.name)
+}
+
+/// Parses and validates a scenario file; `path` is used in messages only. Every stage's template
+/// is built and linted, so a file that loads can be run.
+///
+/// # Errors
+///
+/// [`PlanError::ScenarioParse`] for YAML or schema errors, [`PlanError::ScenarioInvalid`] for
+/// values that parse but are not acceptable; both carry `file:line:column`.
+pub fn load_scenario(path: &Path, text: &str) -> Result<GameDayScenario, PlanError> {
+    let scenario: GameDayScenario =
+        yaml_serde::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+    Validator { path, text }.validate(&scenario)?;
+    Ok(scenario)
+}
+
+/// How far below the reported location a rejected value is looked for.
+const VALUE_SEARCH_LINES: usize = 40;
+
+fn parse_error(path: &Path, text: &str, err: &yaml_serde::Error) -> PlanError {
+    let (mut line, mut column) = err.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let mut message = err.to_string();
+    if let Some(cut) = message.find(" at line ") {
+        message.truncate(cut);
+    }
+    // A value rejected by its type's parser (`PERCENT(150)`, `5m`) is reported at the mapping
+    // that holds it; point at the value itself when the message quotes it.
+    let quoted = message
+        .split_once('"')
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(value, _)| value)
+        .filter(|v| !v.is_empty());
+    if let Some(value) = quoted
+        && let Some((n, col)) = text
+            .lines()
+            .enumerate()
+            .skip(line.saturating_sub(1))
+            .take(VALUE_SEARCH_LINES)
+            .find_map(|(n, l)| l.find(value).map(|byte| (n, l[..byte].chars().count())))
+    {
+        line = n + 1;
+        column = col + 1;
+    }
+    PlanError::ScenarioParse {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// Validates a scenario built in memory (by the generator) as [`load_scenario`] validates a file.
+///
+/// # Errors
+///
+/// [`PlanError::ScenarioInvalid`] naming the key (line 1, column 1: there is no file yet).
+pub fn validate_scenario(scenario: &GameDayScenario) -> Result<(), PlanError> {
+    let path = PathBuf::from(scenario.file_name());
+    Validator {
+        path: &path,
+        text: "",
+    }
+    .validate(scenario)
+}
+
+/// Builds the FIS `CreateExperimentTemplate` request of one stage.
+///
+/// # Errors
+///
+/// [`PlanError::NoSuchStage`] if either index is out of range.
+pub fn stage_template(
+    gameday: &GameDayScenario,
+    scenario_idx: usize,
+    stage_idx: usize,
+) -> Result<ExperimentTemplate, PlanError> {
+    let missing = || PlanError::NoSuchStage {
+        scenario: scenario_idx,
+        stage: stage_idx,
+    };
+    let scenario = gameday.scenarios.get(scenario_idx).ok_or_else(missing)?;
+    let stage = scenario.stages.get(stage_idx).ok_or_else(missing)?;
+    let cat = catalogue();
+
+    let mut target = Target::eks_pods_by_label(
+        &scenario.target.cluster,
+        &scenario.target.namespace,
+        &scenario.target.selector,
+        stage.selection,
+    );
+    if let Some(container) = &scenario.target.target_container_name {
+        target
+            .parameters
+            .insert("targetContainerName".to_owned(), container.clone());
+    }
+
+    let mut actions = BTreeMap::new();
+    for a in &scenario.actions {
+        // Every target key of the action that takes pods points at our one target.
+        let targets = cat
+            .action(&a.action_id)
+            .map(|spec| {
+                spec.targets
+                    .iter()
+                    .filter(|(_, ty)| ty.as_str() == "aws:eks:pod")
+                    .map(|(key, _)| (key.clone(), TARGET_NAME.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        actions.insert(
+            a.name.clone(),
+            Action {
+                action_id: a.action_id.clone(),
+                description: None,
+                parameters: a.parameters.clone(),
+                targets,
+                start_after: a.start_after.clone(),
+            },
+        );
+    }
+    // The observation window starts when every fault action has completed.
+    actions.insert(
+        OBSERVE_ACTION.to_owned(),
+        Action {
+            action_id: "aws:fis:wait".to_owned(),
+            description: Some("observation window: the stop alarms stay armed".to_owned()),
+            parameters: BTreeMap::from([("duration".to_owned(), stage.observe.to_string())]),
+            targets: BTreeMap::new(),
+            start_after: scenario.actions.iter().map(|a| a.name.clone()).collect(),
+        },
+    );
+
+    let stop_conditions = if scenario.stop_conditions_override.is_some() {
+        vec![StopCondition {
+            source: "none".to_owned(),
+            value: None,
+        }]
+    } else {
+        scenario
+            .stop_alarms
+            .iter()
+            .map(|name| StopCondition::alarm(gameday.alarm_arn(name)))
+            .collect()
+    };
+
+    let description: String = format!(
+        "gameday {} scenario {}: {} on {} pods ({}) in {}/{}, stage {} ({})",
+        gameday.name,
+        scenario.name,
+        scenario.fault_class,
+        scenario.service,
+        scenario.target.selector,
+        scenario.target.cluster,
+        scenario.target.namespace,
+        stage.name,
+        stage.selection
+    )
+    .chars()
+    .take(512)
+    .collect();
+
+    Ok(ExperimentTemplate {
+        client_token: None,
+        description,
+        role_arn: gameday.fis.role_arn.clone(),
+        stop_conditions,
+        targets: BTreeMap::from([(TARGET_NAME.to_owned(), target)]),
+        actions,
+        tags: BTreeMap::from([
+            ("gameday".to_owned(), gameday.name.clone()),
+            ("gameday-scenario".to_owned(), scenario.name.clone()),
+            ("gameday-stage".to_owned(), stage.name.clone()),
+            ("environment".to_owned(), gameday.environment.clone()),
+        ]),
+        log_configuration: Some(LogConfiguration {
+            log_schema_version: 2,
+            cloud_watch_logs_configuration: Some(CloudWatchLogsConfiguration {
+                log_group_arn: gameday.fis.log_group_arn.clone(),
+            }),
+            s3_configuration: None,
+        }),
+        experiment_options: Some(ExperimentOptions {
+            account_targeting: None,
+            empty_target_resolution_mode: Some(EmptyTargetResolutionMode::Fail),
+        }),
+        experiment_report_configuration: None,
+    })
+}
+
+/// Every stage template of the GameDay, in run order, with its file name.
+///
+/// # Errors
+///
+/// As [`stage_template`] (not for a validated scenario).
+pub fn stage_templates(
+    gameday: &GameDayScenario,
+) -> Result<Vec<(String, ExperimentTemplate)>, PlanError> {
+    let mut out = Vec::new();
+    for (i, scenario) in gameday.scenarios.iter().enumerate() {
+        for (j, stage) in scenario.stages.iter().enumerate() {
+            out.push((
+                template_file_name(scenario, stage),
+                stage_template(gameday, i, j)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Checks every stage of the GameDay against the blast-radius policy, before any API call.
+/// Returns the warnings (what cannot be checked statically) when there is no error.
+///
+/// # Errors
+///
+/// [`PlanError::PolicyViolation`] naming scenario, stage, field, value and limit of the first
+/// error, with the count of further ones.
+pub fn check_scenario_policy(
+    gameday: &GameDayScenario,
+    policy: &super::Policy,
+    cli_allow_production: bool,
+) -> Result<Vec<PolicyViolation>, PlanError> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, scenario) in gameday.scenarios.iter().enumerate() {
+        for (j, stage) in scenario.stages.iter().enumerate() {
+            let template = stage_template(gameday, i, j)?;
+            let value = template.to_value(&template_file_name(scenario, stage))?;
+            let label = format!("{}/{}", scenario.name, stage.name);
+            let ctx = PolicyContext {
+                policy,
+                stage: &label,
+                environment: &gameday.environment,
+                cli_allow_production,
+            };
+            for v in check_policy(&value, catalogue(), &ctx) {
+                let entry = (scenario.name.clone(), stage.name.clone(), v);
+                if entry.2.severity == Severity::Error {
+                    errors.push(entry);
+                } else {
+                    warnings.push(entry.2);
+                }
+            }
+        }
+    }
+    let more = errors.len().saturating_sub(1);
+    match errors.into_iter().next() {
+        None => Ok(warnings),
+        Some((scenario, stage, v)) => Err(PlanError::PolicyViolation(Box::new(StageViolation {
+            scenario,
+            stage,
+            field: v.field,
+            value: v.value,
+            limit: v.limit,
+            message: v.message,
+            more,
+        }))),
+    }
+}
+
+/// Checks that a scenario file belongs to the configured environment, account and region (those
+/// the config sets), so a file planned for staging is never run with production credentials.
+///
+/// # Errors
+///
+/// [`PlanError::ScenarioMismatch`] naming the first field that differs.
+pub fn check_scenario_config(
+    gameday: &GameDayScenario,
+    config: &crate::config::Config,
+) -> Result<(), PlanError> {
+    let checks = [
+        (
+            "environment",
+            &gameday.environment,
+            Some(&config.environment),
+        ),
+        (
+            "account_id",
+            &gameday.account_id,
+            config.aws.account_id.as_ref(),
+        ),
+        ("region", &gameday.region, config.aws.region.as_ref()),
+    ];
+    for (field, ours, theirs) in checks {
+        if let Some(theirs) = theirs
+            && theirs != ours
+        {
+            return Err(PlanError::ScenarioMismatch {
+                field,
+                scenario_value: ours.clone(),
+                config_value: theirs.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_NAME_LEN
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+const SLUG_RULE: &str =
+    "use 1 to 64 lowercase letters, digits and `-`, starting with a letter or digit";
+
+impl Validator<'_> {
+    fn invalid(&self, key: &str, message: impl Into<String>) -> PlanError {
+        let (line, column) = locate_key(self.text, key).unwrap_or((1, 1));
+        PlanError::ScenarioInvalid {
+            path: self.path.to_owned(),
+            line,
+            column,
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn non_empty(&self, key: &str, value: &str) -> Result<(), PlanError> {
+        if value.trim().is_empty() {
+            return Err(self.invalid(key, "must not be empty"));
+        }
+        Ok(())
+    }
+
+    fn validate(&self, g: &GameDayScenario) -> Result<(), PlanError> {
+        if g.schema_version != SCENARIO_SCHEMA_VERSION {
+            return Err(self.invalid(
+                "schema_version",
+                format!(
+                    "unsupported version {}; this gameday reads version {SCENARIO_SCHEMA_VERSION}",
+                    g.schema_version
+                ),
+            ));
+        }
+        if !is_slug(&g.name) {
+            return Err(self.invalid("name", SLUG_RULE));
+        }
+        self.non_empty("environment", &g.environment)?;
+        self.non_empty("owner", &g.owner)?;
+        if g.account_id.len() != 12 || !g.account_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(self.invalid("account_id", "must be a 12-digit AWS account id"));
+        }
+        self.non_empty("region", &g.region)?;
+        if !g.fis.role_arn.starts_with("arn:") || !g.fis.role_arn.contains(":role/") {
+            return Err(self.invalid(
+                "fis.role_arn",
+                "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+            ));
+        }
+        if !g.fis.log_group_arn.starts_with("arn:") || !g.fis.log_group_arn.contains(":log-group:")
+        {
+            return Err(self.invalid(
+                "fis.log_group_arn",
+                "must be a CloudWatch Logs group ARN (arn:aws:logs:<region>:<account>:log-group:<name>:*)",
+            ));
+        }
+        self.non_empty(
+            "fis.kubernetes_service_account",
+            &g.fis.kubernetes_service_account,
+        )?;
+        if g.scenarios.is_empty() {
+            return Err(self.invalid("scenarios", "a GameDay needs at least one scenario"));
+        }
+        let mut names = BTreeSet::new();
+        for (i, s) in g.scenarios.iter().enumerate() {
+            let key = format!("scenarios[{i}]");
+            if !is_slug(&s.name) {
+                return Err(self.invalid(&format!("{key}.name"), SLUG_RULE));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(self.invalid(
+                    &format!("{key}.name"),
+                    format!("scenario name {} is used twice", s.name),
+                ));
+            }
+            self.scenario(g, i, s)?;
+        }
+        let mut alarm_names = BTreeSet::new();
+        for (i, a) in g.alarms.iter().enumerate() {
+            self.alarm(i, a)?;
+            if !alarm_names.insert(a.name.as_str()) {
+                return Err(self.invalid(
+                    &format!("alarms[{i}].name"),
+                    format!("alarm {} is defined twice", a.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn scenario(&self, g: &GameDayScenario, i: usize, s: &Scenario) -> Result<(), PlanError> {
+        let key = format!("scenarios[{i}]");
+        self.non_empty(&format!("{key}.service"), &s.service)?;
+        self.non_empty(&format!("{key}.fault_class"), &s.fault_class)?;
+        for (field, value) in [
+            ("cluster", &s.target.cluster),
+            ("namespace", &s.target.namespace),
+            ("selector", &s.target.selector),
+        ] {
+            let k = format!("{key}.target.{field}");
+            self.non_empty(&k, value)?;
+            if let Some(problem) = target_parameter_value_problem(value) {
+                return Err(self.invalid(
+                    &k,
+                    format!("{value:?} is not a valid FIS target parameter value: {problem:?}"),
+                ));
+            }
+        }
+        if !s.target.selector.contains('=') {
+            return Err(self.invalid(
+                &format!("{key}.target.selector"),
+                "must be one label, key=value (FIS allows no commas, so only one)",
+            ));
+        }
+        if s.actions.is_empty() {
+            return Err(self.invalid(
+                &format!("{key}.actions"),
+                "a scenario needs at least one action",
+            ));
+        }
+        let mut action_names = BTreeSet::new();
+        for (k, a) in s.actions.iter().enumerate() {
+            let ak = format!("{key}.actions[{k}].name");
+            let ok = !a.name.is_empty()
+                && a.name.len() <= MAX_NAME_LEN
+                && a.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                return Err(self.invalid(
+                    &ak,
+                    "use 1 to 64 letters, digits, `-` and `_` for an action name",
+                ));
+            }
+            if a.name == OBSERVE_ACTION || !action_names.insert(a.name.as_str()) {
+                return Err(self.invalid(
+                    &ak,
+                    format!(
+                        "action name {} is used twice (`{OBSERVE_ACTION}` is reserved)",
+                        a.name
+                    ),
+                ));
+            }
+        }
+        if s.stages.is_empty() {
+            return Err(self.invalid(
+                &format!("{key}.stages"),
+                "a scenario needs at least one stage",
+            ));
+        }
+        let mut stage_names = BTreeSet::new();
+        for (j, st) in s.stages.iter().enumerate() {
+            let sk = format!("{key}.stages[{j}]");
+            if !is_slug(&st.name) {
+                return Err(self.invalid(&format!("{sk}.name"), SLUG_RULE));
+            }
+            if !stage_names.insert(st.name.as_str()) {
+                return Err(self.invalid(
+                    &format!("{sk}.name"),
+                    format!("stage name {} is used twice", st.name),
+                ));
+            }
+            if st.observe < MIN_OBSERVE || st.observe > MAX_OBSERVE {
+                return Err(self.invalid(
+                    &format!("{sk}.observe"),
+                    format!(
+                        "{} is outside {MIN_OBSERVE}..={MAX_OBSERVE} (the range of aws:fis:wait)",
+                        st.observe
+                    ),
+                ));
+            }
+        }
+        match &s.stop_conditions_override {
+            Some(o) => {
+                self.non_empty(&format!("{key}.stop_conditions_override.reason"), &o.reason)?;
+                if !s.stop_alarms.is_empty() {
+                    return Err(self.invalid(
+                        &format!("{key}.stop_conditions_override"),
+                        "give either stop_alarms or stop_conditions_override, not both",
+                    ));
+                }
+            }
+            None => {
+                let max = catalogue().quotas.max_stop_conditions;
+                if s.stop_alarms.is_empty() {
+                    return Err(self.invalid(
+                        &format!("{key}.stop_alarms"),
+                        "a scenario needs at least one stop alarm; an experiment we cannot stop \
+                         is a bug (to run without, add stop_conditions_override: {reason: ...})",
+                    ));
+                }
+                if s.stop_alarms.len() > max {
+                    return Err(self.invalid(
+                        &format!("{key}.stop_alarms"),
+                        format!(
+                            "{} stop alarms; FIS allows {max} per template",
+                            s.stop_alarms.len()
+                        ),
+                    ));
+                }
+                for (k, name) in s.stop_alarms.iter().enumerate() {
+                    self.non_empty(&format!("{key}.stop_alarms[{k}]"), name)?;
+                }
+            }
+        }
+        if s.success_criteria.is_empty() {
+            return Err(self.invalid(
+                &format!("{key}.success_criteria"),
+                "say what must be true for the scenario to pass",
+            ));
+        }
+        self.non_empty(&format!("{key}.rollback"), &s.rollback)?;
+
+        // Everything a template needs is checked by lint over the real template.
+        let opts = LintOptions {
+            allow_no_stop_conditions: s.stop_conditions_override.is_some(),
+            policy: None,
+        };
+        for (j, st) in s.stages.iter().enumerate() {
+            let template = stage_template(g, i, j)?;
+            let name = template_file_name(s, st);
+            let json = template.to_json_pretty(&name)?;
+            let findings = lint_template_json(&name, &json, &opts);
+            if let Some(f) = findings.iter().find(|f| f.severity == Severity::Error) {
+                let at = self.finding_key(s, i, j, &f.pointer);
+                return Err(self.invalid(
+                    &at,
+                    format!("stage {} template: {} [{}]", st.name, f.message, f.rule_id),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The scenario key a template finding comes from (best effort: the stage otherwise).
+    fn finding_key(&self, s: &Scenario, i: usize, j: usize, pointer: &str) -> String {
+        let key = format!("scenarios[{i}]");
+        let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+        match parts.as_slice() {
+            ["actions", name, "parameters", param, ..] => {
+                match s.actions.iter().position(|a| a.name == *name) {
+                    Some(k) => format!("{key}.actions[{k}].parameters.{param}"),
+                    None => format!("{key}.stages[{j}].observe"),
+                }
+            }
+            ["actions", name, ..] => match s.actions.iter().position(|a| a.name == *name) {
+                Some(k) => format!("{key}.actions[{k}]"),
+                None => format!("{key}.stages[{j}]"),
+            },
+            ["targets", _, "selectionMode", ..] => format!("{key}.stages[{j}].selection"),
+            ["targets", ..] => format!("{key}.target"),
+            ["stopConditions", ..] => format!("{key}.stop_alarms"),
+            ["roleArn", ..] => "fis.role_arn".to_owned(),
+            ["logConfiguration", ..] => "fis.log_group_arn".to_owned(),
+            _ => format!("{key}.stages[{j}]"),
+        }
+    }
+
+    fn alarm(&self, i: usize, a: &AlarmSpec) -> Result<(), PlanError> {
+        let key = format!("alarms[{i}]");
+        if a.name.is_empty() || a.name.len() > 255 || a.name.chars().any(char::is_control) {
+            return Err(self.invalid(
+                &format!("{key}.name"),
+                "must be 1 to 255 characters without control characters",
+            ));
+        }
+        if a.metric.is_some() == a.expression.is_some() {
+            return Err(self.invalid(&key, "give exactly one of metric and expression"));
+        }
+        let p = a.period_secs;
+        if !(matches!(p, 10 | 20 | 30) || (p >= 60 && p % 60 == 0)) {
+            return Err(self.invalid(
+                &format!("{key}.period_secs"),
+                format!("{p} is not 10, 20, 30 or a multiple of 60"),
+            ));
+        }
+        if a.evaluation_periods == 0
+            || a.datapoints_to_alarm == 0
+            || a.datapoints_to_alarm > a.evaluation_periods
+        {
+            return Err(self.invalid(
+                &format!("{key}.datapoints_to_alarm"),
+                "need 1 <= datapoints_to_alarm <= evaluation_periods",
+            ));
+        }
+        if !a.threshold.is_finite() {
+            return Err(self.invalid(&format!("{key}.threshold"), "must be a finite number"));
+        }
+        if !matches!(
+            a.comparison_operator.as_str(),
+            "GreaterThanThreshold"
+                | "LessThanThreshold"
+                | "GreaterThanOrEqualToThreshold"
+                | "LessThanOrEqualToThreshold"
+        ) {
+            return Err(self.invalid(
+                &format!("{key}.comparison_operator"),
+                "must be GreaterThanThreshold, LessThanThreshold, GreaterThanOrEqualToThreshold or LessThanOrEqualToThreshold",
+            ));
+        }
+        if !matches!(
+            a.treat_missing_data.as_str(),
+            "breaching" | "notBreaching" | "ignore" | "missing"
+        ) {
+            return Err(self.invalid(
+                &format!("{key}.treat_missing_data"),
+                "must be breaching, notBreaching, ignore or missing",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario_files() -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("scenarios/ exists")
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn example() -> (PathBuf, String) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/checkout-example.yaml");
+        let text = std::fs::read_to_string(&path).expect("example scenario");
+        (path, text)
+    }
+
+    #[test]
+    fn every_scenario_file_loads_validates_and_passes_the_example_policy() {
+        let files = scenario_files();
+        assert!(!files.is_empty(), "scenarios/ has no YAML file");
+        let config = crate::config::Config::from_yaml(
+            Path::new("gameday.example.yaml"),
+            crate::config::EXAMPLE_CONFIG,
+        )
+        .expect("example config");
+        for path in files {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            let g = load_scenario(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+            check_scenario_policy(&g, &config.policy, false).unwrap_or_else(|e| panic!("{e}"));
+            for (name, t) in stage_templates(&g).expect("templates") {
+                let json = t.to_json_pretty(&name).expect("json");
+                assert!(lint_template_json(&name, &json, &LintOptions::default()).is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn single_metric_alarms_convert_to_put_metric_alarm_inputs() {
+        let (path, text) = example();
+        let g = load_scenario(&path, &text).expect("loads");
+        assert_eq!(g.alarms[0].to_alarm_inputs(), None, "metric math");
+        let p99 = g.alarms[1].to_alarm_inputs().expect("single metric");
+        assert_eq!(p99.alarm_name, "gameday-checkout-p99_latency_s");
+        assert_eq!(p99.statistic, "p99");
+        assert_eq!(p99.dimensions.len(), 2);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let (path, text) = example();
+        let bad = text.replacen("owner:", "ownr:", 1);
+        let err = load_scenario(&path, &bad).expect_err("unknown field");
+        let line = bad
+            .lines()
+            .position(|l| l.starts_with("ownr:"))
+            .expect("line")
+            + 1;
+        match err {
+            PlanError::ScenarioParse {
+                line: l, message, ..
+            } => {
+                assert_eq!(l, line);
+                assert!(message.contains("unknown field"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_selection_mode_is_a_located_parse_error() {
+        let (path, text) = example();
+        let bad = text.replacen("COUNT(1)", "PERCENT(150)", 1);
+        let err = load_scenario(&path, &bad).expect_err("out of range");
+        let line = bad
+            .lines()
+            .position(|l| l.contains("PERCENT(150)"))
+            .expect("line")
+            + 1;
+        match err {
+            PlanError::ScenarioParse { line: l, .. } => assert_eq!(l, line),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_stop_alarms_need_an_explicit_override() {
+        let (path, text) = example();
+        let mut g = load_scenario(&path, &text).expect("loads");
+        g.scenarios[0].stop_alarms.clear();
+        let yaml = g.to_yaml().expect("yaml");
+        let err = load_scenario(&path, &yaml).expect_err("no stop condition");
+        assert!(
+            matches!(&err, PlanError::ScenarioInvalid { key, line, .. }
+                if key == "scenarios[0].stop_alarms" && *line > 1),
+            "{err}"
+        );
+        g.scenarios[0].stop_conditions_override = Some(StopConditionsOverride {
+            reason: "dry run on a scratch namespace".into(),
+        });
+        let yaml = g.to_yaml().expect("yaml");
+        let g = load_scenario(&path, &yaml).expect("override accepted");
+        let t = stage_template(&g, 0, 0).expect("template");
+        assert_eq!(t.stop_conditions[0].source, "none");
+    }
+
+    #[test]
+    fn semantic_errors_are_located() {
+        let (path, text) = example();
+        let mut g = load_scenario(&path, &text).expect("loads");
+        g.scenarios[0].stages.clear();
+        let yaml = g.to_yaml().expect("yaml");
+        let err = load_scenario(&path, &yaml).expect_err("no stage");
+        let want = yaml
+            .lines()
+            .position(|l| l.trim_start().starts_with("stages:"))
+            .expect("line")
+            + 1;
+        assert!(
+            matches!(&err, PlanError::ScenarioInvalid { line, .. } if *line == want),
+            "{err}"
+        );
+
+        let bad = text.replacen(
+            "selector: chaos-experiment=checkout",
+            "selector: app=checkout,chaos-experiment=checkout",
+            1,
+        );
+        let err = load_scenario(&path, &bad).expect_err("comma");
+        assert!(err.to_string().contains("target.selector"), "{err}");
+    }
+
+    #[test]
+    fn value_rules_are_enforced_with_the_key_named() {
+        let (path, text) = example();
+        let base = load_scenario(&path, &text).expect("loads");
+        type Edit = Box<dyn Fn(&mut GameDayScenario)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            ("account_id", Box::new(|g| g.account_id = "1234".into())),
+            ("name", Box::new(|g| g.name = "Check Out".into())),
+            (
+                "fis.role_arn",
+                Box::new(|g| g.fis.role_arn = "gameday-fis".into()),
+            ),
+            (
+                "scenarios[0].stages[1].observe",
+                Box::new(|g| g.scenarios[0].stages[1].observe = IsoDuration::from_secs(30)),
+            ),
+            (
+                "scenarios[0].stages[2].name",
+                Box::new(|g| g.scenarios[0].stages[2].name = "count-1".into()),
+            ),
+            (
+                "scenarios[0].stop_alarms",
+                Box::new(|g| {
+                    g.scenarios[0].stop_alarms = (0..6).map(|i| format!("a{i}")).collect();
+                }),
+            ),
+            (
+                "scenarios[0].actions[0].name",
+                Box::new(|g| g.scenarios[0].actions[0].name = OBSERVE_ACTION.into()),
+            ),
+            (
+                "alarms[1].period_secs",
+                Box::new(|g| g.alarms[1].period_secs = 45),
+            ),
+        ];
+        for (want, edit) in cases {
+            let mut g = base.clone();
+            edit(&mut g);
+            let yaml = g.to_yaml().expect("yaml");
+            let err = load_scenario(&path, &yaml).expect_err(want);
+            assert!(
+                matches!(&err, PlanError::ScenarioInvalid { key, .. } if key == want),
+                "{want}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scenario_must_match_the_configured_environment_account_and_region() {
+        let (path, text) = example();
+        let g = load_scenario(&path, &text).expect("loads");
+        let mut config = crate::config::Config::from_yaml(
+            Path::new("gameday.example.yaml"),
+            crate::config::EXAMPLE_CONFIG,
+        )
+        .expect("example config");
+        check_scenario_config(&g, &config).expect("matches");
+        config.aws.account_id = Some("999999999999".into());
+        let err = check_scenario_config(&g, &config).expect_err("other account");
+        assert!(
+            matches!(
+                &err,
+                PlanError::ScenarioMismatch {
+                    field: "account_id",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        config.aws.account_id = None;
+        config.environment = "prod".into();
+        let err = check_scenario_config(&g, &config).expect_err("other environment");
+        assert!(err.to_string().contains("environment"), "{err}");
+    }
+
+    #[test]
+    fn a_production_cluster_needs_both_opt_ins() {
+        let (path, text) = example();
+        let mut g = load_scenario(&path, &text).expect("loads");
+        g.scenarios[0].target.cluster = "prod-eks".into();
+        let policy = super::super::Policy {
+            opt_in_label: Some("chaos-experiment".into()),
+            ..super::super::Policy::default()
+        };
+        let err = check_scenario_policy(&g, &policy, false).expect_err("production");
+        assert!(
+            matches!(&err, PlanError::PolicyViolation(v)
+                if v.field == "targets.pods.parameters.clusterIdentifier" && v.value == "prod-eks"
+                    && v.more == 2),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_action_parameter_is_reported_at_the_parameter() {
+        let (path, text) = example();
+        let mut g = load_scenario(&path, &text).expect("loads");
+        g.scenarios[0].actions[0]
+            .parameters
+            .insert("delayMs".into(), "300".into());
+        let yaml = g.to_yaml().expect("yaml");
+        let err = load_scenario(&path, &yaml).expect_err("unknown parameter");
+        assert!(
+            matches!(&err, PlanError::ScenarioInvalid { key, .. }
+                if key == "scenarios[0].actions[0].parameters.delayMs"),
+            "{err}"
+        );
+    }
+
+    fn err_text_names_all(v: &StageViolation) -> bool {
+        let text = v.to_string();
+        [&v.scenario, &v.stage, &v.field, &v.value, &v.limit]
+            .iter()
+            .all(|part| text.contains(part.as_str()))
+    }
+
+    #[test]
+    fn policy_violation_names_scenario_stage_field_value_and_limit() {
+        let (path, text) = example();
+        let g = load_scenario(&path, &text).expect("loads");
+        let policy = super::super::Policy {
+            opt_in_label: Some("chaos-experiment".into()),
+            max_percent: 10,
+            ..super::super::Policy::default()
+        };
+        let err = check_scenario_policy(&g, &policy, false).expect_err("25 > 10");
+        match err {
+            PlanError::PolicyViolation(v) => {
+                assert_eq!(v.scenario, g.scenarios[0].name);
+                assert_eq!(v.field, "targets.pods.selectionMode");
+                assert_eq!(v.value, "PERCENT(25)");
+                assert_eq!(v.limit, "PERCENT(10)");
+                assert_eq!(v.stage, g.scenarios[0].stages[2].name);
+                assert!(err_text_names_all(&v));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
