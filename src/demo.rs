@@ -247,21 +247,43 @@ mod tests {
         let h = log_history(&o);
         let m = metric_history(&o, &h);
         let per_series = 30 * 86_400 / METRIC_STEP_SECS as usize;
-        assert_eq!(m.len(), DEMO_SERVICES.len() * 2 * per_series);
-        // Some simulated incident falls in the metric window and lifts latency there.
-        let checkout: Vec<&MetricDatum> = m
-            .iter()
-            .filter(|d| d.name == "LatencyP99" && d.dimensions["Service"] == "checkout")
-            .collect();
-        let median = {
-            let mut v: Vec<f64> = checkout.iter().map(|d| d.value).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
+        // The start is aligned down to a step, so a series may hold one point more.
+        let series = DEMO_SERVICES.len() * 2;
         assert!(
-            checkout.iter().any(|d| d.value > 3.0 * median),
-            "incidents visible"
+            (series * per_series..=series * (per_series + 1)).contains(&m.len()),
+            "{} points",
+            m.len()
         );
+        // Every simulated incident inside the metric window lifts its service's latency there.
+        let window = m[0].timestamp.timestamp()..m[m.len() - 1].timestamp.timestamp();
+        let inside: Vec<_> = h
+            .incidents
+            .iter()
+            .filter(|i| DEMO_SERVICES.contains(&i.service.as_str()))
+            .filter(|i| window.contains(&(i.start_ms / 1000)) && i.duration_ms >= 600_000)
+            .collect();
+        assert!(
+            !inside.is_empty(),
+            "the metric window holds simulated incidents"
+        );
+        for i in inside {
+            let series: Vec<&MetricDatum> = m
+                .iter()
+                .filter(|d| d.name == "LatencyP99" && d.dimensions["Service"] == i.service)
+                .collect();
+            let mut values: Vec<f64> = series.iter().map(|d| d.value).collect();
+            values.sort_by(f64::total_cmp);
+            let median = values[values.len() / 2];
+            let (a, b) = (i.start_ms / 1000, (i.start_ms + i.duration_ms) / 1000);
+            assert!(
+                series
+                    .iter()
+                    .any(|d| (a..=b).contains(&d.timestamp.timestamp()) && d.value > 2.5 * median),
+                "incident {} of {} is visible in its latency",
+                i.class,
+                i.service
+            );
+        }
     }
 
     #[test]
