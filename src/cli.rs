@@ -68,9 +68,54 @@ pub enum Command {
     /// from metric history, and check series against them.
     #[command(name = "steady-state", subcommand)]
     SteadyState(SteadyStateCommand),
+    /// Plan a GameDay: pick the top fault classes per service and write the scenario file, one
+    /// FIS template per stage, the pre-GameDay brief and optional IaC exports.
+    Plan(PlanArgs),
     /// SIMULATION: rehearse without an AWS account, on the local emulator.
     #[command(subcommand)]
     Demo(DemoCommand),
+}
+
+/// `gameday plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// GameDay name (lowercase letters, digits, `-`) [default: `<environment>-<date>`].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Who runs it.
+    #[arg(long, default_value = "unassigned")]
+    pub owner: String,
+    /// Date of the GameDay, YYYY-MM-DD [default: today, UTC].
+    #[arg(long)]
+    pub date: Option<chrono::NaiveDate>,
+    /// Incident catalogue from `gameday mine --format json` [default: mine CloudWatch Logs now].
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
+    /// Hypotheses from `gameday steady-state derive --service` (one file per service, repeatable)
+    /// [default: derive every configured service from CloudWatch now].
+    #[arg(long, value_name = "FILE")]
+    pub hypotheses: Vec<PathBuf>,
+    /// Fault classes per service.
+    #[arg(long, default_value_t = 2)]
+    pub top: usize,
+    /// Also write infrastructure-as-code (repeatable).
+    #[arg(long, value_enum)]
+    pub export: Vec<ExportArg>,
+    /// Directory the `scenarios/` tree is written under.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Allow production on the command line (the config must allow it too).
+    #[arg(long)]
+    pub allow_production: bool,
+}
+
+/// IaC export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportArg {
+    /// AWS::FIS::ExperimentTemplate and AWS::CloudWatch::Alarm (JSON).
+    Cloudformation,
+    /// aws_fis_experiment_template and aws_cloudwatch_metric_alarm (HCL).
+    Terraform,
 }
 
 /// `gameday demo` subcommands (simulation only).
@@ -375,6 +420,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         },
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
         Command::Demo(DemoCommand::Seed(args)) => demo_seed(&cli, args).await,
+        Command::Plan(args) => plan(&cli, args).await,
     }
 }
 
@@ -407,6 +453,61 @@ async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// Lints a scenario file: schema (with every stage's template) and the blast-radius policy.
+fn lint_scenario(
+    path: &std::path::Path,
+    shown: &str,
+    text: &str,
+    cfg: &Config,
+    args: &LintArgs,
+) -> Vec<crate::plan::Finding> {
+    use crate::plan::{Finding, PlanError, Rule, Severity, check_scenario_policy, load_scenario};
+    let finding = |line, col, message: String| Finding {
+        file: shown.to_owned(),
+        line,
+        col,
+        severity: Severity::Error,
+        message,
+        rule_id: Rule::ScenarioInvalid,
+        pointer: String::new(),
+    };
+    let scenario = match load_scenario(path, text) {
+        Ok(s) => s,
+        Err(PlanError::ScenarioParse {
+            line,
+            column,
+            message,
+            ..
+        }) => {
+            return vec![finding(line, column, message)];
+        }
+        Err(PlanError::ScenarioInvalid {
+            line,
+            column,
+            key,
+            message,
+            ..
+        }) => {
+            return vec![finding(line, column, format!("{key}: {message}"))];
+        }
+        Err(e) => return vec![finding(1, 1, crate::doctor::error_chain(&e))],
+    };
+    if args.no_policy {
+        return Vec::new();
+    }
+    match check_scenario_policy(&scenario, &cfg.policy, args.allow_production) {
+        Ok(warnings) => warnings
+            .into_iter()
+            .map(|v| Finding {
+                severity: Severity::Warning,
+                rule_id: v.rule,
+                ..finding(1, 1, v.message)
+            })
+            .collect(),
+        Err(e) => vec![finding(1, 1, crate::doctor::error_chain(&e))],
+    }
+}
+
 /// Exit code of `lint` when any file has an error finding.
 const EXIT_LINT_FINDINGS: i32 = 1;
 
@@ -420,6 +521,13 @@ fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<i32> {
             path: path.clone(),
             source,
         })?;
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            findings.extend(lint_scenario(path, &shown, &text, &cfg, args));
+            continue;
+        }
         let stage = path
             .file_stem()
             .map_or_else(|| shown.clone(), |s| s.to_string_lossy().into_owned());
@@ -521,8 +629,29 @@ impl crate::mine::pull::PullProgress for PullBar {
 }
 
 async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
-    use crate::mine::pull::{PullOptions, pull_events};
     let cfg = cli.load_config()?;
+    let catalogue = build_catalogue(cli, &cfg, args).await?;
+    let text = match args.format {
+        CatalogueFormat::Table => crate::mine::render_table(&catalogue),
+        CatalogueFormat::Markdown => crate::mine::render_markdown(&catalogue),
+        CatalogueFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&catalogue)
+                .context("failed to serialise the catalogue")?;
+            t.push('\n');
+            t
+        }
+    };
+    write_output(args.out.as_ref(), &text)?;
+    Ok(EXIT_OK)
+}
+
+/// Mines the catalogue from files or CloudWatch Logs as `args` says.
+async fn build_catalogue(
+    cli: &Cli,
+    cfg: &Config,
+    args: &MineArgs,
+) -> anyhow::Result<crate::mine::Catalogue> {
+    use crate::mine::pull::{PullOptions, pull_events};
     let now = chrono::Utc::now();
     let since = match &args.since {
         Some(text) => crate::config::parse_duration(text)
@@ -590,19 +719,7 @@ async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
         now_ms: now.timestamp_millis(),
         ..crate::mine::MineOptions::default()
     };
-    let catalogue = crate::mine::mine(events, &opts);
-    let text = match args.format {
-        CatalogueFormat::Table => crate::mine::render_table(&catalogue),
-        CatalogueFormat::Markdown => crate::mine::render_markdown(&catalogue),
-        CatalogueFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&catalogue)
-                .context("failed to serialise the catalogue")?;
-            t.push('\n');
-            t
-        }
-    };
-    write_output(args.out.as_ref(), &text)?;
-    Ok(EXIT_OK)
+    Ok(crate::mine::mine(events, &opts))
 }
 
 fn read_text(path: &PathBuf) -> Result<String, Error> {
@@ -695,10 +812,46 @@ fn incident_windows(
 }
 
 async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Result<i32> {
-    use crate::steady_state::cloudwatch::{
-        AlarmChange, ServiceHypotheses, apply_alarms, derive_service, fetch_history, period_for,
-    };
+    use crate::steady_state::cloudwatch::{AlarmChange, apply_alarms};
     let cfg = cli.load_config()?;
+    let lookback = crate::config::parse_duration(&args.lookback)
+        .map_err(|m| Error::Usage(format!("--lookback: {m}")))?;
+    let excluded = match &args.incidents {
+        Some(path) => incident_windows(path, name, cfg.incidents.gap)?,
+        None => Vec::new(),
+    };
+    let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
+        .await
+        .map_err(Error::from)?;
+    let out = hypotheses_for(&clients, &cfg, name, lookback, excluded).await?;
+    write_output(args.out.as_ref(), &serialise(&out, args.format)?)?;
+    if args.apply {
+        let changes = apply_alarms(&clients, &out.alarms)
+            .await
+            .map_err(Error::from)?;
+        for (alarm, change) in &changes {
+            let what = match change {
+                AlarmChange::Created => "created",
+                AlarmChange::Updated => "updated",
+                AlarmChange::Unchanged => "unchanged",
+            };
+            eprintln!("{what:<9} {alarm}");
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Reads one service's metric history from CloudWatch and derives its hypotheses and alarms.
+async fn hypotheses_for(
+    clients: &crate::provider::aws::AwsClients,
+    cfg: &Config,
+    name: &str,
+    lookback: std::time::Duration,
+    excluded: Vec<(i64, i64)>,
+) -> anyhow::Result<crate::steady_state::cloudwatch::ServiceHypotheses> {
+    use crate::steady_state::cloudwatch::{
+        ServiceHypotheses, derive_service, fetch_history, period_for,
+    };
     let service = cfg
         .services
         .iter()
@@ -720,15 +873,6 @@ async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Res
         ))
         .into());
     }
-    let lookback = crate::config::parse_duration(&args.lookback)
-        .map_err(|m| Error::Usage(format!("--lookback: {m}")))?;
-    let excluded = match &args.incidents {
-        Some(path) => incident_windows(path, name, cfg.incidents.gap)?,
-        None => Vec::new(),
-    };
-    let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
-        .await
-        .map_err(Error::from)?;
     // Align the window to the period so that runs close together read identical buckets.
     let step = i64::try_from(period_for(lookback, std::time::Duration::from_secs(60)).as_secs())
         .unwrap_or(60);
@@ -738,7 +882,7 @@ async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Res
     let end = to_time(now - now.rem_euclid(step));
     let start =
         to_time(end.timestamp() - lookback_s - (end.timestamp() - lookback_s).rem_euclid(step));
-    let history = fetch_history(&clients, service, start, end)
+    let history = fetch_history(clients, service, start, end)
         .await
         .map_err(Error::from)?;
     for (m, points) in service.metrics.iter().zip(&history) {
@@ -746,7 +890,7 @@ async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Res
     }
     let (metrics, alarms) = derive_service(service, &history, &excluded)
         .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
-    let out = ServiceHypotheses {
+    Ok(ServiceHypotheses {
         service: name.to_owned(),
         generated_at: chrono::Utc::now(),
         start,
@@ -755,22 +899,7 @@ async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Res
         excluded,
         metrics,
         alarms,
-    };
-    write_output(args.out.as_ref(), &serialise(&out, args.format)?)?;
-    if args.apply {
-        let changes = apply_alarms(&clients, &out.alarms)
-            .await
-            .map_err(Error::from)?;
-        for (alarm, change) in &changes {
-            let what = match change {
-                AlarmChange::Created => "created",
-                AlarmChange::Updated => "updated",
-                AlarmChange::Unchanged => "unchanged",
-            };
-            eprintln!("{what:<9} {alarm}");
-        }
-    }
-    Ok(EXIT_OK)
+    })
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<i32> {
@@ -877,5 +1006,135 @@ async fn demo_seed(cli: &Cli, args: &DemoSeedArgs) -> anyhow::Result<i32> {
         println!("  {n:>3}  {class}");
     }
     println!("config written to {}", args.write_config.display());
+    Ok(EXIT_OK)
+}
+
+async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
+    use crate::plan::{ExportFormat, PlanOptions, plan_files};
+    use crate::steady_state::cloudwatch::ServiceHypotheses;
+    let cfg = cli.load_config()?;
+    let date = args.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{date}", cfg.environment));
+    let needs_aws =
+        args.incidents.is_none() || args.hypotheses.is_empty() || cfg.aws.account_id.is_none();
+    let clients = if needs_aws {
+        Some(
+            crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
+                .await
+                .map_err(Error::from)?,
+        )
+    } else {
+        None
+    };
+    let catalogue = match &args.incidents {
+        Some(path) => serde_json::from_str(&read_text(path)?).map_err(|e| {
+            Error::Usage(format!(
+                "{}:{}:{}: not an incident catalogue (write one with `gameday mine --format json`): {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?,
+        None => {
+            let defaults = MineArgs {
+                command: None,
+                since: None,
+                from_file: Vec::new(),
+                log_group: Vec::new(),
+                format: CatalogueFormat::Json,
+                out: None,
+                row_cap: crate::mine::pull::INSIGHTS_ROW_CAP,
+                slice: "1d".to_owned(),
+                via: PullVia::Insights,
+            };
+            build_catalogue(cli, &cfg, &defaults).await?
+        }
+    };
+    let mut hypotheses = Vec::new();
+    if args.hypotheses.is_empty() {
+        let clients = clients
+            .as_ref()
+            .ok_or_else(|| Error::Usage("no AWS access".to_owned()))?;
+        for service in &cfg.services {
+            let excluded = catalogue
+                .classes
+                .iter()
+                .flat_map(|c| &c.incidents)
+                .filter(|i| i.service == service.name)
+                .map(|i| (i.start.timestamp(), i.end.timestamp()))
+                .collect();
+            let h = hypotheses_for(
+                clients,
+                &cfg,
+                &service.name,
+                std::time::Duration::from_secs(30 * 86_400),
+                excluded,
+            )
+            .await?;
+            hypotheses.push((h.service, h.metrics));
+        }
+    } else {
+        for path in &args.hypotheses {
+            let text = read_text(path)?;
+            let h: ServiceHypotheses = if text.trim_start().starts_with('{') {
+                serde_json::from_str(&text).map_err(|e| {
+                    Error::Usage(format!(
+                        "{}:{}:{}: not a hypotheses file: {e}",
+                        path.display(),
+                        e.line(),
+                        e.column()
+                    ))
+                })?
+            } else {
+                yaml_serde::from_str(&text).map_err(|e| {
+                    Error::Usage(format!("{}: not a hypotheses file: {e}", path.display()))
+                })?
+            };
+            hypotheses.push((h.service, h.metrics));
+        }
+    }
+    let (account_id, region) = match (&cfg.aws.account_id, &clients) {
+        (Some(account), _) => (
+            account.clone(),
+            clients
+                .as_ref()
+                .map(|c| c.region.clone())
+                .or_else(|| cfg.aws.region.clone())
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+        ),
+        (None, Some(c)) => (
+            c.caller_identity().await.map_err(Error::from)?.account,
+            c.region.clone(),
+        ),
+        (None, None) => {
+            return Err(Error::Usage("set aws.account_id in the config".to_owned()).into());
+        }
+    };
+    let mut opts = PlanOptions::new(name, args.owner.clone(), date, account_id, region);
+    opts.top_per_service = args.top;
+    opts.cli_allow_production = args.allow_production;
+    let gameday = crate::plan::plan(&catalogue, &hypotheses, &cfg, &opts).map_err(Error::from)?;
+    let exports: Vec<ExportFormat> = args
+        .export
+        .iter()
+        .map(|e| match e {
+            ExportArg::Cloudformation => ExportFormat::CloudFormation,
+            ExportArg::Terraform => ExportFormat::Terraform,
+        })
+        .collect();
+    for (path, text) in plan_files(&gameday, &exports).map_err(Error::from)? {
+        let path = args.out_dir.join(path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        write_output(Some(&path), &text)?;
+        println!("wrote {}", path.display());
+    }
     Ok(EXIT_OK)
 }

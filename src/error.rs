@@ -31,6 +31,9 @@ pub enum Error {
     /// Pulling log events from CloudWatch Logs failed.
     #[error(transparent)]
     Pull(#[from] crate::mine::pull::PullError),
+    /// Planning failed, or a scenario file is invalid or breaks the policy.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
     /// Seeding the simulated environment failed.
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
@@ -77,6 +80,7 @@ impl Error {
             Self::Mine(e) => e.kind(),
             Self::Pull(e) => e.kind(),
             Self::Demo(e) => e.kind(),
+            Self::Plan(e) => e.kind(),
             Self::Read { .. } => "read",
             Self::Write { .. } => "write",
             Self::Usage(_) => "usage",
@@ -92,6 +96,7 @@ impl Error {
             | Self::Usage(_)
             | Self::Read { .. }
             | Self::Mine(_)
+            | Self::Plan(_)
             | Self::ChecksFailed { .. } => EXIT_USAGE,
             Self::Demo(crate::demo::DemoError::NotEmulator { .. }) => EXIT_USAGE,
             Self::Provider(_) | Self::Pull(_) | Self::Demo(_) | Self::Write { .. } => EXIT_INTERNAL,

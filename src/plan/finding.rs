@@ -55,6 +55,8 @@ rules! {
     JsonSyntax => "json-syntax",
     /// The document is not a JSON object.
     NotAnObject => "not-an-object",
+    /// A scenario file does not parse or breaks its schema (YAML, keys, values, stages).
+    ScenarioInvalid => "scenario-invalid",
     /// A key appears twice in one object (the last one wins).
     DuplicateKey => "duplicate-key",
     /// A field the request does not have.

@@ -6,5 +6,6 @@
 mod aws_wire;
 mod cli;
 mod mine;
+mod plan;
 mod steady_state;
 mod support;

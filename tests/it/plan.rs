@@ -1,0 +1,146 @@
+//! `gameday plan` on the simulated environment: outputs lint clean and FIS accepts every stage.
+
+use gameday::provider::FaultInjector as _;
+use predicates::prelude::*;
+
+use crate::support::{clients, dir_with_config, emulator, gameday};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
+    let url = emulator().url.clone();
+    let dir = dir_with_config("");
+    let root = dir.path().to_owned();
+    let files = tokio::task::spawn_blocking(move || {
+        let d = root.as_path();
+        gameday(d)
+            .args([
+                "demo",
+                "seed",
+                "--log-days",
+                "60",
+                "--metric-days",
+                "7",
+                "--write-config",
+                "demo.yaml",
+                "--endpoint-url",
+                &url,
+            ])
+            .assert()
+            .success();
+        let with_config = |args: &[&str]| {
+            let mut c = gameday(d);
+            c.args(["--config", "demo.yaml"]).args(args);
+            c
+        };
+        with_config(&[
+            "mine",
+            "--since",
+            "61d",
+            "--slice",
+            "30d",
+            "--format",
+            "json",
+            "--out",
+            "incidents.json",
+        ])
+        .assert()
+        .success();
+        for service in ["checkout", "payments", "catalog"] {
+            let out = format!("hyp-{service}.json");
+            with_config(&[
+                "steady-state",
+                "derive",
+                "--service",
+                service,
+                "--lookback",
+                "7d",
+                "--incidents",
+                "incidents.json",
+                "--out",
+                &out,
+            ])
+            .assert()
+            .success();
+        }
+        with_config(&[
+            "plan",
+            "--name",
+            "rehearsal",
+            "--date",
+            "2026-11-24",
+            "--owner",
+            "sre",
+            "--incidents",
+            "incidents.json",
+            "--hypotheses",
+            "hyp-checkout.json",
+            "--hypotheses",
+            "hyp-payments.json",
+            "--hypotheses",
+            "hyp-catalog.json",
+            "--export",
+            "cloudformation",
+            "--export",
+            "terraform",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("scenarios/rehearsal.yaml"))
+        .stdout(predicate::str::contains("brief.md"));
+        let stage_files: Vec<std::path::PathBuf> = std::fs::read_dir(d.join("scenarios/rehearsal"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "json")
+                    && p.file_name().is_some_and(|n| n != "cloudformation.json")
+            })
+            .collect();
+        assert!(!stage_files.is_empty(), "stage templates written");
+        let mut lint = with_config(&["lint", "scenarios/rehearsal.yaml"]);
+        lint.args(&stage_files);
+        lint.assert().success().stdout(predicate::str::is_empty());
+        stage_files
+    })
+    .await
+    .unwrap();
+
+    // Every stage template is accepted by the emulator's CreateExperimentTemplate.
+    let c = clients().await;
+    for path in files {
+        let request: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let id = c
+            .create_template(&request)
+            .await
+            .unwrap_or_else(|e| panic!("{} refused: {e:?}", path.display()));
+        assert!(!id.is_empty());
+    }
+}
+
+#[test]
+fn lint_reports_a_broken_scenario_file_with_its_location() {
+    let dir = dir_with_config("");
+    let example =
+        std::fs::read_to_string(crate::support::repo().join("scenarios/checkout-example.yaml"))
+            .unwrap();
+    let broken = example.replacen("COUNT(1)", "PERCENT(150)", 1);
+    assert_ne!(broken, example, "the example has a COUNT(1) stage");
+    std::fs::write(dir.path().join("broken.yaml"), broken).unwrap();
+    // The example scenario is written for the example config's policy.
+    let config = crate::support::repo().join("gameday.example.yaml");
+    gameday(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["lint", "broken.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("broken.yaml:"))
+        .stdout(predicate::str::contains("[scenario-invalid]"));
+    gameday(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("lint")
+        .arg(crate::support::repo().join("scenarios/checkout-example.yaml"))
+        .assert()
+        .success();
+}
