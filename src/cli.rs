@@ -79,7 +79,8 @@ pub enum Command {
 /// `gameday plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// GameDay name (lowercase letters, digits, `-`) [default: `<environment>-<date>`].
+    /// GameDay name (lowercase letters, digits, `-`); by default the environment and the date,
+    /// e.g. `staging-2026-11-24`.
     #[arg(long)]
     pub name: Option<String>,
     /// Who runs it.
