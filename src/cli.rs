@@ -108,6 +108,11 @@ pub struct PlanArgs {
     /// Allow production on the command line (the config must allow it too).
     #[arg(long)]
     pub allow_production: bool,
+    /// Also create the stop-condition alarms and one FIS experiment template per stage in AWS.
+    /// Idempotent: templates are found again by their gameday tags and updated in place; what
+    /// already matches is left alone.
+    #[arg(long)]
+    pub apply: bool,
 }
 
 /// IaC export formats.
@@ -813,7 +818,7 @@ fn incident_windows(
 }
 
 async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Result<i32> {
-    use crate::steady_state::cloudwatch::{AlarmChange, apply_alarms};
+    use crate::steady_state::cloudwatch::apply_alarms;
     let cfg = cli.load_config()?;
     let lookback = crate::config::parse_duration(&args.lookback)
         .map_err(|m| Error::Usage(format!("--lookback: {m}")))?;
@@ -831,12 +836,7 @@ async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Res
             .await
             .map_err(Error::from)?;
         for (alarm, change) in &changes {
-            let what = match change {
-                AlarmChange::Created => "created",
-                AlarmChange::Updated => "updated",
-                AlarmChange::Unchanged => "unchanged",
-            };
-            eprintln!("{what:<9} {alarm}");
+            eprintln!("{:<9} alarm {alarm}", change.as_str());
         }
     }
     Ok(EXIT_OK)
@@ -1137,5 +1137,42 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
         write_output(Some(&path), &text)?;
         println!("wrote {}", path.display());
     }
+    if let (true, Some(clients)) = (args.apply, &clients) {
+        apply_plan(clients, &gameday).await?;
+    }
     Ok(EXIT_OK)
+}
+
+/// Creates or updates the GameDay's alarms and stage templates; prints what changed.
+async fn apply_plan(
+    clients: &crate::provider::aws::AwsClients,
+    gameday: &crate::plan::GameDayScenario,
+) -> anyhow::Result<()> {
+    let alarms: Vec<crate::provider::AlarmSpec> = gameday
+        .alarms
+        .iter()
+        .filter_map(|a| a.to_provider(&gameday.name))
+        .collect();
+    for (alarm, change) in crate::steady_state::cloudwatch::apply_alarms(clients, &alarms)
+        .await
+        .map_err(Error::from)?
+    {
+        println!("{:<9} alarm {alarm}", change.as_str());
+    }
+    for (name, template) in crate::plan::stage_templates(gameday).map_err(Error::from)? {
+        let request = template.to_value(&name).map_err(Error::from)?;
+        // A stage's template is known by these tags; run and experiment tags come later.
+        let identity: std::collections::BTreeMap<String, String> = template
+            .tags
+            .iter()
+            .filter(|(k, _)| matches!(k.as_str(), "gameday" | "gameday-scenario" | "gameday-stage"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (id, change) = clients
+            .apply_template(&identity, &request)
+            .await
+            .map_err(Error::from)?;
+        println!("{:<9} template {id} ({name})", change.as_str());
+    }
+    Ok(())
 }

@@ -282,6 +282,57 @@ pub struct AlarmMetric {
 }
 
 impl AlarmSpec {
+    /// The alarm as the provider layer writes it, tagged as managed by this GameDay;
+    /// `None` when it names neither a metric nor an expression (validation rejects that).
+    pub fn to_provider(&self, gameday: &str) -> Option<crate::provider::AlarmSpec> {
+        use crate::provider::{AlarmMetric as Watched, Comparison, MetricStatQuery};
+        let period_secs = u32::try_from(self.period_secs).ok()?;
+        let stat = |m: &AlarmMetric| MetricStatQuery {
+            namespace: m.namespace.clone(),
+            name: m.metric_name.clone(),
+            dimensions: m.dimensions.clone(),
+            stat: m.statistic.clone(),
+            period: std::time::Duration::from_secs(u64::from(period_secs)),
+        };
+        let metric = match (&self.metric, &self.expression) {
+            (Some(m), _) => Watched::Single {
+                namespace: m.namespace.clone(),
+                metric_name: m.metric_name.clone(),
+                dimensions: m.dimensions.clone(),
+                statistic: m.statistic.clone(),
+            },
+            (None, Some(e)) => Watched::Math {
+                expression: e.expression.clone(),
+                inputs: e
+                    .inputs
+                    .iter()
+                    .map(|(id, m)| (id.clone(), stat(m)))
+                    .collect(),
+            },
+            (None, None) => return None,
+        };
+        Some(crate::provider::AlarmSpec {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            metric,
+            period_secs,
+            evaluation_periods: u32::try_from(self.evaluation_periods).ok()?,
+            datapoints_to_alarm: u32::try_from(self.datapoints_to_alarm).ok()?,
+            threshold: self.threshold,
+            comparison: match self.comparison_operator.as_str() {
+                "GreaterThanOrEqualToThreshold" => Comparison::GreaterThanOrEqualToThreshold,
+                "LessThanThreshold" => Comparison::LessThanThreshold,
+                "LessThanOrEqualToThreshold" => Comparison::LessThanOrEqualToThreshold,
+                _ => Comparison::GreaterThanThreshold,
+            },
+            treat_missing_data: self.treat_missing_data.clone(),
+            tags: BTreeMap::from([
+                ("gameday:managed".to_owned(), "true".to_owned()),
+                ("gameday".to_owned(), gameday.to_owned()),
+            ]),
+        })
+    }
+
     /// The `PutMetricAlarm` inputs of a single-metric alarm; `None` for a metric-math alarm,
     /// which needs the `Metrics` form of the request (see the exports).
     pub fn to_alarm_inputs(&self) -> Option<AlarmInputs> {

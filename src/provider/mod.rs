@@ -298,6 +298,29 @@ pub struct AlarmStatus {
     pub spec: Option<AlarmSpec>,
 }
 
+/// What applying a desired state did to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// It did not exist.
+    Created,
+    /// It existed with another configuration.
+    Updated,
+    /// It already matched; nothing was sent.
+    Unchanged,
+}
+
+impl Change {
+    /// Lowercase name, for output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
 /// What `FaultInjector::get` reports about an experiment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExperimentView {

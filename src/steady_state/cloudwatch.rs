@@ -17,8 +17,8 @@ use super::{
 };
 use crate::config::{MetricDef, MetricQuery, MetricStat, Service};
 use crate::provider::{
-    AlarmMetric, AlarmSpec, AlarmStore, Comparison, MetricDataQuery, MetricSource, MetricStatQuery,
-    ProviderError,
+    AlarmMetric, AlarmSpec, AlarmStore, Change, Comparison, MetricDataQuery, MetricSource,
+    MetricStatQuery, ProviderError,
 };
 
 /// Everything derived for one service, as written by `steady-state derive --service`.
@@ -241,18 +241,6 @@ fn metric_tag(text: &str) -> String {
         .collect()
 }
 
-/// What `apply_alarms` did to one alarm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlarmChange {
-    /// It did not exist.
-    Created,
-    /// It existed with another configuration.
-    Updated,
-    /// It already matched; nothing was sent.
-    Unchanged,
-}
-
 /// Creates or updates the alarms so that each matches its spec; matching alarms are left alone.
 ///
 /// # Errors
@@ -260,7 +248,7 @@ pub enum AlarmChange {
 pub async fn apply_alarms<A: AlarmStore>(
     store: &A,
     specs: &[AlarmSpec],
-) -> Result<Vec<(String, AlarmChange)>, ProviderError> {
+) -> Result<Vec<(String, Change)>, ProviderError> {
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
     let existing: BTreeMap<String, Option<AlarmSpec>> = store
         .describe_alarms(&names)
@@ -271,11 +259,11 @@ pub async fn apply_alarms<A: AlarmStore>(
     let mut changes = Vec::new();
     for spec in specs {
         let change = match existing.get(&spec.name) {
-            Some(Some(current)) if current.same_alarm(spec) => AlarmChange::Unchanged,
-            Some(_) => AlarmChange::Updated,
-            None => AlarmChange::Created,
+            Some(Some(current)) if current.same_alarm(spec) => Change::Unchanged,
+            Some(_) => Change::Updated,
+            None => Change::Created,
         };
-        if change != AlarmChange::Unchanged {
+        if change != Change::Unchanged {
             store.put_alarm(spec).await?;
         }
         tracing::info!(alarm = %spec.name, ?change, threshold = spec.threshold, "stop-condition alarm");

@@ -333,7 +333,8 @@ async fn logs_rejected_events_are_an_error_not_silence() {
 
 #[tokio::test]
 async fn metric_math_alarms_round_trip_and_apply_idempotently() {
-    use gameday::steady_state::cloudwatch::{AlarmChange, apply_alarms};
+    use gameday::provider::Change;
+    use gameday::steady_state::cloudwatch::apply_alarms;
     let c = clients().await;
     let name = unique("gameday-checkout-error_rate");
     let input = |metric: &str| MetricStatQuery {
@@ -364,16 +365,49 @@ async fn metric_math_alarms_round_trip_and_apply_idempotently() {
     let first = apply_alarms(&c, std::slice::from_ref(&spec))
         .await
         .expect("apply");
-    assert_eq!(first, vec![(name.clone(), AlarmChange::Created)]);
+    assert_eq!(first, vec![(name.clone(), Change::Created)]);
     let again = apply_alarms(&c, std::slice::from_ref(&spec))
         .await
         .expect("apply again");
-    assert_eq!(again, vec![(name.clone(), AlarmChange::Unchanged)]);
+    assert_eq!(again, vec![(name.clone(), Change::Unchanged)]);
     spec.threshold = 2.0;
     let changed = apply_alarms(&c, std::slice::from_ref(&spec))
         .await
         .expect("apply changed");
-    assert_eq!(changed, vec![(name.clone(), AlarmChange::Updated)]);
+    assert_eq!(changed, vec![(name.clone(), Change::Updated)]);
     let live = c.describe_alarms(&[name]).await.expect("describe");
     assert_eq!(live[0].threshold, Some(2.0));
+}
+
+#[tokio::test]
+async fn fis_templates_apply_by_tags_create_update_unchanged() {
+    use gameday::provider::Change;
+    let c = clients().await;
+    let name = unique("apply");
+    let identity = BTreeMap::from([("gameday:test".to_owned(), name.clone())]);
+    let mut request = template(&name);
+    let (id, change) = c.apply_template(&identity, &request).await.expect("apply");
+    assert_eq!(change, Change::Created);
+    let (again, change) = c
+        .apply_template(&identity, &request)
+        .await
+        .expect("apply again");
+    assert_eq!((again.as_str(), change), (id.as_str(), Change::Unchanged));
+    request["actions"]["cpu"]["parameters"]["duration"] = json!("PT7M");
+    let (updated, change) = c
+        .apply_template(&identity, &request)
+        .await
+        .expect("apply changed");
+    assert_eq!((updated.as_str(), change), (id.as_str(), Change::Updated));
+    let read = c.template_request(&id).await.expect("read back");
+    assert_eq!(read["actions"]["cpu"]["parameters"]["duration"], "PT7M");
+    let (_, change) = c
+        .apply_template(&identity, &request)
+        .await
+        .expect("apply once more");
+    assert_eq!(
+        change,
+        Change::Unchanged,
+        "the update is read back as matching"
+    );
 }

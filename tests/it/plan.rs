@@ -99,13 +99,66 @@ async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
         let mut lint = with_config(&["lint", "scenarios/rehearsal.yaml"]);
         lint.args(&stage_files);
         lint.assert().success().stdout(predicate::str::is_empty());
+
+        // --apply creates the alarms and one template per stage; a second run creates nothing.
+        let apply = || {
+            let out = with_config(&[
+                "plan",
+                "--name",
+                "rehearsal",
+                "--date",
+                "2026-11-24",
+                "--owner",
+                "sre",
+                "--incidents",
+                "incidents.json",
+                "--hypotheses",
+                "hyp-checkout.json",
+                "--hypotheses",
+                "hyp-payments.json",
+                "--hypotheses",
+                "hyp-catalog.json",
+                "--apply",
+            ])
+            .assert()
+            .success();
+            String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+        };
+        let first = apply();
+        assert_eq!(
+            first.matches("created   template").count(),
+            stage_files.len(),
+            "{first}"
+        );
+        assert!(first.contains("created   alarm"), "{first}");
+        let second = apply();
+        assert!(
+            !second.contains("created") && !second.contains("updated"),
+            "{second}"
+        );
+        assert_eq!(
+            second.matches("unchanged template").count(),
+            stage_files.len(),
+            "{second}"
+        );
         stage_files
     })
     .await
     .unwrap();
 
-    // Every stage template is accepted by the emulator's CreateExperimentTemplate.
     let c = clients().await;
+    let templates = c.list_templates().await.expect("list templates");
+    let ours = templates
+        .iter()
+        .filter(|t| t.tags.get("gameday").map(String::as_str) == Some("rehearsal"))
+        .count();
+    assert_eq!(
+        ours,
+        files.len(),
+        "exactly one template per stage, never duplicated"
+    );
+
+    // Every stage template is accepted by the emulator's CreateExperimentTemplate.
     for path in files {
         let request: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

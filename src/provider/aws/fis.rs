@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::{AwsClients, call_error};
 use crate::provider::{
-    ActionView, ExperimentSummary, ExperimentView, FaultInjector, ProviderError, ProviderResult,
-    TemplateSummary,
+    ActionView, Change, ExperimentSummary, ExperimentView, FaultInjector, ProviderError,
+    ProviderResult, TemplateSummary,
 };
 
 const CREATE: &str = "fis:CreateExperimentTemplate";
@@ -73,42 +73,86 @@ fn entries<'a>(v: Option<&'a Value>, what: &str) -> ProviderResult<Vec<(&'a Stri
     }
 }
 
-fn target_input(name: &str, t: &Value) -> ProviderResult<CreateExperimentTemplateTargetInput> {
+fn filters(
+    name: &str,
+    t: &Value,
+) -> ProviderResult<Option<Vec<ExperimentTemplateTargetInputFilter>>> {
     let mut filters = Vec::new();
-    if let Some(list) = t.get("filters").and_then(Value::as_array) {
-        for f in list {
-            let path = str_field(f, "path")
-                .ok_or_else(|| invalid(format!("target `{name}`: a filter needs `path`")))?;
-            let values = string_list(f.get("values"), "filters.values")?.unwrap_or_default();
-            filters.push(
-                ExperimentTemplateTargetInputFilter::builder()
-                    .path(path)
-                    .set_values(Some(values))
-                    .build()
-                    .map_err(|e| invalid(format!("target `{name}`: {e}")))?,
-            );
-        }
+    for f in t
+        .get("filters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let path = str_field(f, "path")
+            .ok_or_else(|| invalid(format!("target `{name}`: a filter needs `path`")))?;
+        let values = string_list(f.get("values"), "filters.values")?.unwrap_or_default();
+        filters.push(
+            ExperimentTemplateTargetInputFilter::builder()
+                .path(path)
+                .set_values(Some(values))
+                .build()
+                .map_err(|e| invalid(format!("target `{name}`: {e}")))?,
+        );
     }
-    CreateExperimentTemplateTargetInput::builder()
-        .set_resource_type(str_field(t, "resourceType").map(str::to_owned))
-        .set_selection_mode(str_field(t, "selectionMode").map(str::to_owned))
-        .set_resource_arns(string_list(t.get("resourceArns"), "resourceArns")?)
-        .set_resource_tags(string_map(t.get("resourceTags"), "resourceTags")?)
-        .set_parameters(string_map(t.get("parameters"), "parameters")?)
-        .set_filters((!filters.is_empty()).then_some(filters))
+    Ok((!filters.is_empty()).then_some(filters))
+}
+
+/// The fields of a target, the same for CreateExperimentTemplate and UpdateExperimentTemplate
+/// (their SDK input types differ, their members do not).
+macro_rules! target_builder {
+    ($ty:ty, $name:expr, $t:expr) => {
+        <$ty>::builder()
+            .set_resource_type(str_field($t, "resourceType").map(str::to_owned))
+            .set_selection_mode(str_field($t, "selectionMode").map(str::to_owned))
+            .set_resource_arns(string_list($t.get("resourceArns"), "resourceArns")?)
+            .set_resource_tags(string_map($t.get("resourceTags"), "resourceTags")?)
+            .set_parameters(string_map($t.get("parameters"), "parameters")?)
+            .set_filters(filters($name, $t)?)
+    };
+}
+
+/// The fields of an action, shared by create and update as for targets.
+macro_rules! action_builder {
+    ($ty:ty, $a:expr) => {
+        <$ty>::builder()
+            .set_action_id(str_field($a, "actionId").map(str::to_owned))
+            .set_description(str_field($a, "description").map(str::to_owned))
+            .set_parameters(string_map($a.get("parameters"), "parameters")?)
+            .set_targets(string_map($a.get("targets"), "targets")?)
+            .set_start_after(string_list($a.get("startAfter"), "startAfter")?)
+    };
+}
+
+fn target_input(name: &str, t: &Value) -> ProviderResult<CreateExperimentTemplateTargetInput> {
+    target_builder!(CreateExperimentTemplateTargetInput, name, t)
         .build()
         .map_err(|e| invalid(format!("target `{name}`: {e}")))
 }
 
 fn action_input(name: &str, a: &Value) -> ProviderResult<CreateExperimentTemplateActionInput> {
-    CreateExperimentTemplateActionInput::builder()
-        .set_action_id(str_field(a, "actionId").map(str::to_owned))
-        .set_description(str_field(a, "description").map(str::to_owned))
-        .set_parameters(string_map(a.get("parameters"), "parameters")?)
-        .set_targets(string_map(a.get("targets"), "targets")?)
-        .set_start_after(string_list(a.get("startAfter"), "startAfter")?)
+    action_builder!(CreateExperimentTemplateActionInput, a)
         .build()
         .map_err(|e| invalid(format!("action `{name}`: {e}")))
+}
+
+fn log_group_arn(request: &Value) -> Option<&str> {
+    request
+        .get("logConfiguration")?
+        .get("cloudWatchLogsConfiguration")
+        .and_then(|c| str_field(c, "logGroupArn"))
+}
+
+fn log_schema_version(request: &Value) -> ProviderResult<Option<i32>> {
+    request
+        .get("logConfiguration")
+        .map(|lc| {
+            lc.get("logSchemaVersion")
+                .and_then(Value::as_i64)
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| invalid("`logConfiguration.logSchemaVersion` must be an integer"))
+        })
+        .transpose()
 }
 
 impl FaultInjector for AwsClients {
@@ -288,6 +332,175 @@ impl FaultInjector for AwsClients {
 }
 
 impl AwsClients {
+    /// Updates a template in place from a CreateExperimentTemplate request document (tags are
+    /// not part of an update; `accountTargeting` cannot change after creation).
+    ///
+    /// # Errors
+    /// [`ProviderError`] when the document is malformed or FIS refuses.
+    pub async fn update_template(&self, id: &str, request: &Value) -> ProviderResult<()> {
+        use aws_sdk_fis::types::{
+            UpdateExperimentTemplateActionInputItem,
+            UpdateExperimentTemplateExperimentOptionsInput,
+            UpdateExperimentTemplateLogConfigurationInput,
+            UpdateExperimentTemplateStopConditionInput, UpdateExperimentTemplateTargetInput,
+        };
+        const OP: &str = "fis:UpdateExperimentTemplate";
+        let mut req = self
+            .fis
+            .update_experiment_template()
+            .id(id)
+            .set_description(str_field(request, "description").map(str::to_owned))
+            .set_role_arn(str_field(request, "roleArn").map(str::to_owned));
+        for sc in request
+            .get("stopConditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            req = req.stop_conditions(
+                UpdateExperimentTemplateStopConditionInput::builder()
+                    .set_source(str_field(sc, "source").map(str::to_owned))
+                    .set_value(str_field(sc, "value").map(str::to_owned))
+                    .build()
+                    .map_err(|e| invalid(format!("stop condition: {e}")))?,
+            );
+        }
+        for (name, t) in entries(request.get("targets"), "targets")? {
+            req = req.targets(
+                name,
+                target_builder!(UpdateExperimentTemplateTargetInput, name, t)
+                    .build()
+                    .map_err(|e| invalid(format!("target `{name}`: {e}")))?,
+            );
+        }
+        for (name, a) in entries(request.get("actions"), "actions")? {
+            req = req.actions(
+                name,
+                action_builder!(UpdateExperimentTemplateActionInputItem, a).build(),
+            );
+        }
+        if let Some(version) = log_schema_version(request)? {
+            let mut b = UpdateExperimentTemplateLogConfigurationInput::builder()
+                .log_schema_version(version);
+            if let Some(arn) = log_group_arn(request) {
+                b = b.cloud_watch_logs_configuration(
+                    ExperimentTemplateCloudWatchLogsLogConfigurationInput::builder()
+                        .log_group_arn(arn)
+                        .build()
+                        .map_err(|e| invalid(format!("logConfiguration: {e}")))?,
+                );
+            }
+            req = req.log_configuration(b.build());
+        }
+        if let Some(mode) = request
+            .get("experimentOptions")
+            .and_then(|o| str_field(o, "emptyTargetResolutionMode"))
+        {
+            req = req.experiment_options(
+                UpdateExperimentTemplateExperimentOptionsInput::builder()
+                    .empty_target_resolution_mode(EmptyTargetResolutionMode::from(mode))
+                    .build(),
+            );
+        }
+        req.send().await.map_err(|e| call_error(OP, e))?;
+        Ok(())
+    }
+
+    /// Reads a template back in the shape of a CreateExperimentTemplate request document
+    /// (without `clientToken` and `tags`), so it can be compared with what gameday would send.
+    ///
+    /// # Errors
+    /// [`ProviderError`] when FIS cannot be reached or the template does not exist.
+    pub async fn template_request(&self, id: &str) -> ProviderResult<Value> {
+        const OP: &str = "fis:GetExperimentTemplate";
+        let out = self
+            .fis
+            .get_experiment_template()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| call_error(OP, e))?;
+        let t = out.experiment_template().ok_or(ProviderError::Unexpected {
+            operation: OP,
+            message: "no template in the answer".to_owned(),
+        })?;
+        let map = |m: Option<&HashMap<String, String>>| -> Value {
+            serde_json::to_value(sorted(m)).unwrap_or(Value::Null)
+        };
+        let mut doc = serde_json::json!({
+            "description": t.description(),
+            "roleArn": t.role_arn(),
+            "stopConditions": t.stop_conditions().iter().map(|s| {
+                serde_json::json!({"source": s.source(), "value": s.value()})
+            }).collect::<Vec<_>>(),
+            "targets": t.targets().map(|ts| ts.iter().map(|(k, v)| (k.clone(), serde_json::json!({
+                "resourceType": v.resource_type(),
+                "selectionMode": v.selection_mode(),
+                "resourceArns": v.resource_arns(),
+                "resourceTags": map(v.resource_tags()),
+                "parameters": map(v.parameters()),
+                "filters": v.filters().iter().map(|f| serde_json::json!({"path": f.path(), "values": f.values()})).collect::<Vec<_>>(),
+            }))).collect::<serde_json::Map<_, _>>()),
+            "actions": t.actions().map(|acts| acts.iter().map(|(k, a)| (k.clone(), serde_json::json!({
+                "actionId": a.action_id(),
+                "description": a.description(),
+                "parameters": map(a.parameters()),
+                "targets": map(a.targets()),
+                "startAfter": a.start_after(),
+            }))).collect::<serde_json::Map<_, _>>()),
+        });
+        if let Some(lc) = t.log_configuration() {
+            doc["logConfiguration"] = serde_json::json!({
+                "logSchemaVersion": lc.log_schema_version(),
+                "cloudWatchLogsConfiguration": lc.cloud_watch_logs_configuration().map(|c| serde_json::json!({"logGroupArn": c.log_group_arn()})),
+            });
+        }
+        if let Some(mode) = t
+            .experiment_options()
+            .and_then(|o| o.empty_target_resolution_mode())
+        {
+            doc["experimentOptions"] =
+                serde_json::json!({"emptyTargetResolutionMode": mode.as_str()});
+        }
+        Ok(comparable(&doc))
+    }
+
+    /// Makes FIS hold exactly one template with these identity tags, matching `request`:
+    /// creates it if none exists, updates it in place if it differs, and leaves it alone if it
+    /// already matches. Never creates a second one.
+    ///
+    /// # Errors
+    /// [`ProviderError`] when FIS refuses a call.
+    pub async fn apply_template(
+        &self,
+        identity: &BTreeMap<String, String>,
+        request: &Value,
+    ) -> ProviderResult<(String, Change)> {
+        let found: Vec<TemplateSummary> = self
+            .list_templates()
+            .await?
+            .into_iter()
+            .filter(|t| identity.iter().all(|(k, v)| t.tags.get(k) == Some(v)))
+            .collect();
+        let Some(existing) = found.first() else {
+            let id = self.create_template(request).await?;
+            return Ok((id, Change::Created));
+        };
+        if found.len() > 1 {
+            tracing::warn!(
+                ?identity,
+                count = found.len(),
+                "several templates carry these tags; updating {} only",
+                existing.id
+            );
+        }
+        if self.template_request(&existing.id).await? == comparable(request) {
+            return Ok((existing.id.clone(), Change::Unchanged));
+        }
+        self.update_template(&existing.id, request).await?;
+        Ok((existing.id.clone(), Change::Updated))
+    }
+
     /// Lists experiment templates (all pages).
     ///
     /// # Errors
@@ -358,4 +571,37 @@ fn view(e: &Experiment) -> ExperimentView {
             .unwrap_or_default(),
         tags: sorted(e.tags()),
     }
+}
+
+/// A request document reduced to what gameday manages, with empty and null members dropped and
+/// maps sorted, so a template read back from FIS compares equal to the document that made it.
+fn comparable(request: &Value) -> Value {
+    fn prune(v: &Value) -> Option<Value> {
+        match v {
+            Value::Null => None,
+            Value::Array(a) if a.is_empty() => None,
+            Value::Object(o) => {
+                let kept: serde_json::Map<String, Value> = o
+                    .iter()
+                    .filter_map(|(k, v)| prune(v).map(|v| (k.clone(), v)))
+                    .collect();
+                (!kept.is_empty()).then_some(Value::Object(kept))
+            }
+            Value::Array(a) => Some(Value::Array(a.iter().filter_map(prune).collect())),
+            other => Some(other.clone()),
+        }
+    }
+    let mut doc = request.clone();
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("clientToken");
+        o.remove("tags");
+        o.remove("experimentReportConfiguration");
+        if let Some(opts) = o
+            .get_mut("experimentOptions")
+            .and_then(Value::as_object_mut)
+        {
+            opts.remove("accountTargeting");
+        }
+    }
+    prune(&doc).unwrap_or(Value::Null)
 }
