@@ -62,47 +62,9 @@ async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
             .assert()
             .success();
         }
-        with_config(&[
-            "plan",
-            "--name",
-            "rehearsal",
-            "--date",
-            "2026-11-24",
-            "--owner",
-            "sre",
-            "--incidents",
-            "incidents.json",
-            "--hypotheses",
-            "hyp-checkout.json",
-            "--hypotheses",
-            "hyp-payments.json",
-            "--hypotheses",
-            "hyp-catalog.json",
-            "--export",
-            "cloudformation",
-            "--export",
-            "terraform",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("scenarios/rehearsal.yaml"))
-        .stdout(predicate::str::contains("brief.md"));
-        let stage_files: Vec<std::path::PathBuf> = std::fs::read_dir(d.join("scenarios/rehearsal"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.extension().is_some_and(|e| e == "json")
-                    && p.file_name().is_some_and(|n| n != "cloudformation.json")
-            })
-            .collect();
-        assert!(!stage_files.is_empty(), "stage templates written");
-        let mut lint = with_config(&["lint", "scenarios/rehearsal.yaml"]);
-        lint.args(&stage_files);
-        lint.assert().success().stdout(predicate::str::is_empty());
-
-        // --apply creates the alarms and one template per stage; a second run creates nothing.
-        let apply = || {
-            let out = with_config(&[
+        // The same GameDay each time: planned, then applied twice.
+        let plan = |extra: &[&str]| {
+            let mut c = with_config(&[
                 "plan",
                 "--name",
                 "rehearsal",
@@ -118,10 +80,31 @@ async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
                 "hyp-payments.json",
                 "--hypotheses",
                 "hyp-catalog.json",
-                "--apply",
-            ])
+            ]);
+            c.args(extra);
+            c
+        };
+        plan(&["--export", "cloudformation", "--export", "terraform"])
             .assert()
-            .success();
+            .success()
+            .stdout(predicate::str::contains("scenarios/rehearsal.yaml"))
+            .stdout(predicate::str::contains("brief.md"));
+        let stage_files: Vec<std::path::PathBuf> = std::fs::read_dir(d.join("scenarios/rehearsal"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "json")
+                    && p.file_name().is_some_and(|n| n != "cloudformation.json")
+            })
+            .collect();
+        assert!(!stage_files.is_empty(), "stage templates written");
+        let mut lint = with_config(&["lint", "scenarios/rehearsal.yaml"]);
+        lint.args(&stage_files);
+        lint.assert().success().stdout(predicate::str::is_empty());
+
+        // --apply creates the alarms and one template per stage; a second run creates nothing.
+        let apply = || {
+            let out = plan(&["--apply"]).assert().success();
             String::from_utf8_lossy(&out.get_output().stdout).into_owned()
         };
         let first = apply();

@@ -186,18 +186,10 @@ impl FaultInjector for AwsClients {
         for (name, a) in entries(request.get("actions"), "actions")? {
             req = req.actions(name, action_input(name, a)?);
         }
-        if let Some(lc) = request.get("logConfiguration") {
-            let version = lc
-                .get("logSchemaVersion")
-                .and_then(Value::as_i64)
-                .and_then(|v| i32::try_from(v).ok())
-                .ok_or_else(|| invalid("`logConfiguration.logSchemaVersion` must be an integer"))?;
+        if let Some(version) = log_schema_version(request)? {
             let mut b = CreateExperimentTemplateLogConfigurationInput::builder()
                 .log_schema_version(version);
-            if let Some(arn) = lc
-                .get("cloudWatchLogsConfiguration")
-                .and_then(|c| str_field(c, "logGroupArn"))
-            {
+            if let Some(arn) = log_group_arn(request) {
                 b = b.cloud_watch_logs_configuration(
                     ExperimentTemplateCloudWatchLogsLogConfigurationInput::builder()
                         .log_group_arn(arn)
@@ -205,7 +197,10 @@ impl FaultInjector for AwsClients {
                         .map_err(|e| invalid(format!("logConfiguration: {e}")))?,
                 );
             }
-            if let Some(s3) = lc.get("s3Configuration") {
+            if let Some(s3) = request
+                .get("logConfiguration")
+                .and_then(|lc| lc.get("s3Configuration"))
+            {
                 b = b.s3_configuration(
                     ExperimentTemplateS3LogConfigurationInput::builder()
                         .set_bucket_name(str_field(s3, "bucketName").map(str::to_owned))
