@@ -21,5 +21,6 @@ pub mod error;
 pub mod mine;
 pub mod plan;
 pub mod provider;
+pub mod run;
 pub mod shutdown;
 pub mod steady_state;
