@@ -792,29 +792,50 @@ fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// Incident windows of one service from a mined catalogue, padded by the grouping gap on each
+/// Reads a JSON or YAML document (chosen by its first character), with the location of any
+/// error; `what` names the expected document and where it comes from.
+fn read_document<T: serde::de::DeserializeOwned>(path: &PathBuf, what: &str) -> Result<T, Error> {
+    let text = read_text(path)?;
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{}:{}:{}: not {what}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })
+    } else {
+        yaml_serde::from_str(&text).map_err(|e| {
+            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            Error::Usage(format!("{}:{line}:{col}: not {what}: {e}", path.display()))
+        })
+    }
+}
+
+/// Reads an incident catalogue written by `gameday mine --format json`.
+fn read_catalogue(path: &PathBuf) -> Result<crate::mine::Catalogue, Error> {
+    read_document(
+        path,
+        "an incident catalogue (write one with `gameday mine --format json`)",
+    )
+}
+
+/// Incident windows of one service in a mined catalogue, padded by the grouping gap on each
 /// side so that the ramp into and the recovery out of an incident are not learned as normal.
 fn incident_windows(
-    path: &PathBuf,
+    catalogue: &crate::mine::Catalogue,
     service: &str,
     pad: std::time::Duration,
-) -> Result<Vec<(i64, i64)>, Error> {
-    let catalogue: crate::mine::Catalogue = serde_json::from_str(&read_text(path)?).map_err(|e| {
-        Error::Usage(format!(
-            "{}:{}:{}: not an incident catalogue (write one with `gameday mine --format json`): {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+) -> Vec<(i64, i64)> {
     let pad = i64::try_from(pad.as_secs()).unwrap_or(0);
-    Ok(catalogue
+    catalogue
         .classes
         .iter()
         .flat_map(|c| &c.incidents)
         .filter(|i| i.service == service)
         .map(|i| (i.start.timestamp() - pad, i.end.timestamp() + pad))
-        .collect())
+        .collect()
 }
 
 async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Result<i32> {
@@ -823,7 +844,7 @@ async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Res
     let lookback = crate::config::parse_duration(&args.lookback)
         .map_err(|m| Error::Usage(format!("--lookback: {m}")))?;
     let excluded = match &args.incidents {
-        Some(path) => incident_windows(path, name, cfg.incidents.gap)?,
+        Some(path) => incident_windows(&read_catalogue(path)?, name, cfg.incidents.gap),
         None => Vec::new(),
     };
     let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
@@ -905,25 +926,10 @@ async fn hypotheses_for(
 
 fn check(args: &CheckArgs) -> anyhow::Result<i32> {
     use std::fmt::Write as _;
-    let text = read_text(&args.hypothesis)?;
-    let h: crate::steady_state::MetricHypothesis = if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{}:{}:{}: not a hypothesis: {e}",
-                args.hypothesis.display(),
-                e.line(),
-                e.column()
-            ))
-        })?
-    } else {
-        yaml_serde::from_str(&text).map_err(|e| {
-            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            Error::Usage(format!(
-                "{}:{line}:{col}: not a hypothesis: {e}",
-                args.hypothesis.display()
-            ))
-        })?
-    };
+    let h: crate::steady_state::MetricHypothesis = read_document(
+        &args.hypothesis,
+        "a hypothesis (write one with `gameday steady-state derive`)",
+    )?;
     let points = read_series(&args.from_csv)?;
     let (verdicts, summary) = crate::steady_state::check_with_summary(&h, &points);
     let mut out = String::new();
@@ -1031,14 +1037,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
         None
     };
     let catalogue = match &args.incidents {
-        Some(path) => serde_json::from_str(&read_text(path)?).map_err(|e| {
-            Error::Usage(format!(
-                "{}:{}:{}: not an incident catalogue (write one with `gameday mine --format json`): {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })?,
+        Some(path) => read_catalogue(path)?,
         None => {
             let defaults = MineArgs {
                 command: None,
@@ -1060,13 +1059,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
             .as_ref()
             .ok_or_else(|| Error::Usage("no AWS access".to_owned()))?;
         for service in &cfg.services {
-            let excluded = catalogue
-                .classes
-                .iter()
-                .flat_map(|c| &c.incidents)
-                .filter(|i| i.service == service.name)
-                .map(|i| (i.start.timestamp(), i.end.timestamp()))
-                .collect();
+            let excluded = incident_windows(&catalogue, &service.name, cfg.incidents.gap);
             let h = hypotheses_for(
                 clients,
                 &cfg,
@@ -1079,21 +1072,10 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
         }
     } else {
         for path in &args.hypotheses {
-            let text = read_text(path)?;
-            let h: ServiceHypotheses = if text.trim_start().starts_with('{') {
-                serde_json::from_str(&text).map_err(|e| {
-                    Error::Usage(format!(
-                        "{}:{}:{}: not a hypotheses file: {e}",
-                        path.display(),
-                        e.line(),
-                        e.column()
-                    ))
-                })?
-            } else {
-                yaml_serde::from_str(&text).map_err(|e| {
-                    Error::Usage(format!("{}: not a hypotheses file: {e}", path.display()))
-                })?
-            };
+            let h: ServiceHypotheses = read_document(
+                path,
+                "a hypotheses file (write one with `gameday steady-state derive --service`)",
+            )?;
             hypotheses.push((h.service, h.metrics));
         }
     }

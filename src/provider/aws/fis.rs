@@ -112,6 +112,25 @@ macro_rules! target_builder {
     };
 }
 
+/// The stop conditions of a request, shared by create and update as for targets.
+macro_rules! stop_conditions {
+    ($ty:ty, $request:expr) => {
+        $request
+            .get("stopConditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|sc| {
+                <$ty>::builder()
+                    .set_source(str_field(sc, "source").map(str::to_owned))
+                    .set_value(str_field(sc, "value").map(str::to_owned))
+                    .build()
+                    .map_err(|e| invalid(format!("stop condition: {e}")))
+            })
+            .collect::<ProviderResult<Vec<_>>>()
+    };
+}
+
 /// The fields of an action, shared by create and update as for targets.
 macro_rules! action_builder {
     ($ty:ty, $a:expr) => {
@@ -166,20 +185,8 @@ impl FaultInjector for AwsClients {
         if let Some(token) = str_field(request, "clientToken") {
             req = req.client_token(token);
         }
-        for sc in request
-            .get("stopConditions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            req = req.stop_conditions(
-                CreateExperimentTemplateStopConditionInput::builder()
-                    .set_source(str_field(sc, "source").map(str::to_owned))
-                    .set_value(str_field(sc, "value").map(str::to_owned))
-                    .build()
-                    .map_err(|e| invalid(format!("stop condition: {e}")))?,
-            );
-        }
+        let stop = stop_conditions!(CreateExperimentTemplateStopConditionInput, request)?;
+        req = req.set_stop_conditions((!stop.is_empty()).then_some(stop));
         for (name, t) in entries(request.get("targets"), "targets")? {
             req = req.targets(name, target_input(name, t)?);
         }
@@ -346,20 +353,8 @@ impl AwsClients {
             .id(id)
             .set_description(str_field(request, "description").map(str::to_owned))
             .set_role_arn(str_field(request, "roleArn").map(str::to_owned));
-        for sc in request
-            .get("stopConditions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            req = req.stop_conditions(
-                UpdateExperimentTemplateStopConditionInput::builder()
-                    .set_source(str_field(sc, "source").map(str::to_owned))
-                    .set_value(str_field(sc, "value").map(str::to_owned))
-                    .build()
-                    .map_err(|e| invalid(format!("stop condition: {e}")))?,
-            );
-        }
+        let stop = stop_conditions!(UpdateExperimentTemplateStopConditionInput, request)?;
+        req = req.set_stop_conditions((!stop.is_empty()).then_some(stop));
         for (name, t) in entries(request.get("targets"), "targets")? {
             req = req.targets(
                 name,
