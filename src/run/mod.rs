@@ -1,6 +1,7 @@
 //! Stage 4, `run`: a planned GameDay executed stage by stage, guarded, journaled, abortable.
 //!
-//! Built so far: [`journal`], the crash-safe record every other part of a run writes through
-//! (the stage loop, guard and `recover` come with the `run` command).
+//! [`journal`] is the crash-safe file every part of a run writes through; [`record`] names what
+//! is written and folds a journal back into a [`record::RunRecord`] for reports and `recover`.
 
 pub mod journal;
+pub mod record;

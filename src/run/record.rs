@@ -1,0 +1,1046 @@
+//! What a run writes into its journal, typed: one payload struct per entry kind, and
+//! [`RunRecord`], the fold of a whole journal that reports are rendered from.
+//!
+//! Input: journal entries ([`Entry`]). Output: typed payloads and a [`RunRecord`]. Must not:
+//! perform I/O or read the clock — the journal module reads files, the run loop decides what
+//! happened, this module only names and collects it. Unknown kinds are kept (in
+//! [`RunRecord::unknown`]) rather than failing, so a newer journal still renders.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::journal::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_STARTED};
+use crate::plan::scenario::GameDayScenario;
+use crate::provider::ActionView;
+use crate::shutdown::AbortReason;
+
+/// Entry kinds, in the order a run writes them. `run-started`, `run-finished` and
+/// `run-interrupted` are defined in [`super::journal`].
+pub mod kind {
+    /// One preflight check and its result.
+    pub const PREFLIGHT_CHECK: &str = "preflight-check";
+    /// Preflight is over ([`super::PreflightFinished`]).
+    pub const PREFLIGHT_FINISHED: &str = "preflight-finished";
+    /// A scenario begins.
+    pub const SCENARIO_STARTED: &str = "scenario-started";
+    /// A stage's template exists in FIS.
+    pub const TEMPLATE_READY: &str = "template-ready";
+    /// The baseline window fetched just before a stage's fault.
+    pub const BASELINE: &str = "baseline";
+    /// Written (and fsync'd) before StartExperiment is called.
+    pub const STAGE_INTENT: &str = "stage-intent";
+    /// StartExperiment answered: the experiment id.
+    pub const EXPERIMENT_STARTED: &str = "experiment-started";
+    /// The experiment or one of its actions changed state.
+    pub const EXPERIMENT_STATE: &str = "experiment-state";
+    /// A guarded metric datapoint, checked against its bounds.
+    pub const GUARD_SAMPLE: &str = "guard-sample";
+    /// A stop alarm changed state.
+    pub const ALARM_STATE: &str = "alarm-state";
+    /// A Kubernetes event about the targets.
+    pub const K8S_EVENT: &str = "k8s-event";
+    /// A snapshot of the target pods (ready, restarts).
+    pub const K8S_PODS: &str = "k8s-pods";
+    /// The stage is being aborted, and why.
+    pub const ABORT: &str = "abort";
+    /// StopExperiment is about to be called.
+    pub const STOP_REQUESTED: &str = "stop-requested";
+    /// The experiment reached a terminal state after a stop.
+    pub const STOP_CONFIRMED: &str = "stop-confirmed";
+    /// A stop failed or was not confirmed in time: a human must act.
+    pub const STOP_FAILED: &str = "stop-failed";
+    /// The stage is over, with its verdict.
+    pub const STAGE_FINISHED: &str = "stage-finished";
+    /// The scenario is over.
+    pub const SCENARIO_FINISHED: &str = "scenario-finished";
+}
+
+/// How a run was triggered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum Trigger {
+    /// Someone ran `gameday run`.
+    Manual {
+        /// Who (the OS user), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+    },
+    /// The scheduler fired an entry.
+    Schedule {
+        /// The schedule entry's name.
+        entry: String,
+    },
+}
+
+/// Settings a run was made with, as the report needs them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Seconds between guard polls.
+    pub guard_interval_secs: u64,
+    /// Longest time to wait for a stopped experiment to reach a terminal state.
+    pub stop_timeout_secs: u64,
+    /// Longest recovery observation after a fault.
+    pub recovery_cap_secs: u64,
+    /// Recovery target per service, seconds.
+    pub recovery_targets_secs: BTreeMap<String, u64>,
+    /// Whether a failed scenario ends the run (`true`) or the run goes on to the next one.
+    pub stop_on_failure: bool,
+    /// Whether this was a `--dry-run` (preflight only).
+    pub dry_run: bool,
+}
+
+/// `run-started`: everything a report needs to know about the run before anything happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    /// Run id (also the directory name under `reports/`).
+    pub run_id: String,
+    /// The scenario file the run read.
+    pub scenario_file: String,
+    /// The GameDay as run (a full copy, so the report never depends on the file still existing).
+    pub gameday: GameDayScenario,
+    /// How it was triggered.
+    pub trigger: Trigger,
+    /// Settings.
+    pub settings: RunSettings,
+    /// gameday's version.
+    pub version: String,
+    /// The AWS account the credentials belong to, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// `preflight-check`: one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreflightCheck {
+    /// Scenario the check is about (none for run-wide checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// Stage the check is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Short name (`lint`, `policy`, `credentials`, `alarm-exists`, `alarm-state`,
+    /// `hypothesis-now`, `targets`, `k8s-pods`, `k8s-pdb`, `k8s-rbac`, `k8s-pod-properties`).
+    pub check: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+    /// How to fix it, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// `preflight-finished`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreflightFinished {
+    /// Whether every check passed.
+    pub ok: bool,
+    /// Number of failed checks.
+    pub failed: usize,
+}
+
+/// `scenario-started`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioStarted {
+    /// Scenario name.
+    pub scenario: String,
+}
+
+/// `template-ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateReady {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// FIS template id.
+    pub template_id: String,
+    /// `created`, `updated` or `unchanged`.
+    pub change: String,
+}
+
+/// A series of `(epoch seconds, value)` points.
+pub type Series = Vec<(i64, f64)>;
+
+/// `baseline`: the guarded metrics just before the fault, the comparison window of the judge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Window start.
+    pub from: DateTime<Utc>,
+    /// Window end.
+    pub to: DateTime<Utc>,
+    /// Series per metric name.
+    pub series: BTreeMap<String, Series>,
+}
+
+/// `stage-intent`: about to call StartExperiment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageIntent {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Template.
+    pub template_id: String,
+    /// Selection mode (`COUNT(1)`, `PERCENT(10)`, …).
+    pub selection: String,
+    /// Tags the experiment is started with (include the run id).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// `experiment-started`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExperimentStarted {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Experiment id.
+    pub experiment_id: String,
+    /// Template id.
+    pub template_id: String,
+}
+
+/// `experiment-state`: written when the experiment's or an action's state changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExperimentState {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Experiment id.
+    pub experiment_id: String,
+    /// Experiment status.
+    pub status: String,
+    /// FIS's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Action states by action name.
+    #[serde(default)]
+    pub actions: BTreeMap<String, ActionView>,
+}
+
+/// Which phase of a stage a sample belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// While the fault is injected.
+    Fault,
+    /// After the fault, until the metrics are back (or the cap).
+    Recovery,
+}
+
+/// `guard-sample`: one new datapoint of a guarded metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardSample {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Metric name.
+    pub metric: String,
+    /// Datapoint time (epoch seconds).
+    pub ts: i64,
+    /// Value.
+    pub value: f64,
+    /// Abort when below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    /// Abort when above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
+    /// Whether the datapoint is outside the bounds.
+    pub breach: bool,
+    /// Fault or recovery.
+    pub phase: Phase,
+}
+
+/// `alarm-state`: a stop alarm's state, written when first seen and on every change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmState {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Alarm name.
+    pub alarm: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    /// CloudWatch's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `k8s-event`: a Kubernetes event about a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct K8sEvent {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Namespace.
+    pub namespace: String,
+    /// `Pod/checkout-7d9f…`.
+    pub object: String,
+    /// `Normal` or `Warning`.
+    pub event_type: String,
+    /// `OOMKilled`, `BackOff`, `FailedScheduling`, `Killing`, …
+    pub reason: String,
+    /// Message.
+    pub message: String,
+    /// Times seen.
+    pub count: u32,
+    /// Last seen.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// `k8s-pods`: the target pods at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct K8sPods {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Pods matching the selector.
+    pub total: u32,
+    /// Of those, ready.
+    pub ready: u32,
+    /// Container restarts summed over the pods.
+    pub restarts: u32,
+}
+
+/// `abort`: why a stage is being ended early.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Abort {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// The reason.
+    pub reason: AbortReason,
+    /// What exactly (metric and value, alarm name, signal).
+    pub detail: String,
+}
+
+/// `stop-requested`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopRequested {
+    /// Experiment id.
+    pub experiment_id: String,
+    /// Why.
+    pub reason: AbortReason,
+}
+
+/// `stop-confirmed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopConfirmed {
+    /// Experiment id.
+    pub experiment_id: String,
+    /// The terminal status reached.
+    pub status: String,
+}
+
+/// `stop-failed`: the experiment may still be running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopFailed {
+    /// Experiment id.
+    pub experiment_id: String,
+    /// What went wrong.
+    pub error: String,
+    /// The last status seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<String>,
+    /// How a human stops it.
+    pub how_to_stop: String,
+}
+
+/// The outcome of a stage or scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every check held.
+    Passed,
+    /// The hypothesis did not hold (or recovery was too slow), without an abort.
+    Failed,
+    /// Stopped early by the guard, a stop condition, a timeout or a signal.
+    Aborted,
+    /// Not started, because an earlier stage or scenario ended the run.
+    NotRun,
+}
+
+impl Outcome {
+    /// A lowercase label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Aborted => "aborted",
+            Self::NotRun => "not-run",
+        }
+    }
+}
+
+/// The judgement of one metric over one stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricJudgement {
+    /// Metric name.
+    pub metric: String,
+    /// Abort when below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    /// Abort when above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
+    /// The worst value during the fault (furthest in the bad direction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst: Option<f64>,
+    /// Datapoints during the fault.
+    pub fault_points: usize,
+    /// Datapoints outside the bounds during the fault.
+    pub breaches: usize,
+    /// Median of the baseline window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_median: Option<f64>,
+    /// Median of the fault window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_median: Option<f64>,
+    /// Two-sided Mann-Whitney U p-value, fault vs baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// Effect size: the fault-window median's shift from the baseline median, in baseline
+    /// spreads (MAD-scaled), signed in the bad direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect_size: Option<f64>,
+    /// Whether the metric moved significantly in the bad direction (p and effect gates).
+    pub degraded: bool,
+    /// Whether every fault datapoint was inside the bounds.
+    pub held: bool,
+    /// Seconds from fault end until the metric was back inside its bounds (0 if it never left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_secs: Option<u64>,
+}
+
+/// The judgement of one stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageVerdict {
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Whether the hypothesis held during the fault.
+    pub hypothesis_held: bool,
+    /// Per metric.
+    pub metrics: Vec<MetricJudgement>,
+    /// Seconds until every metric was back inside its bounds; `None` when it never was
+    /// within the cap (or the stage never injected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_secs: Option<u64>,
+    /// The recovery target.
+    pub recovery_target_secs: u64,
+    /// Plain-language reasons for the outcome.
+    pub reasons: Vec<String>,
+}
+
+/// `stage-finished`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageFinished {
+    /// Scenario.
+    pub scenario: String,
+    /// Stage.
+    pub stage: String,
+    /// Experiment id, when one was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
+    /// The experiment's final status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_status: Option<String>,
+    /// When the fault began (the experiment reached `running`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_start: Option<DateTime<Utc>>,
+    /// When the fault ended (experiment terminal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_end: Option<DateTime<Utc>>,
+    /// The verdict.
+    pub verdict: StageVerdict,
+}
+
+/// `scenario-finished`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioFinished {
+    /// Scenario.
+    pub scenario: String,
+    /// Outcome (the worst of its stages).
+    pub outcome: Outcome,
+    /// Stages that ran.
+    pub stages_run: usize,
+}
+
+/// How a whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunOutcome {
+    /// Every stage held.
+    Passed,
+    /// `--dry-run`: preflight passed, nothing injected.
+    DryRun,
+    /// Preflight failed; nothing injected.
+    PreflightFailed,
+    /// A hypothesis did not hold.
+    HypothesisFailed,
+    /// Aborted by the guard, a stop condition, a timeout or a signal.
+    Aborted,
+    /// The process died mid-run; `recover` closed the journal.
+    Interrupted,
+    /// A stop failed: a human must check.
+    StopFailed,
+}
+
+impl RunOutcome {
+    /// The documented exit code for this outcome.
+    pub fn exit_code(self) -> i32 {
+        use crate::error::{EXIT_ABORTED, EXIT_HYPOTHESIS, EXIT_OK, EXIT_STOP_FAILED, EXIT_USAGE};
+        match self {
+            Self::Passed | Self::DryRun => EXIT_OK,
+            Self::PreflightFailed => EXIT_USAGE,
+            Self::HypothesisFailed => EXIT_HYPOTHESIS,
+            Self::Aborted | Self::Interrupted => EXIT_ABORTED,
+            Self::StopFailed => EXIT_STOP_FAILED,
+        }
+    }
+
+    /// A lowercase label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::DryRun => "dry-run",
+            Self::PreflightFailed => "preflight-failed",
+            Self::HypothesisFailed => "hypothesis-failed",
+            Self::Aborted => "aborted",
+            Self::Interrupted => "interrupted",
+            Self::StopFailed => "stop-failed",
+        }
+    }
+}
+
+/// `run-finished`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFinished {
+    /// Outcome.
+    pub outcome: RunOutcome,
+    /// The most severe abort reason, when aborted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_reason: Option<AbortReason>,
+}
+
+/// `run-interrupted`: written by `recover`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInterrupted {
+    /// Experiments of the run that recover found still running and stopped.
+    pub stopped: Vec<String>,
+    /// Experiments it could not stop (a human must act).
+    pub stop_failed: Vec<String>,
+    /// What recover did.
+    pub detail: String,
+}
+
+/// One stage as the journal tells it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageRecord {
+    /// Stage name.
+    pub name: String,
+    /// Template, once ready.
+    pub template_id: Option<String>,
+    /// Intent written (StartExperiment may have been called).
+    pub intent: Option<StageIntent>,
+    /// Experiment id, once known.
+    pub experiment_id: Option<String>,
+    /// Baseline window.
+    pub baseline: Option<Baseline>,
+    /// State changes, in order, with their times.
+    pub states: Vec<(DateTime<Utc>, ExperimentState)>,
+    /// Guard samples, in order.
+    pub samples: Vec<GuardSample>,
+    /// Alarm states, with their times.
+    pub alarms: Vec<(DateTime<Utc>, AlarmState)>,
+    /// Kubernetes events.
+    pub k8s_events: Vec<K8sEvent>,
+    /// Pod snapshots, with their times.
+    pub k8s_pods: Vec<(DateTime<Utc>, K8sPods)>,
+    /// Abort, if any, with its time.
+    pub abort: Option<(DateTime<Utc>, Abort)>,
+    /// Stop requested at.
+    pub stop_requested: Option<DateTime<Utc>>,
+    /// Stop confirmed.
+    pub stop_confirmed: Option<(DateTime<Utc>, StopConfirmed)>,
+    /// Stop failed.
+    pub stop_failed: Option<(DateTime<Utc>, StopFailed)>,
+    /// Finish, with its time.
+    pub finished: Option<(DateTime<Utc>, StageFinished)>,
+}
+
+impl StageRecord {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            template_id: None,
+            intent: None,
+            experiment_id: None,
+            baseline: None,
+            states: Vec::new(),
+            samples: Vec::new(),
+            alarms: Vec::new(),
+            k8s_events: Vec::new(),
+            k8s_pods: Vec::new(),
+            abort: None,
+            stop_requested: None,
+            stop_confirmed: None,
+            stop_failed: None,
+            finished: None,
+        }
+    }
+}
+
+/// One scenario as the journal tells it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioRecord {
+    /// Scenario name.
+    pub name: String,
+    /// When it started.
+    pub started: Option<DateTime<Utc>>,
+    /// Stages that began, in order.
+    pub stages: Vec<StageRecord>,
+    /// Finish.
+    pub finished: Option<(DateTime<Utc>, ScenarioFinished)>,
+}
+
+/// A whole run, folded from its journal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// The `run-started` payload.
+    pub start: RunStarted,
+    /// Preflight checks, in order.
+    pub preflight: Vec<PreflightCheck>,
+    /// Preflight result, once over.
+    pub preflight_finished: Option<PreflightFinished>,
+    /// Scenarios that began, in order.
+    pub scenarios: Vec<ScenarioRecord>,
+    /// The normal end.
+    pub finished: Option<(DateTime<Utc>, RunFinished)>,
+    /// The end written by `recover`.
+    pub interrupted: Option<(DateTime<Utc>, RunInterrupted)>,
+    /// Time of the last entry.
+    pub last_at: DateTime<Utc>,
+    /// Entries of kinds this version does not know, kept in order.
+    pub unknown: Vec<Entry>,
+}
+
+/// A journal that cannot be folded into a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The first entry is not `run-started`.
+    #[error("journal does not begin with run-started (found {found})")]
+    NoStart {
+        /// The first kind found, or `nothing`.
+        found: String,
+    },
+    /// An entry's payload does not match its kind.
+    #[error("journal entry {seq} ({kind}) is malformed")]
+    Payload {
+        /// Entry seq.
+        seq: u64,
+        /// Entry kind.
+        kind: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl RecordError {
+    /// A stable label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoStart { .. } => "record_no_start",
+            Self::Payload { .. } => "record_payload",
+        }
+    }
+}
+
+fn payload<T: DeserializeOwned>(e: &Entry) -> Result<T, RecordError> {
+    serde_json::from_value(e.data.clone()).map_err(|source| RecordError::Payload {
+        seq: e.seq,
+        kind: e.kind.clone(),
+        source,
+    })
+}
+
+impl RunRecord {
+    /// Folds journal entries into a run.
+    ///
+    /// # Errors
+    /// [`RecordError`] when the journal does not start with `run-started` or a payload does
+    /// not match its kind.
+    pub fn from_entries(entries: &[Entry]) -> Result<Self, RecordError> {
+        let first = entries.first().ok_or_else(|| RecordError::NoStart {
+            found: "nothing".to_owned(),
+        })?;
+        if first.kind != RUN_STARTED {
+            return Err(RecordError::NoStart {
+                found: first.kind.clone(),
+            });
+        }
+        let mut run = Self {
+            started_at: first.at,
+            start: payload(first)?,
+            preflight: Vec::new(),
+            preflight_finished: None,
+            scenarios: Vec::new(),
+            finished: None,
+            interrupted: None,
+            last_at: first.at,
+            unknown: Vec::new(),
+        };
+        for e in &entries[1..] {
+            run.last_at = run.last_at.max(e.at);
+            run.apply(e)?;
+        }
+        Ok(run)
+    }
+
+    fn scenario_mut(&mut self, name: &str, at: DateTime<Utc>) -> &mut ScenarioRecord {
+        let i = match self.scenarios.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                self.scenarios.push(ScenarioRecord {
+                    name: name.to_owned(),
+                    started: Some(at),
+                    stages: Vec::new(),
+                    finished: None,
+                });
+                self.scenarios.len() - 1
+            }
+        };
+        &mut self.scenarios[i]
+    }
+
+    fn stage_mut(&mut self, scenario: &str, stage: &str, at: DateTime<Utc>) -> &mut StageRecord {
+        let s = self.scenario_mut(scenario, at);
+        let i = match s.stages.iter().position(|st| st.name == stage) {
+            Some(i) => i,
+            None => {
+                s.stages.push(StageRecord::new(stage));
+                s.stages.len() - 1
+            }
+        };
+        &mut s.stages[i]
+    }
+
+    /// The stage that started an experiment, if any.
+    fn stage_of_experiment(&mut self, experiment_id: &str) -> Option<&mut StageRecord> {
+        self.scenarios
+            .iter_mut()
+            .flat_map(|s| s.stages.iter_mut())
+            .find(|st| st.experiment_id.as_deref() == Some(experiment_id))
+    }
+
+    fn apply(&mut self, e: &Entry) -> Result<(), RecordError> {
+        let at = e.at;
+        match e.kind.as_str() {
+            kind::PREFLIGHT_CHECK => self.preflight.push(payload(e)?),
+            kind::PREFLIGHT_FINISHED => self.preflight_finished = Some(payload(e)?),
+            kind::SCENARIO_STARTED => {
+                let p: ScenarioStarted = payload(e)?;
+                self.scenario_mut(&p.scenario, at).started = Some(at);
+            }
+            kind::TEMPLATE_READY => {
+                let p: TemplateReady = payload(e)?;
+                self.stage_mut(&p.scenario, &p.stage, at).template_id = Some(p.template_id);
+            }
+            kind::BASELINE => {
+                let p: Baseline = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                self.stage_mut(&sc, &st, at).baseline = Some(p);
+            }
+            kind::STAGE_INTENT => {
+                let p: StageIntent = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                let stage = self.stage_mut(&sc, &st, at);
+                stage.template_id = Some(p.template_id.clone());
+                stage.intent = Some(p);
+            }
+            kind::EXPERIMENT_STARTED => {
+                let p: ExperimentStarted = payload(e)?;
+                self.stage_mut(&p.scenario, &p.stage, at).experiment_id = Some(p.experiment_id);
+            }
+            kind::EXPERIMENT_STATE => {
+                let p: ExperimentState = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                self.stage_mut(&sc, &st, at).states.push((at, p));
+            }
+            kind::GUARD_SAMPLE => {
+                let p: GuardSample = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                self.stage_mut(&sc, &st, at).samples.push(p);
+            }
+            kind::ALARM_STATE => {
+                let p: AlarmState = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                self.stage_mut(&sc, &st, at).alarms.push((at, p));
+            }
+            kind::K8S_EVENT => {
+                let p: K8sEvent = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                self.stage_mut(&sc, &st, at).k8s_events.push(p);
+            }
+            kind::K8S_PODS => {
+                let p: K8sPods = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                self.stage_mut(&sc, &st, at).k8s_pods.push((at, p));
+            }
+            kind::ABORT => {
+                let p: Abort = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                let stage = self.stage_mut(&sc, &st, at);
+                // The first abort is the one that acted; a later, more severe one (a signal
+                // during the stop) is kept only if it outranks it.
+                if stage
+                    .abort
+                    .as_ref()
+                    .is_none_or(|(_, a)| p.reason > a.reason)
+                {
+                    stage.abort = Some((at, p));
+                }
+            }
+            kind::STOP_REQUESTED => {
+                let p: StopRequested = payload(e)?;
+                if let Some(st) = self.stage_of_experiment(&p.experiment_id) {
+                    st.stop_requested.get_or_insert(at);
+                }
+            }
+            kind::STOP_CONFIRMED => {
+                let p: StopConfirmed = payload(e)?;
+                if let Some(st) = self.stage_of_experiment(&p.experiment_id.clone()) {
+                    st.stop_confirmed = Some((at, p));
+                }
+            }
+            kind::STOP_FAILED => {
+                let p: StopFailed = payload(e)?;
+                if let Some(st) = self.stage_of_experiment(&p.experiment_id.clone()) {
+                    st.stop_failed = Some((at, p));
+                }
+            }
+            kind::STAGE_FINISHED => {
+                let p: StageFinished = payload(e)?;
+                let (sc, st) = (p.scenario.clone(), p.stage.clone());
+                let stage = self.stage_mut(&sc, &st, at);
+                if stage.experiment_id.is_none() {
+                    stage.experiment_id.clone_from(&p.experiment_id);
+                }
+                stage.finished = Some((at, p));
+            }
+            kind::SCENARIO_FINISHED => {
+                let p: ScenarioFinished = payload(e)?;
+                let sc = p.scenario.clone();
+                self.scenario_mut(&sc, at).finished = Some((at, p));
+            }
+            RUN_FINISHED => self.finished = Some((at, payload(e)?)),
+            RUN_INTERRUPTED => self.interrupted = Some((at, payload(e)?)),
+            _ => self.unknown.push(e.clone()),
+        }
+        Ok(())
+    }
+
+    /// How the run ended: its `run-finished` outcome, `Interrupted` if `recover` closed it,
+    /// `None` while it is still open.
+    pub fn outcome(&self) -> Option<RunOutcome> {
+        if let Some((_, f)) = &self.finished {
+            Some(f.outcome)
+        } else {
+            self.interrupted.as_ref().map(|_| RunOutcome::Interrupted)
+        }
+    }
+
+    /// When the run ended (or the last thing it wrote).
+    pub fn ended_at(&self) -> DateTime<Utc> {
+        self.finished
+            .as_ref()
+            .map(|(at, _)| *at)
+            .or(self.interrupted.as_ref().map(|(at, _)| *at))
+            .unwrap_or(self.last_at)
+    }
+
+    /// Experiment ids the run started (or may have started: an intent without an id is
+    /// returned as `None` for its stage, for `recover` to look up by tag).
+    pub fn experiments(&self) -> Vec<&str> {
+        self.scenarios
+            .iter()
+            .flat_map(|s| s.stages.iter())
+            .filter_map(|st| st.experiment_id.as_deref())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::journal::Entry;
+
+    fn entry(seq: u64, secs: i64, kind: &str, data: serde_json::Value) -> Entry {
+        Entry {
+            seq,
+            at: DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("valid"),
+            kind: kind.to_owned(),
+            data,
+        }
+    }
+
+    fn started() -> serde_json::Value {
+        let gameday: GameDayScenario =
+            yaml_serde::from_str(include_str!("../../scenarios/checkout-example.yaml"))
+                .expect("example scenario parses");
+        serde_json::to_value(RunStarted {
+            run_id: "r1".into(),
+            scenario_file: "scenarios/checkout-example.yaml".into(),
+            gameday,
+            trigger: Trigger::Manual { user: None },
+            settings: RunSettings {
+                guard_interval_secs: 10,
+                stop_timeout_secs: 120,
+                recovery_cap_secs: 600,
+                recovery_targets_secs: BTreeMap::new(),
+                stop_on_failure: true,
+                dry_run: false,
+            },
+            version: "0.0.0".into(),
+            account_id: None,
+            region: None,
+        })
+        .expect("serialises")
+    }
+
+    #[test]
+    fn folds_stages_in_order_and_attributes_stops_by_experiment() {
+        let sc = "checkout-network-latency";
+        let entries = vec![
+            entry(0, 0, RUN_STARTED, started()),
+            entry(
+                1,
+                1,
+                kind::SCENARIO_STARTED,
+                serde_json::json!({"scenario": sc}),
+            ),
+            entry(
+                2,
+                2,
+                kind::STAGE_INTENT,
+                serde_json::json!({"scenario": sc, "stage": "count-1", "template_id": "T1",
+                    "selection": "COUNT(1)", "tags": {"gameday-run": "r1"}}),
+            ),
+            entry(
+                3,
+                3,
+                kind::EXPERIMENT_STARTED,
+                serde_json::json!({"scenario": sc, "stage": "count-1", "experiment_id": "E1",
+                    "template_id": "T1"}),
+            ),
+            entry(
+                4,
+                4,
+                kind::ABORT,
+                serde_json::json!({"scenario": sc, "stage": "count-1", "reason": "guard",
+                    "detail": "error_rate 3 > 1"}),
+            ),
+            entry(
+                5,
+                5,
+                kind::STOP_REQUESTED,
+                serde_json::json!({"experiment_id": "E1", "reason": "guard"}),
+            ),
+            entry(
+                6,
+                6,
+                kind::STOP_CONFIRMED,
+                serde_json::json!({"experiment_id": "E1", "status": "stopped"}),
+            ),
+            entry(7, 7, "some-future-kind", serde_json::json!({})),
+            entry(
+                8,
+                8,
+                RUN_FINISHED,
+                serde_json::json!({"outcome": "aborted", "abort_reason": "guard"}),
+            ),
+        ];
+        let run = RunRecord::from_entries(&entries).expect("folds");
+        assert_eq!(run.scenarios.len(), 1);
+        let stage = &run.scenarios[0].stages[0];
+        assert_eq!(stage.experiment_id.as_deref(), Some("E1"));
+        assert_eq!(stage.template_id.as_deref(), Some("T1"));
+        assert_eq!(
+            stage.abort.as_ref().map(|(_, a)| a.reason),
+            Some(AbortReason::Guard)
+        );
+        assert!(stage.stop_requested.is_some());
+        assert_eq!(
+            stage
+                .stop_confirmed
+                .as_ref()
+                .map(|(_, c)| c.status.as_str()),
+            Some("stopped")
+        );
+        assert_eq!(run.unknown.len(), 1);
+        assert_eq!(run.outcome(), Some(RunOutcome::Aborted));
+        assert_eq!(run.outcome().map(RunOutcome::exit_code), Some(4));
+        assert_eq!(run.experiments(), vec!["E1"]);
+    }
+
+    #[test]
+    fn a_journal_without_run_started_is_refused() {
+        let err = RunRecord::from_entries(&[entry(0, 0, "abort", serde_json::json!({}))])
+            .expect_err("refused");
+        assert_eq!(err.kind(), "record_no_start");
+        assert!(RunRecord::from_entries(&[]).is_err());
+    }
+
+    #[test]
+    fn a_malformed_payload_names_its_entry() {
+        let entries = vec![
+            entry(0, 0, RUN_STARTED, started()),
+            entry(
+                1,
+                1,
+                kind::GUARD_SAMPLE,
+                serde_json::json!({"scenario": "x"}),
+            ),
+        ];
+        let err = RunRecord::from_entries(&entries).expect_err("malformed");
+        assert!(err.to_string().contains("entry 1 (guard-sample)"), "{err}");
+    }
+
+    #[test]
+    fn an_open_journal_has_no_outcome_until_recover_closes_it() {
+        let mut entries = vec![entry(0, 0, RUN_STARTED, started())];
+        assert_eq!(
+            RunRecord::from_entries(&entries).expect("folds").outcome(),
+            None
+        );
+        entries.push(entry(
+            1,
+            9,
+            RUN_INTERRUPTED,
+            serde_json::json!({"stopped": ["E1"], "stop_failed": [], "detail": "recovered"}),
+        ));
+        let run = RunRecord::from_entries(&entries).expect("folds");
+        assert_eq!(run.outcome(), Some(RunOutcome::Interrupted));
+        assert_eq!(run.ended_at().timestamp(), 1_700_000_009);
+    }
+}
