@@ -322,6 +322,70 @@ pub fn level_shift(blocks: &[f64], min_side: usize) -> Option<LevelShift> {
     best.map(|(b, _)| b)
 }
 
+/// Result of a two-sided Mann-Whitney U test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannWhitney {
+    /// U statistic of the first sample (`R₁ − n₁(n₁+1)/2`).
+    pub u: f64,
+    /// Two-sided p-value (normal approximation with tie and continuity correction).
+    pub p_value: f64,
+    /// Common-language effect size `U / (n₁ n₂)`: the probability that a value of the first
+    /// sample exceeds one of the second (ties count half). 0.5 means no shift.
+    pub prob_superiority: f64,
+}
+
+/// Two-sided Mann-Whitney U test of `a` against `b` (Wilcoxon rank-sum).
+///
+/// Formula: rank the pooled samples (mid-ranks for ties), `U = R_a − n_a(n_a+1)/2`,
+/// `μ = n_a n_b / 2`, `σ² = n_a n_b / 12 · ((n+1) − Σ(t³−t) / (n(n−1)))`,
+/// `z = (|U − μ| − 0.5) / σ`, `p = 2(1 − Φ(z))`. Assumptions: independent observations; the
+/// normal approximation is fair for `n_a, n_b ≥ 8` (Mann & Whitney 1947; Hollander & Wolfe,
+/// "Nonparametric Statistical Methods", 1999, §4.1). Returns `None` when either sample has fewer
+/// than 2 values, a value is non-finite, or every value is tied (σ = 0).
+pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
+    let (na, nb) = (a.len(), b.len());
+    if na < 2 || nb < 2 || !all_finite(a) || !all_finite(b) {
+        return None;
+    }
+    let mut pooled: Vec<(f64, bool)> = a
+        .iter()
+        .map(|&v| (v, true))
+        .chain(b.iter().map(|&v| (v, false)))
+        .collect();
+    pooled.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let n = pooled.len();
+    let mut rank_sum_a = 0.0;
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i + 1;
+        while j < n && pooled[j].0 == pooled[i].0 {
+            j += 1;
+        }
+        // Positions i..j (0-based) share the mid-rank of ranks i+1..=j.
+        let mid_rank = (i + 1 + j) as f64 / 2.0;
+        let t = (j - i) as f64;
+        tie_term += t * t * t - t;
+        rank_sum_a += mid_rank * pooled[i..j].iter().filter(|(_, in_a)| *in_a).count() as f64;
+        i = j;
+    }
+    let (na_f, nb_f, n_f) = (na as f64, nb as f64, n as f64);
+    let u = rank_sum_a - na_f * (na_f + 1.0) / 2.0;
+    let mu = na_f * nb_f / 2.0;
+    let var = na_f * nb_f / 12.0 * ((n_f + 1.0) - tie_term / (n_f * (n_f - 1.0)));
+    if var <= 0.0 {
+        return None;
+    }
+    let z = ((u - mu).abs() - 0.5).max(0.0) / var.sqrt();
+    let normal = Normal::new(0.0, 1.0).ok()?;
+    let p_value = (2.0 * (1.0 - normal.cdf(z))).clamp(0.0, 1.0);
+    Some(MannWhitney {
+        u,
+        p_value,
+        prob_superiority: u / (na_f * nb_f),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,6 +508,48 @@ mod tests {
             if let Some(m) = median(&v) {
                 let d = mad_sigma(&v, m).unwrap();
                 prop_assert!(d.is_finite() && d >= 0.0);
+            }
+        }
+    }
+    #[test]
+    fn mann_whitney_matches_hand_computed_values() {
+        // a = 1..=8, b = 9..=16: complete separation. U_a = 0, μ = 32,
+        // σ² = 64/12 · 17 = 90.667, z = (32 − 0.5)/9.522 = 3.308, p = 2(1 − Φ(3.308)) = 0.00094.
+        let a: Vec<f64> = (1..=8).map(f64::from).collect();
+        let b: Vec<f64> = (9..=16).map(f64::from).collect();
+        let r = mann_whitney(&a, &b).expect("defined");
+        assert_relative_eq!(r.u, 0.0);
+        assert_relative_eq!(r.prob_superiority, 0.0);
+        assert_relative_eq!(r.p_value, 0.000_940, epsilon = 2e-5);
+        // Swapped: U = 64, same p.
+        let r2 = mann_whitney(&b, &a).expect("defined");
+        assert_relative_eq!(r2.u, 64.0);
+        assert_relative_eq!(r2.p_value, r.p_value, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn mann_whitney_handles_ties_and_degenerate_input() {
+        // Identical samples: U = μ, p = 1.
+        let a = [1.0, 2.0, 2.0, 3.0];
+        let r = mann_whitney(&a, &a).expect("defined");
+        assert_relative_eq!(r.u, 8.0);
+        assert_relative_eq!(r.p_value, 1.0);
+        assert!(mann_whitney(&[1.0], &a).is_none());
+        assert!(mann_whitney(&[5.0, 5.0], &[5.0, 5.0, 5.0]).is_none());
+        assert!(mann_whitney(&[1.0, f64::NAN], &a).is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn mann_whitney_p_is_a_probability_and_u_is_bounded(
+            a in proptest::collection::vec(-1e3f64..1e3, 2..40),
+            b in proptest::collection::vec(-1e3f64..1e3, 2..40),
+        ) {
+            if let Some(r) = mann_whitney(&a, &b) {
+                prop_assert!((0.0..=1.0).contains(&r.p_value));
+                prop_assert!(r.u >= 0.0 && r.u <= (a.len() * b.len()) as f64);
+                let back = mann_whitney(&b, &a).expect("symmetric");
+                prop_assert!((r.u + back.u - (a.len() * b.len()) as f64).abs() < 1e-6);
             }
         }
     }
