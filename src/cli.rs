@@ -74,6 +74,83 @@ pub enum Command {
     /// SIMULATION: rehearse without an AWS account, on the local emulator.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Run a GameDay: preflight, then every scenario's stages in order, guarded, stopped at
+    /// once on a breach, a stop alarm, Ctrl-C or SIGTERM, and journaled under reports/<run-id>/.
+    /// Exit 0 every stage held, 3 a hypothesis did not hold, 4 aborted, 5 a stop failed.
+    Run(RunArgs),
+    /// Close runs that died: stop the experiments they left running (found by their run tag)
+    /// and mark their journals interrupted.
+    Recover(RecoverArgs),
+}
+
+/// `gameday run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file written by `gameday plan` (scenarios/<name>.yaml).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Inject without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Stop after preflight and print what would happen.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run id [default: <gameday>-<UTC time>-<random>].
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// How the run was triggered: `manual` or `schedule:<entry>`.
+    #[arg(long, default_value = "manual")]
+    pub trigger: String,
+    /// Where run directories (journal, report) are written.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub reports_dir: PathBuf,
+    /// Allow production on the command line (the config must allow it too).
+    #[arg(long)]
+    pub allow_production: bool,
+    /// Time between guard polls (metrics and stop alarms).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub guard_interval: std::time::Duration,
+    /// GetMetricData period of guard reads (10s/30s for high-resolution metrics).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub guard_period: std::time::Duration,
+    /// Time between GetExperiment polls.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_interval: std::time::Duration,
+    /// Longest wait for a stopped experiment to reach a terminal state.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub stop_timeout: std::time::Duration,
+    /// Longest recovery observation after each fault.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub recovery_cap: std::time::Duration,
+    /// Baseline window read before each stage (the judge compares the fault with it).
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub baseline: std::time::Duration,
+    /// Window in which the hypothesis must hold right now (preflight).
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub hypothesis_window: std::time::Duration,
+    /// How long a stop alarm may be INSUFFICIENT_DATA and still count as armed.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub insufficient_data_tolerance: std::time::Duration,
+    /// Longest a stage may run before it is stopped [default: the policy's max_duration].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub stage_timeout: Option<std::time::Duration>,
+    /// Go on with the next scenario when one fails (default: stop the run).
+    #[arg(long)]
+    pub continue_on_failure: bool,
+}
+
+/// `gameday recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// One run id [default: every unfinished run under the reports directory].
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: Option<String>,
+    /// Where run directories are.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub reports_dir: PathBuf,
+    /// Longest wait for each stopped experiment to reach a terminal state.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub stop_timeout: std::time::Duration,
 }
 
 /// `gameday plan`.
@@ -412,7 +489,6 @@ impl Cli {
 /// Any error; `main` prints it with its causes and maps it to an exit code via
 /// [`Error::exit_code`].
 pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
-    let _ = &shutdown;
     match &cli.command {
         Command::Doctor(args) => doctor(&cli, args).await,
         Command::Lint(args) => lint(&cli, args),
@@ -427,6 +503,8 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
         Command::Demo(DemoCommand::Seed(args)) => demo_seed(&cli, args).await,
         Command::Plan(args) => plan(&cli, args).await,
+        Command::Run(args) => run_gameday(&cli, args, &shutdown).await,
+        Command::Recover(args) => recover(&cli, args).await,
     }
 }
 
@@ -1157,4 +1235,289 @@ async fn apply_plan(
         println!("{:<9} template {id} ({name})", change.as_str());
     }
     Ok(())
+}
+
+/// Loads, lints and policy-checks a scenario file for `run`; any problem is a usage error
+/// (exit 2) raised before anything exists in AWS or on disk.
+fn load_runnable(
+    cfg: &Config,
+    path: &std::path::Path,
+    allow_production: bool,
+) -> anyhow::Result<crate::plan::GameDayScenario> {
+    use crate::plan::{check_scenario_config, check_scenario_policy, load_scenario};
+    let text = read_text(&path.to_path_buf())?;
+    let gameday = load_scenario(path, &text).map_err(Error::from)?;
+    check_scenario_config(&gameday, cfg).map_err(Error::from)?;
+    for w in check_scenario_policy(&gameday, &cfg.policy, allow_production).map_err(Error::from)? {
+        tracing::warn!("{}", w.message);
+    }
+    Ok(gameday)
+}
+
+fn new_run_id(gameday: &str) -> String {
+    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let short = uuid::Uuid::new_v4().simple().to_string();
+    format!("{gameday}-{now}-{}", &short[..6])
+}
+
+fn parse_trigger(text: &str) -> anyhow::Result<crate::run::record::Trigger> {
+    use crate::run::record::Trigger;
+    match text.split_once(':') {
+        None if text == "manual" => Ok(Trigger::Manual {
+            user: std::env::var("USER").ok(),
+        }),
+        Some(("schedule", entry)) if !entry.is_empty() => Ok(Trigger::Schedule {
+            entry: entry.to_owned(),
+        }),
+        _ => Err(Error::Usage(format!(
+            "--trigger {text}: expected `manual` or `schedule:<entry>`"
+        ))
+        .into()),
+    }
+}
+
+/// Asks on the terminal; the operator types the GameDay's name to go ahead.
+fn confirm_on_terminal(
+    gameday: &crate::plan::GameDayScenario,
+    checks: &[crate::run::record::PreflightCheck],
+) -> bool {
+    use std::io::Write as _;
+    let stages: usize = gameday.scenarios.iter().map(|s| s.stages.len()).sum();
+    eprintln!(
+        "\nPreflight passed ({} checks). About to inject faults in {} ({} scenario(s), {stages} \
+         stage(s)):",
+        checks.len(),
+        gameday.environment,
+        gameday.scenarios.len()
+    );
+    for s in &gameday.scenarios {
+        let stages: Vec<String> = s.stages.iter().map(|t| t.selection.to_string()).collect();
+        eprintln!(
+            "  {} — {} on {} ({}/{} {}) stages {}",
+            s.name,
+            s.fault_class,
+            s.service,
+            s.target.cluster,
+            s.target.namespace,
+            s.target.selector,
+            stages.join(" → ")
+        );
+    }
+    eprint!("Type the GameDay name ({}) to start: ", gameday.name);
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).is_ok() && line.trim() == gameday.name
+}
+
+async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<i32> {
+    use std::io::IsTerminal as _;
+
+    use crate::run::execute::{RunOptions, run};
+    use crate::run::record::RunOutcome;
+    let cfg = cli.load_config()?;
+    let gameday = load_runnable(&cfg, &args.scenario, args.allow_production)?;
+    if !args.yes && !args.dry_run && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "refusing to inject faults without confirmation: stdin is not a terminal; pass \
+             --yes (or --dry-run to check only)"
+                .to_owned(),
+        )
+        .into());
+    }
+    let trigger = parse_trigger(&args.trigger)?;
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| new_run_id(&gameday.name));
+    let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
+        .await
+        .map_err(Error::from)?;
+
+    // Runs that died before: stop what they left running before starting anything new.
+    for r in crate::run::recover::recover_all(&clients, &args.reports_dir, args.stop_timeout)
+        .await
+        .map_err(|e| anyhow::anyhow!(e).context("failed to recover earlier runs"))?
+    {
+        report_recovered(&r);
+        if !r.stop_failed.is_empty() {
+            return Ok(crate::error::EXIT_STOP_FAILED);
+        }
+    }
+
+    let mut opts = RunOptions::new(&run_id, args.reports_dir.clone());
+    opts.scenario_file = args.scenario.display().to_string();
+    opts.trigger = trigger;
+    opts.guard_interval = args.guard_interval;
+    opts.guard_period = args.guard_period;
+    opts.poll_interval = args.poll_interval;
+    opts.stop_timeout = args.stop_timeout;
+    opts.recovery_cap = args.recovery_cap;
+    opts.baseline_window = args.baseline;
+    opts.hypothesis_window = args.hypothesis_window;
+    opts.insufficient_data_tolerance = args.insufficient_data_tolerance;
+    opts.stage_timeout = args
+        .stage_timeout
+        .unwrap_or_else(|| cfg.policy.max_total_duration.to_std());
+    opts.stop_on_failure = !args.continue_on_failure;
+    opts.dry_run = args.dry_run;
+    opts.max_targets = cfg.policy.max_count;
+    opts.recovery_targets = cfg
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.recovery_target))
+        .collect();
+    opts.account_id = Some(gameday.account_id.clone());
+    opts.region = Some(clients.region.clone());
+
+    let yes = args.yes;
+    let task = {
+        let (gameday, clients, opts, shutdown) = (
+            gameday.clone(),
+            clients.clone(),
+            opts.clone(),
+            shutdown.clone(),
+        );
+        tokio::spawn(async move {
+            let mut confirm =
+                move |g: &crate::plan::GameDayScenario,
+                      c: &[crate::run::record::PreflightCheck]| {
+                    yes || confirm_on_terminal(g, c)
+                };
+            run(
+                &gameday,
+                &clients,
+                &opts,
+                Vec::new(),
+                &mut confirm,
+                &shutdown,
+            )
+            .await
+        })
+    };
+    let summary = match task.await {
+        Ok(Ok(summary)) => summary,
+        // The run loop failed (journal) or panicked: whatever it started is found by its run
+        // tag and stopped before we report the failure.
+        failed => {
+            let what = match &failed {
+                Ok(Err(e)) => format!("{:#}", anyhow::anyhow!(e.to_string())),
+                Err(join) => format!("the run loop crashed: {join}"),
+                Ok(Ok(_)) => String::new(),
+            };
+            eprintln!("error: {what}; stopping whatever run {run_id} started");
+            let r = crate::run::recover::recover_run(
+                &clients,
+                &args.reports_dir,
+                &run_id,
+                args.stop_timeout,
+            )
+            .await;
+            return match r {
+                Ok(r) => {
+                    report_recovered(&r);
+                    if r.stop_failed.is_empty() {
+                        match failed {
+                            Ok(Err(crate::run::execute::RunError::Lock(e))) => {
+                                Err(Error::Usage(e.to_string()).into())
+                            }
+                            _ => Ok(crate::error::EXIT_INTERNAL),
+                        }
+                    } else {
+                        Ok(crate::error::EXIT_STOP_FAILED)
+                    }
+                }
+                Err(e) => {
+                    eprintln!(
+                        "error: recovery failed too ({e}); list experiments tagged \
+                         gameday-run={run_id} with `aws fis list-experiments` and stop any \
+                         that are running"
+                    );
+                    Ok(crate::error::EXIT_STOP_FAILED)
+                }
+            };
+        }
+    };
+    println!("journal: {}", summary.journal.display());
+    for c in &summary.failed_checks {
+        println!("preflight failed: {}: {}", c.check, c.detail);
+        if let Some(fix) = &c.fix {
+            println!("  fix: {fix}");
+        }
+    }
+    if !summary.still_running.is_empty() {
+        println!("STILL RUNNING — a human must stop these experiments now:");
+        for (id, how) in &summary.still_running {
+            println!("  {id}: {how}");
+        }
+    }
+    println!("outcome: {}", summary.outcome.as_str());
+    Ok(match summary.outcome {
+        RunOutcome::PreflightFailed => crate::error::EXIT_USAGE,
+        o => o.exit_code(),
+    })
+}
+
+fn report_recovered(r: &crate::run::recover::Recovered) {
+    if r.alive {
+        println!(
+            "run {} is still running (its process holds the lock); left alone",
+            r.run_id
+        );
+        return;
+    }
+    println!(
+        "recovered run {}: stopped [{}]; journal {}",
+        r.run_id,
+        r.stopped.join(", "),
+        r.journal.display()
+    );
+    for (id, how) in &r.stop_failed {
+        println!("STILL RUNNING {id}: {how}");
+    }
+}
+
+async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
+    let cfg = cli.load_config()?;
+    let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
+        .await
+        .map_err(Error::from)?;
+    let recovered = match &args.run_id {
+        Some(id) => {
+            let journal = args
+                .reports_dir
+                .join(id)
+                .join(crate::run::journal::JOURNAL_FILE);
+            if !journal.is_file() {
+                return Err(Error::Usage(format!(
+                    "no journal for run {id} at {}",
+                    journal.display()
+                ))
+                .into());
+            }
+            vec![
+                crate::run::recover::recover_run(
+                    &clients,
+                    &args.reports_dir,
+                    id,
+                    args.stop_timeout,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?,
+            ]
+        }
+        None => crate::run::recover::recover_all(&clients, &args.reports_dir, args.stop_timeout)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?,
+    };
+    if recovered.is_empty() {
+        println!("nothing to recover under {}", args.reports_dir.display());
+    }
+    for r in &recovered {
+        report_recovered(r);
+    }
+    Ok(if recovered.iter().any(|r| !r.stop_failed.is_empty()) {
+        crate::error::EXIT_STOP_FAILED
+    } else {
+        EXIT_OK
+    })
 }

@@ -671,7 +671,7 @@ def _install_fast_get_metric_data() -> None:
             if query.get("ReturnData", True):
                 to_return.append(dict(entry))
         for query in (q for q in queries if "Expression" in q):
-            values, stamps = parse_expression(query["Expression"], results)
+            values, stamps = _metric_math(query["Expression"], results, parse_expression)
             to_return.append(
                 {
                     "id": query["Id"],
@@ -685,6 +685,58 @@ def _install_fast_get_metric_data() -> None:
 
     cw.CloudWatchBackend.get_metric_data = get_metric_data
 
+
+
+def _metric_math(expression: str, results: list[dict[str, Any]], fallback: Any) -> tuple[list[Any], list[Any]]:
+    """Arithmetic metric math (`100 * errors / requests`): ids, numbers, + - * / and
+    parentheses, evaluated per timestamp where every referenced series has a value (as
+    CloudWatch does; a division by zero yields no datapoint). Anything else (functions such
+    as `FILL`, `METRICS()`) goes to moto's parser, which only resolves a bare id."""
+    import ast
+
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return fallback(expression, results)
+    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant,
+               ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd)
+    if not all(isinstance(n, allowed) for n in ast.walk(tree)):
+        return fallback(expression, results)
+    by_id = {r["id"]: dict(zip(r["timestamps"], r["values"])) for r in results}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    if not names <= by_id.keys():
+        return fallback(expression, results)
+    if not names:
+        return [], []
+    stamps = sorted(set.intersection(*(set(by_id[n]) for n in names)))
+
+    def ev(node: Any, at: Any) -> float:
+        if isinstance(node, ast.Expression):
+            return ev(node.body, at)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return float(by_id[node.id][at])
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand, at)
+            return -v if isinstance(node.op, ast.USub) else v
+        left, right = ev(node.left, at), ev(node.right, at)
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        return left / right
+
+    values, kept = [], []
+    for at in stamps:
+        try:
+            values.append(ev(tree, at))
+            kept.append(at)
+        except ZeroDivisionError:
+            continue
+    return values, kept
 
 def build_app() -> GamedayEmulator:
     """moto's dispatcher app (as `moto_server` builds it) wrapped in our middleware."""

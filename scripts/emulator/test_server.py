@@ -180,6 +180,34 @@ class CloudWatchCborTest(EmulatorCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(len(body["Metrics"]), 1, "ListMetrics is de-duplicated")
 
+    def test_metric_math_arithmetic(self) -> None:
+        ns = f"Test/{uuid.uuid4().hex[:8]}"
+        base = (int(time.time()) // 60) * 60 - 600
+        data = []
+        for i, (err, req) in enumerate([(1.0, 100.0), (5.0, 50.0), (0.0, 0.0)]):
+            data.append({"MetricName": "Err", "Timestamp": _ts(base + i * 60), "Value": err})
+            data.append({"MetricName": "Req", "Timestamp": _ts(base + i * 60), "Value": req})
+        data.append({"MetricName": "Req", "Timestamp": _ts(base + 180), "Value": 10.0})
+        status, _, body = self.cbor_call("PutMetricData", {"Namespace": ns, "MetricData": data})
+        self.assertEqual(status, 200, body)
+        stat = lambda name: {"Metric": {"Namespace": ns, "MetricName": name}, "Period": 60, "Stat": "Sum"}
+        status, _, body = self.cbor_call("GetMetricData", {
+            "MetricDataQueries": [
+                {"Id": "errors", "MetricStat": stat("Err"), "ReturnData": False},
+                {"Id": "requests", "MetricStat": stat("Req"), "ReturnData": False},
+                {"Id": "rate", "Expression": "100 * errors / requests"},
+                {"Id": "neg", "Expression": "-(errors - 1)"},
+            ],
+            "StartTime": _ts(base), "EndTime": _ts(base + 3600), "ScanBy": "TimestampAscending",
+        })
+        self.assertEqual(status, 200, body)
+        results = {r["Id"]: r for r in body["MetricDataResults"]}
+        self.assertEqual(set(results), {"rate", "neg"}, "hidden inputs are not returned")
+        # 0/0 yields no datapoint; the minute with requests but no errors has no datapoint.
+        self.assertEqual(results["rate"]["Values"], [1.0, 10.0])
+        self.assertEqual(len(results["rate"]["Timestamps"]), 2)
+        self.assertEqual(results["neg"]["Values"], [0.0, -4.0, 1.0])
+
     def test_alarm_lifecycle(self) -> None:
         name = f"alarm-{uuid.uuid4().hex[:8]}"
         status, _, body = self.cbor_call("PutMetricAlarm", {

@@ -461,4 +461,27 @@ pub trait FaultInjector {
     ) -> impl Future<Output = ProviderResult<ExperimentView>> + Send;
     /// Lists experiments, newest pages first as FIS returns them.
     fn list(&self) -> impl Future<Output = ProviderResult<Vec<ExperimentSummary>>> + Send;
+    /// Makes FIS hold exactly one template with these identity tags matching `request`
+    /// (create, update in place, or leave alone), returning its id and what changed.
+    fn apply_template(
+        &self,
+        identity: &BTreeMap<String, String>,
+        request: &serde_json::Value,
+    ) -> impl Future<Output = ProviderResult<(String, Change)>> + Send;
+    /// The targets FIS resolved for an experiment (ListExperimentResolvedTargets, all pages).
+    fn resolved_targets(
+        &self,
+        experiment_id: &str,
+    ) -> impl Future<Output = ProviderResult<Vec<ResolvedTarget>>> + Send;
+}
+
+/// A target FIS resolved for an experiment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedTarget {
+    /// Resource type (`aws:eks:pod`).
+    pub resource_type: Option<String>,
+    /// Target name in the template.
+    pub target_name: Option<String>,
+    /// What FIS tells about it (`pod_name`, `namespace`, …).
+    pub information: BTreeMap<String, String>,
 }

@@ -3,7 +3,12 @@
 //! [`journal`] is the crash-safe file every part of a run writes through; [`record`] names what
 //! is written and folds a journal back into a [`record::RunRecord`] for reports and `recover`.
 
+pub mod execute;
 pub mod guard;
 pub mod journal;
 pub mod judge;
+pub mod lock;
+pub mod preflight;
+pub mod progress;
 pub mod record;
+pub mod recover;

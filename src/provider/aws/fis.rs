@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::{AwsClients, call_error};
 use crate::provider::{
     ActionView, Change, ExperimentSummary, ExperimentView, FaultInjector, ProviderError,
-    ProviderResult, TemplateSummary,
+    ProviderResult, ResolvedTarget, TemplateSummary,
 };
 
 const CREATE: &str = "fis:CreateExperimentTemplate";
@@ -323,6 +323,45 @@ impl FaultInjector for AwsClients {
                         .map(|s| s.as_str().to_owned())
                         .unwrap_or_else(|| "unknown".to_owned()),
                     tags: sorted(e.tags()),
+                });
+            }
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn apply_template(
+        &self,
+        identity: &BTreeMap<String, String>,
+        request: &Value,
+    ) -> ProviderResult<(String, Change)> {
+        AwsClients::apply_template(self, identity, request).await
+    }
+
+    async fn resolved_targets(&self, experiment_id: &str) -> ProviderResult<Vec<ResolvedTarget>> {
+        const OP: &str = "fis:ListExperimentResolvedTargets";
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .fis
+                .list_experiment_resolved_targets()
+                .experiment_id(experiment_id)
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| call_error(OP, e))?;
+            for t in out.resolved_targets() {
+                found.push(ResolvedTarget {
+                    resource_type: t.resource_type().map(str::to_owned),
+                    target_name: t.target_name().map(str::to_owned),
+                    information: t
+                        .target_information()
+                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default(),
                 });
             }
             token = out.next_token().map(str::to_owned);

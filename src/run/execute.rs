@@ -1,0 +1,1033 @@
+//! The run loop: preflight, then every scenario's stages in order, each started, watched by
+//! the guard, stopped on any breach or signal, and judged; everything journaled as it happens.
+//!
+//! Input: a validated GameDay (lint and policy already clean), the providers, [`RunOptions`]
+//! and the process's [`Shutdown`]. Output: the journal on disk and a [`RunOutcome`]. Must not:
+//! leave an experiment running — every path that started one ends in StopExperiment (or a
+//! journaled `stop-failed` with instructions and exit code 5); cleanup is never cancelled.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::guard::{self, GuardMetric, SampleTracker};
+use super::journal::{Journal, JournalError, RUN_FINISHED};
+use super::judge::{StageFacts, judge};
+use super::progress::Progress;
+use super::record::{
+    Abort, AlarmState, Baseline, ExperimentStarted, ExperimentState, Outcome, Phase,
+    PreflightCheck, PreflightFinished, RunFinished, RunOutcome, RunSettings, RunStarted,
+    ScenarioFinished, ScenarioStarted, Series, StageFinished, StageIntent, StopConfirmed,
+    StopFailed, StopRequested, TemplateReady, Trigger, kind,
+};
+use crate::plan::scenario::{GameDayScenario, Scenario, Stage, stage_template, template_file_name};
+use crate::provider::{
+    AlarmStateValue, AlarmStore, ExperimentView, FaultInjector, MetricSource, is_terminal_status,
+};
+use crate::shutdown::{AbortReason, Shutdown};
+
+/// Tag every experiment of a run carries, so `recover` finds them even if an id never reached
+/// the journal.
+pub const RUN_TAG: &str = "gameday-run";
+/// Tag marking a target-resolution preview (`actionsMode: skip-all`).
+pub const PREVIEW_TAG: &str = "gameday-preview";
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run id.
+    pub run_id: String,
+    /// `reports/`.
+    pub reports_dir: PathBuf,
+    /// The scenario file, for the record.
+    pub scenario_file: String,
+    /// Manual or scheduled.
+    pub trigger: Trigger,
+    /// Seconds between guard polls (metrics and stop alarms).
+    pub guard_interval: Duration,
+    /// GetMetricData period for guard reads.
+    pub guard_period: Duration,
+    /// Seconds between GetExperiment polls.
+    pub poll_interval: Duration,
+    /// Longest wait for a stopped experiment to reach a terminal state.
+    pub stop_timeout: Duration,
+    /// Longest recovery observation.
+    pub recovery_cap: Duration,
+    /// Baseline window before each stage.
+    pub baseline_window: Duration,
+    /// Window the hypothesis must hold in right now (preflight).
+    pub hypothesis_window: Duration,
+    /// How long a stop alarm may sit in INSUFFICIENT_DATA and still count as armed.
+    pub insufficient_data_tolerance: Duration,
+    /// Longest a stage may run before it is stopped.
+    pub stage_timeout: Duration,
+    /// Whether a failed scenario ends the run.
+    pub stop_on_failure: bool,
+    /// Preflight only.
+    pub dry_run: bool,
+    /// Recovery target per service.
+    pub recovery_targets: BTreeMap<String, Duration>,
+    /// Recovery target for services without one.
+    pub default_recovery_target: Duration,
+    /// Account id, for the record.
+    pub account_id: Option<String>,
+    /// Region, for the record.
+    pub region: Option<String>,
+    /// Most targets a stage may resolve (the policy's `max_count`).
+    pub max_targets: u32,
+}
+
+impl RunOptions {
+    /// Defaults for a run id and reports directory: 10 s guard interval, 60 s guard period,
+    /// 5 s experiment polls, 2 min stop timeout, 10 min recovery cap, 30 min baseline, 15 min
+    /// hypothesis window and INSUFFICIENT_DATA tolerance, 1 h stage timeout, stop on failure.
+    pub fn new(run_id: &str, reports_dir: PathBuf) -> Self {
+        Self {
+            run_id: run_id.to_owned(),
+            reports_dir,
+            scenario_file: String::new(),
+            trigger: Trigger::Manual { user: None },
+            guard_interval: Duration::from_secs(10),
+            guard_period: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            stop_timeout: Duration::from_secs(120),
+            recovery_cap: Duration::from_secs(600),
+            baseline_window: Duration::from_secs(1800),
+            hypothesis_window: Duration::from_secs(900),
+            insufficient_data_tolerance: Duration::from_secs(900),
+            stage_timeout: Duration::from_secs(3600),
+            stop_on_failure: true,
+            dry_run: false,
+            recovery_targets: BTreeMap::new(),
+            default_recovery_target: Duration::from_secs(300),
+            account_id: None,
+            region: None,
+            max_targets: crate::plan::Policy::default().max_count,
+        }
+    }
+
+    fn recovery_target(&self, service: &str) -> Duration {
+        self.recovery_targets
+            .get(service)
+            .copied()
+            .unwrap_or(self.default_recovery_target)
+    }
+}
+
+/// A run that could not be carried out at all (before or outside the stage loop's own
+/// verdicts, which are outcomes, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The journal could not be written: the run stops (after stopping what it started).
+    #[error("the run journal failed")]
+    Journal(#[from] JournalError),
+    /// A lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] super::lock::LockError),
+}
+
+impl RunError {
+    /// A stable label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Journal(e) => e.kind(),
+            Self::Lock(e) => e.kind(),
+        }
+    }
+}
+
+/// What the caller sees at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// The journal.
+    pub journal: PathBuf,
+    /// Experiments that may still be running (stop failed), with how to stop them.
+    pub still_running: Vec<(String, String)>,
+    /// Failed preflight checks.
+    pub failed_checks: Vec<PreflightCheck>,
+}
+
+/// Decides, after preflight, whether to inject (interactive confirmation or `--yes`).
+pub trait Confirm {
+    /// Shown the GameDay and the preflight result; `true` to go ahead.
+    fn confirm(&mut self, gameday: &GameDayScenario, checks: &[PreflightCheck]) -> bool;
+}
+
+impl<F: FnMut(&GameDayScenario, &[PreflightCheck]) -> bool> Confirm for F {
+    fn confirm(&mut self, gameday: &GameDayScenario, checks: &[PreflightCheck]) -> bool {
+        self(gameday, checks)
+    }
+}
+
+/// The AWS side a run needs.
+pub trait RunProviders: FaultInjector + AlarmStore + MetricSource + Sync {}
+impl<T: FaultInjector + AlarmStore + MetricSource + Sync> RunProviders for T {}
+
+/// Extra preflight checks from outside AWS (Kubernetes), computed by the caller.
+pub type ExtraChecks = Vec<PreflightCheck>;
+
+/// The journal plus the clock, so every entry has its time.
+struct Writer {
+    journal: Journal,
+}
+
+impl Writer {
+    fn write(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
+        self.journal.append(Utc::now(), kind, data).map(|_| ())
+    }
+}
+
+/// Runs a GameDay end to end. The journal is created first; every later step is written
+/// before (intent) or right after (result) it happens.
+///
+/// # Errors
+/// [`RunError`] when the journal cannot be written or a target is locked by another run.
+/// Every experiment started before such an error has been stopped (or reported as
+/// still running in the returned error's log and the journal).
+pub async fn run<P: RunProviders>(
+    gameday: &GameDayScenario,
+    providers: &P,
+    opts: &RunOptions,
+    extra_checks: ExtraChecks,
+    confirm: &mut impl Confirm,
+    shutdown: &Shutdown,
+) -> Result<RunSummary, RunError> {
+    let targets: Vec<String> = gameday
+        .scenarios
+        .iter()
+        .map(|s| {
+            super::lock::target_key(&s.target.cluster, &s.target.namespace, &s.target.selector)
+        })
+        .collect();
+    let _locks = super::lock::acquire(&opts.reports_dir, &opts.run_id, &targets)?;
+    let settings = RunSettings {
+        guard_interval_secs: opts.guard_interval.as_secs(),
+        stop_timeout_secs: opts.stop_timeout.as_secs(),
+        recovery_cap_secs: opts.recovery_cap.as_secs(),
+        recovery_targets_secs: gameday
+            .scenarios
+            .iter()
+            .map(|s| {
+                (
+                    s.service.clone(),
+                    opts.recovery_target(&s.service).as_secs(),
+                )
+            })
+            .collect(),
+        stop_on_failure: opts.stop_on_failure,
+        dry_run: opts.dry_run,
+    };
+    let journal = Journal::create(
+        &opts.reports_dir,
+        &opts.run_id,
+        Utc::now(),
+        &RunStarted {
+            run_id: opts.run_id.clone(),
+            scenario_file: opts.scenario_file.clone(),
+            gameday: gameday.clone(),
+            trigger: opts.trigger.clone(),
+            settings,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            account_id: opts.account_id.clone(),
+            region: opts.region.clone(),
+        },
+    )?;
+    let path = journal.path().to_owned();
+    let mut w = Writer { journal };
+    let mut progress = Progress::new(&gameday.name, &opts.run_id);
+
+    // Preflight.
+    let mut checks = extra_checks;
+    let templates = super::preflight::preflight(gameday, providers, opts, &mut checks).await;
+    for c in &checks {
+        w.write(kind::PREFLIGHT_CHECK, c)?;
+        progress.check(c);
+    }
+    let failed: Vec<PreflightCheck> = checks.iter().filter(|c| !c.ok).cloned().collect();
+    w.write(
+        kind::PREFLIGHT_FINISHED,
+        &PreflightFinished {
+            ok: failed.is_empty(),
+            failed: failed.len(),
+        },
+    )?;
+    let finish = |w: &mut Writer, outcome: RunOutcome, reason: Option<AbortReason>| {
+        w.write(
+            RUN_FINISHED,
+            &RunFinished {
+                outcome,
+                abort_reason: reason,
+            },
+        )
+    };
+    let templates = match templates {
+        Some(t) if failed.is_empty() => t,
+        _ => {
+            finish(&mut w, RunOutcome::PreflightFailed, None)?;
+            return Ok(RunSummary {
+                outcome: RunOutcome::PreflightFailed,
+                journal: path,
+                still_running: Vec::new(),
+                failed_checks: failed,
+            });
+        }
+    };
+    if opts.dry_run {
+        finish(&mut w, RunOutcome::DryRun, None)?;
+        return Ok(summary(RunOutcome::DryRun, path));
+    }
+    if shutdown.token().is_cancelled() || !confirm.confirm(gameday, &checks) {
+        finish(&mut w, RunOutcome::Aborted, Some(AbortReason::Interrupt))?;
+        return Ok(summary(RunOutcome::Aborted, path));
+    }
+
+    // Stages.
+    let mut worst = RunOutcome::Passed;
+    let mut abort_reason: Option<AbortReason> = None;
+    let mut still_running = Vec::new();
+    for (si, scenario) in gameday.scenarios.iter().enumerate() {
+        if shutdown.token().is_cancelled() {
+            break;
+        }
+        w.write(
+            kind::SCENARIO_STARTED,
+            &ScenarioStarted {
+                scenario: scenario.name.clone(),
+            },
+        )?;
+        // Preflight checked that every scenario's metrics are defined.
+        let metrics =
+            guard::guard_metrics(gameday, scenario, opts.guard_period).unwrap_or_default();
+        let mut scenario_outcome = Outcome::Passed;
+        let mut stages_run = 0;
+        for (ti, stage) in scenario.stages.iter().enumerate() {
+            let Some(template_id) = templates.get(&(si, ti)).cloned() else {
+                continue;
+            };
+            stages_run += 1;
+            let ctx = StageCtx {
+                gameday,
+                scenario,
+                stage,
+                template_id,
+                metrics: &metrics,
+            };
+            let result = run_stage(&ctx, providers, opts, shutdown, &mut w, &mut progress).await?;
+            if let Some((id, how)) = result.still_running {
+                still_running.push((id, how));
+            }
+            if let Some(r) = result.abort {
+                abort_reason = Some(abort_reason.map_or(r, |a| a.max(r)));
+            }
+            scenario_outcome = scenario_outcome.max(result.outcome);
+            if result.outcome != Outcome::Passed {
+                break;
+            }
+        }
+        w.write(
+            kind::SCENARIO_FINISHED,
+            &ScenarioFinished {
+                scenario: scenario.name.clone(),
+                outcome: scenario_outcome,
+                stages_run,
+            },
+        )?;
+        worst = worst.max(match scenario_outcome {
+            Outcome::Passed | Outcome::NotRun => RunOutcome::Passed,
+            Outcome::Failed => RunOutcome::HypothesisFailed,
+            Outcome::Aborted => RunOutcome::Aborted,
+        });
+        let signalled = matches!(
+            abort_reason,
+            Some(AbortReason::Interrupt | AbortReason::Signal)
+        );
+        if !still_running.is_empty()
+            || signalled
+            || (scenario_outcome != Outcome::Passed && opts.stop_on_failure)
+        {
+            break;
+        }
+    }
+    if !still_running.is_empty() {
+        worst = RunOutcome::StopFailed;
+    }
+    finish(&mut w, worst, abort_reason)?;
+    progress.finish(worst);
+    Ok(RunSummary {
+        outcome: worst,
+        journal: path,
+        still_running,
+        failed_checks: Vec::new(),
+    })
+}
+
+fn summary(outcome: RunOutcome, journal: PathBuf) -> RunSummary {
+    RunSummary {
+        outcome,
+        journal,
+        still_running: Vec::new(),
+        failed_checks: Vec::new(),
+    }
+}
+
+struct StageCtx<'a> {
+    gameday: &'a GameDayScenario,
+    scenario: &'a Scenario,
+    stage: &'a Stage,
+    template_id: String,
+    metrics: &'a [GuardMetric],
+}
+
+struct StageResult {
+    outcome: Outcome,
+    abort: Option<AbortReason>,
+    still_running: Option<(String, String)>,
+}
+
+/// What ended the watch loop.
+enum WatchEnd {
+    /// The experiment reached a terminal state by itself.
+    Finished(ExperimentView),
+    /// We must stop it.
+    Abort(AbortReason, String),
+}
+
+async fn run_stage<P: RunProviders>(
+    ctx: &StageCtx<'_>,
+    providers: &P,
+    opts: &RunOptions,
+    shutdown: &Shutdown,
+    w: &mut Writer,
+    progress: &mut Progress,
+) -> Result<StageResult, RunError> {
+    let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
+    progress.stage(sc, st);
+    w.write(
+        kind::TEMPLATE_READY,
+        &TemplateReady {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            template_id: ctx.template_id.clone(),
+            change: "unchanged".to_owned(),
+        },
+    )?;
+
+    // Baseline: the window just before the fault.
+    let now = Utc::now();
+    let from = now - chrono::Duration::from_std(opts.baseline_window).unwrap_or_default();
+    let baseline = tokio::select! {
+        () = shutdown.token().cancelled() => None,
+        r = guard::fetch(providers, ctx.metrics, from, now) => Some(r.unwrap_or_default()),
+    };
+    let Some(baseline) = baseline else {
+        return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
+    };
+    w.write(
+        kind::BASELINE,
+        &Baseline {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            from,
+            to: now,
+            series: baseline.clone(),
+        },
+    )?;
+
+    // Intent on disk before StartExperiment.
+    let tags = BTreeMap::from([
+        (RUN_TAG.to_owned(), opts.run_id.clone()),
+        ("gameday".to_owned(), ctx.gameday.name.clone()),
+        ("gameday-scenario".to_owned(), sc.to_owned()),
+        ("gameday-stage".to_owned(), st.to_owned()),
+    ]);
+    w.write(
+        kind::STAGE_INTENT,
+        &StageIntent {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            template_id: ctx.template_id.clone(),
+            selection: ctx.stage.selection.to_string(),
+            tags: tags.clone(),
+        },
+    )?;
+    if shutdown.token().is_cancelled() {
+        return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
+    }
+    // Not raced against cancellation: once the request is sent, we must learn the id to stop it.
+    let started = providers.start(&ctx.template_id, &tags, false).await;
+    let experiment = match started {
+        Ok(e) => e,
+        Err(e) => {
+            let msg = format!("{e}");
+            progress.note(&format!("{sc}/{st}: StartExperiment failed: {msg}"));
+            return not_started(ctx, opts, w, None, Some(msg));
+        }
+    };
+    let id = experiment.id.clone();
+    let stage_start = Utc::now();
+    w.write(
+        kind::EXPERIMENT_STARTED,
+        &ExperimentStarted {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            experiment_id: id.clone(),
+            template_id: ctx.template_id.clone(),
+        },
+    )?;
+    progress.note(&format!("{sc}/{st}: experiment {id} started"));
+
+    let mut watch = Watch {
+        ctx,
+        id: id.clone(),
+        tracker: SampleTracker::default(),
+        last_state: None,
+        alarm_states: BTreeMap::new(),
+        fault_start: None,
+        fault_end: None,
+        samples: Vec::new(),
+        stage_start,
+    };
+    let end = watch.watch(providers, opts, shutdown, w, progress).await?;
+
+    let mut abort = None;
+    let mut final_status = None;
+    let mut still_running = None;
+    match end {
+        WatchEnd::Finished(view) => {
+            final_status = Some(view.status.clone());
+        }
+        WatchEnd::Abort(reason, detail) => {
+            progress.note(&format!("{sc}/{st}: abort ({reason:?}): {detail}"));
+            let a = Abort {
+                scenario: sc.to_owned(),
+                stage: st.to_owned(),
+                reason,
+                detail,
+            };
+            w.write(kind::ABORT, &a)?;
+            abort = Some(a);
+            match stop_experiment(providers, &id, reason, opts.stop_timeout, w).await? {
+                Ok(status) => final_status = Some(status),
+                Err(how) => still_running = Some((id.clone(), how)),
+            }
+        }
+    }
+    let fault_end = watch.fault_end.unwrap_or_else(Utc::now);
+    watch.fault_end = Some(fault_end);
+
+    // Recovery: watch until every metric is back inside its bounds, capped. Not after a
+    // signal (the operator wants out) and not while an experiment may still be running.
+    let interrupted = matches!(
+        abort.as_ref().map(|a| a.reason),
+        Some(AbortReason::Interrupt | AbortReason::Signal)
+    );
+    let recovery_observed = !interrupted && still_running.is_none();
+    if recovery_observed {
+        progress.phase("recovery");
+        watch
+            .recover(providers, opts, shutdown, w, progress)
+            .await?;
+    }
+
+    let recovery_target = opts.recovery_target(&ctx.scenario.service);
+    let verdict = judge(&StageFacts {
+        metrics: ctx.metrics,
+        baseline: &baseline,
+        samples: &watch.samples,
+        fault_end: Some(fault_end.timestamp()),
+        recovery_observed,
+        abort: abort.as_ref(),
+        final_status: final_status.as_deref(),
+        start_error: None,
+        recovery_target_secs: recovery_target.as_secs(),
+    });
+    let mut outcome = verdict.outcome;
+    if still_running.is_some() {
+        outcome = Outcome::Aborted;
+    }
+    progress.note(&format!("{sc}/{st}: {}", outcome.as_str()));
+    w.write(
+        kind::STAGE_FINISHED,
+        &StageFinished {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            experiment_id: Some(id),
+            final_status,
+            fault_start: watch.fault_start.or(Some(stage_start)),
+            fault_end: Some(fault_end),
+            verdict,
+        },
+    )?;
+    Ok(StageResult {
+        outcome,
+        abort: abort.map(|a| a.reason),
+        still_running,
+    })
+}
+
+fn abort_reason(shutdown: &Shutdown) -> AbortReason {
+    shutdown.reason().unwrap_or(AbortReason::Interrupt)
+}
+
+/// Closes a stage that never injected anything.
+fn not_started(
+    ctx: &StageCtx<'_>,
+    opts: &RunOptions,
+    w: &mut Writer,
+    abort: Option<AbortReason>,
+    start_error: Option<String>,
+) -> Result<StageResult, RunError> {
+    let a = abort.map(|reason| Abort {
+        scenario: ctx.scenario.name.clone(),
+        stage: ctx.stage.name.clone(),
+        reason,
+        detail: "cancelled before the experiment was started".to_owned(),
+    });
+    if let Some(a) = &a {
+        w.write(kind::ABORT, a)?;
+    }
+    let verdict = judge(&StageFacts {
+        metrics: &[],
+        baseline: &BTreeMap::new(),
+        samples: &[],
+        fault_end: None,
+        recovery_observed: false,
+        abort: a.as_ref(),
+        final_status: None,
+        start_error: start_error.as_deref(),
+        recovery_target_secs: opts.recovery_target(&ctx.scenario.service).as_secs(),
+    });
+    let outcome = verdict.outcome;
+    w.write(
+        kind::STAGE_FINISHED,
+        &StageFinished {
+            scenario: ctx.scenario.name.clone(),
+            stage: ctx.stage.name.clone(),
+            experiment_id: None,
+            final_status: None,
+            fault_start: None,
+            fault_end: None,
+            verdict,
+        },
+    )?;
+    Ok(StageResult {
+        outcome,
+        abort,
+        still_running: None,
+    })
+}
+
+/// Sends StopExperiment and waits, under its own timeout and never cancelled, until FIS says
+/// the experiment is over. `Ok(Err(how))` when it may still be running.
+///
+/// # Errors
+/// Only journal failures; stop failures are journaled and returned as `Ok(Err(..))`.
+pub(crate) async fn stop_experiment<F: FaultInjector>(
+    fis: &F,
+    id: &str,
+    reason: AbortReason,
+    timeout: Duration,
+    w: &mut impl JournalSink,
+) -> Result<Result<String, String>, JournalError> {
+    let how = format!(
+        "aws fis stop-experiment --id {id}   (then: aws fis get-experiment --id {id} until \
+         its state is stopped)"
+    );
+    w.record(
+        kind::STOP_REQUESTED,
+        &StopRequested {
+            experiment_id: id.to_owned(),
+            reason,
+        },
+    )?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last_status = None;
+    let mut last_error = None;
+    // StopExperiment, retried until accepted or the deadline (a throttled or dropped call
+    // must not leave the fault running).
+    let mut sent = false;
+    while tokio::time::Instant::now() < deadline {
+        if !sent {
+            match fis.stop(id).await {
+                Ok(v) => {
+                    sent = true;
+                    last_status = Some(v.status.clone());
+                    if is_terminal_status(&v.status) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    // Already over: FIS refuses to stop a finished experiment.
+                    if let Ok(v) = fis.get(id).await
+                        && is_terminal_status(&v.status)
+                    {
+                        last_status = Some(v.status);
+                        break;
+                    }
+                    last_error = Some(format!("{e}"));
+                }
+            }
+        } else {
+            match fis.get(id).await {
+                Ok(v) => {
+                    last_status = Some(v.status.clone());
+                    if is_terminal_status(&v.status) {
+                        break;
+                    }
+                }
+                Err(e) => last_error = Some(format!("{e}")),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    match last_status {
+        Some(s) if is_terminal_status(&s) => {
+            w.record(
+                kind::STOP_CONFIRMED,
+                &StopConfirmed {
+                    experiment_id: id.to_owned(),
+                    status: s.clone(),
+                },
+            )?;
+            Ok(Ok(s))
+        }
+        status => {
+            let error = last_error.unwrap_or_else(|| {
+                format!(
+                    "not stopped within {} s (last status {})",
+                    timeout.as_secs(),
+                    status.as_deref().unwrap_or("unknown")
+                )
+            });
+            tracing::error!(experiment = id, %error, "stop failed: a human must act: {how}");
+            w.record(
+                kind::STOP_FAILED,
+                &StopFailed {
+                    experiment_id: id.to_owned(),
+                    error,
+                    last_status: status,
+                    how_to_stop: how.clone(),
+                },
+            )?;
+            Ok(Err(how))
+        }
+    }
+}
+
+/// Where stop events are written (the run's journal, or `recover`'s).
+pub(crate) trait JournalSink {
+    /// Appends an entry.
+    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError>;
+}
+
+impl JournalSink for Writer {
+    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
+        self.write(kind, data)
+    }
+}
+
+impl JournalSink for Journal {
+    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
+        self.append(Utc::now(), kind, data).map(|_| ())
+    }
+}
+
+struct Watch<'a> {
+    ctx: &'a StageCtx<'a>,
+    id: String,
+    tracker: SampleTracker,
+    last_state: Option<ExperimentState>,
+    alarm_states: BTreeMap<String, AlarmStateValue>,
+    fault_start: Option<DateTime<Utc>>,
+    fault_end: Option<DateTime<Utc>>,
+    samples: Vec<super::record::GuardSample>,
+    stage_start: DateTime<Utc>,
+}
+
+/// The fault actions of a stage: everything but the observation wait.
+fn fault_actions_done(view: &ExperimentView) -> bool {
+    let faults: Vec<_> = view
+        .actions
+        .iter()
+        .filter(|(_, a)| a.action_id.as_deref() != Some("aws:fis:wait"))
+        .collect();
+    !faults.is_empty()
+        && faults.iter().all(|(_, a)| {
+            matches!(
+                a.status.as_str(),
+                "completed" | "stopped" | "failed" | "cancelled" | "skipped"
+            )
+        })
+}
+
+impl Watch<'_> {
+    async fn watch<P: RunProviders>(
+        &mut self,
+        providers: &P,
+        opts: &RunOptions,
+        shutdown: &Shutdown,
+        w: &mut Writer,
+        progress: &mut Progress,
+    ) -> Result<WatchEnd, RunError> {
+        let deadline = tokio::time::Instant::now() + opts.stage_timeout;
+        let mut poll = tokio::time::interval(opts.poll_interval);
+        let mut guard_tick = tokio::time::interval(opts.guard_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        guard_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let token = shutdown.token().clone();
+        loop {
+            tokio::select! {
+                biased;
+                () = token.cancelled() => {
+                    let r = abort_reason(shutdown);
+                    return Ok(WatchEnd::Abort(r, match r {
+                        AbortReason::Signal => "SIGTERM received".to_owned(),
+                        _ => "interrupted (Ctrl-C)".to_owned(),
+                    }));
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    return Ok(WatchEnd::Abort(
+                        AbortReason::Timeout,
+                        format!("the stage ran longer than {} s", opts.stage_timeout.as_secs()),
+                    ));
+                }
+                _ = poll.tick() => {
+                    let got = tokio::select! {
+                        () = token.cancelled() => continue,
+                        r = providers.get(&self.id) => r,
+                    };
+                    match got {
+                        Ok(view) => {
+                            if let Some(end) = self.on_state(&view, w, progress)? {
+                                return Ok(end);
+                            }
+                        }
+                        Err(e) => tracing::warn!(experiment = %self.id, error = %e, "GetExperiment failed; retrying"),
+                    }
+                }
+                _ = guard_tick.tick() => {
+                    let checked = tokio::select! {
+                        () = token.cancelled() => continue,
+                        r = self.guard_once(providers, opts, w, progress, Phase::Fault) => r?,
+                    };
+                    if let Some((reason, detail)) = checked {
+                        return Ok(WatchEnd::Abort(reason, detail));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Journals a state change; ends the watch when the experiment is over or FIS stopped it.
+    fn on_state(
+        &mut self,
+        view: &ExperimentView,
+        w: &mut Writer,
+        progress: &mut Progress,
+    ) -> Result<Option<WatchEnd>, RunError> {
+        let state = ExperimentState {
+            scenario: self.ctx.scenario.name.clone(),
+            stage: self.ctx.stage.name.clone(),
+            experiment_id: self.id.clone(),
+            status: view.status.clone(),
+            reason: view.reason.clone(),
+            actions: view.actions.clone(),
+        };
+        if self.last_state.as_ref() != Some(&state) {
+            w.write(kind::EXPERIMENT_STATE, &state)?;
+            progress.experiment(&view.status, &view.actions);
+            self.last_state = Some(state);
+        }
+        if view.status == "running" && self.fault_start.is_none() {
+            self.fault_start = Some(Utc::now());
+        }
+        if self.fault_end.is_none() && (fault_actions_done(view) || view.is_terminal()) {
+            self.fault_end = Some(Utc::now());
+        }
+        if matches!(view.status.as_str(), "stopping" | "stopped") {
+            // We did not ask: a FIS stop condition (or someone else) stopped it.
+            let detail = format!(
+                "FIS stopped the experiment ({})",
+                view.reason.as_deref().unwrap_or("stop condition")
+            );
+            return Ok(Some(WatchEnd::Abort(AbortReason::StopCondition, detail)));
+        }
+        if view.is_terminal() {
+            return Ok(Some(WatchEnd::Finished(view.clone())));
+        }
+        Ok(None)
+    }
+
+    /// One guard poll: new metric datapoints and stop-alarm states. Returns an abort when a
+    /// datapoint breaches or a stop alarm is in ALARM.
+    async fn guard_once<P: RunProviders>(
+        &mut self,
+        providers: &P,
+        opts: &RunOptions,
+        w: &mut Writer,
+        progress: &mut Progress,
+        phase: Phase,
+    ) -> Result<Option<(AbortReason, String)>, RunError> {
+        let (sc, st) = (&self.ctx.scenario.name, &self.ctx.stage.name);
+        let now = Utc::now();
+        let period = chrono::Duration::from_std(opts.guard_period).unwrap_or_default();
+        let from = self.stage_start - period;
+        let mut verdict = None;
+        match guard::fetch(providers, self.ctx.metrics, from, now + period).await {
+            Ok(fetched) => {
+                let fetched = only_since(fetched, from.timestamp());
+                for mut s in self
+                    .tracker
+                    .new_samples(self.ctx.metrics, &fetched, sc, st, phase)
+                {
+                    if let Some(end) = self.fault_end
+                        && s.ts >= end.timestamp()
+                    {
+                        s.phase = Phase::Recovery;
+                    }
+                    w.write(kind::GUARD_SAMPLE, &s)?;
+                    progress.sample(&s);
+                    if s.breach && phase == Phase::Fault && verdict.is_none() {
+                        verdict = Some((
+                            AbortReason::Guard,
+                            format!(
+                                "{} = {} at {} is outside its bounds ({})",
+                                s.metric,
+                                crate::plan::generate::format_threshold(s.value),
+                                DateTime::from_timestamp(s.ts, 0)
+                                    .map(|t| t.format("%H:%M:%SZ").to_string())
+                                    .unwrap_or_default(),
+                                bounds_text(s.lower, s.upper)
+                            ),
+                        ));
+                    }
+                    self.samples.push(s);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "guard metric read failed; retrying"),
+        }
+        if !self.ctx.scenario.stop_alarms.is_empty() {
+            match providers
+                .describe_alarms(&self.ctx.scenario.stop_alarms)
+                .await
+            {
+                Ok(alarms) => {
+                    for a in alarms {
+                        if self.alarm_states.get(&a.name) != Some(&a.state) {
+                            self.alarm_states.insert(a.name.clone(), a.state);
+                            w.write(
+                                kind::ALARM_STATE,
+                                &AlarmState {
+                                    scenario: sc.clone(),
+                                    stage: st.clone(),
+                                    alarm: a.name.clone(),
+                                    state: a.state.as_str().to_owned(),
+                                    reason: a.reason.clone(),
+                                },
+                            )?;
+                        }
+                        if a.state == AlarmStateValue::Alarm
+                            && phase == Phase::Fault
+                            && verdict.is_none()
+                        {
+                            verdict = Some((
+                                AbortReason::StopCondition,
+                                format!("stop alarm {} is in ALARM", a.name),
+                            ));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "stop-alarm read failed; retrying"),
+            }
+        }
+        Ok(verdict)
+    }
+
+    /// Watches recovery until every metric has a datapoint after the fault and its latest is
+    /// inside the bounds, or the cap passes, or the run is cancelled.
+    async fn recover<P: RunProviders>(
+        &mut self,
+        providers: &P,
+        opts: &RunOptions,
+        shutdown: &Shutdown,
+        w: &mut Writer,
+        progress: &mut Progress,
+    ) -> Result<(), RunError> {
+        let Some(end) = self.fault_end.map(|t| t.timestamp()) else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + opts.recovery_cap;
+        let token = shutdown.token().clone();
+        loop {
+            let recovered = self.ctx.metrics.iter().all(|m| {
+                self.samples
+                    .iter()
+                    .filter(|s| s.metric == m.name && s.ts >= end)
+                    .max_by_key(|s| s.ts)
+                    .is_some_and(|s| !s.breach)
+            });
+            if recovered || self.ctx.metrics.is_empty() {
+                return Ok(());
+            }
+            tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                () = tokio::time::sleep_until(deadline) => return Ok(()),
+                () = tokio::time::sleep(opts.guard_interval) => {}
+            }
+            self.guard_once(providers, opts, w, progress, Phase::Recovery)
+                .await?;
+        }
+    }
+}
+
+fn only_since(mut fetched: BTreeMap<String, Series>, from: i64) -> BTreeMap<String, Series> {
+    for s in fetched.values_mut() {
+        s.retain(|(ts, _)| *ts >= from);
+    }
+    fetched
+}
+
+fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
+    use crate::plan::generate::format_threshold as f;
+    match (lower, upper) {
+        (Some(l), Some(u)) => format!("{} .. {}", f(l), f(u)),
+        (Some(l), None) => format!(">= {}", f(l)),
+        (None, Some(u)) => format!("<= {}", f(u)),
+        (None, None) => "none".to_owned(),
+    }
+}
+
+/// One stage's template request: (scenario, stage) indices, file name, identity tags, request.
+pub(crate) type StageRequest = (
+    (usize, usize),
+    String,
+    BTreeMap<String, String>,
+    serde_json::Value,
+);
+
+/// Stage templates keyed by (scenario index, stage index), with their identity tags.
+pub(crate) fn stage_requests(gameday: &GameDayScenario) -> Result<Vec<StageRequest>, String> {
+    let mut out = Vec::new();
+    for (i, scenario) in gameday.scenarios.iter().enumerate() {
+        for (j, stage) in scenario.stages.iter().enumerate() {
+            let t = stage_template(gameday, i, j).map_err(|e| e.to_string())?;
+            let name = template_file_name(scenario, stage);
+            let request = t.to_value(&name).map_err(|e| e.to_string())?;
+            let identity = t
+                .tags
+                .iter()
+                .filter(|(k, _)| {
+                    matches!(k.as_str(), "gameday" | "gameday-scenario" | "gameday-stage")
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            out.push(((i, j), name, identity, request));
+        }
+    }
+    Ok(out)
+}
