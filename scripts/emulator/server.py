@@ -653,8 +653,12 @@ def _install_fast_get_metric_data() -> None:
                 if j > i:
                     stats = cw.Statistics([stat], bucket)
                     stats.metric_data = points[i:j]
-                    values.append(stats.get_statistics_for_type(stat))
-                    stamps.append(stats.timestamp)
+                    value = stats.get_statistics_for_type(stat)
+                    if value is None:
+                        value = _percentile(stat, stats.metric_single_values_list)
+                    if value is not None:
+                        values.append(value)
+                        stamps.append(stats.timestamp)
                 i = j
                 bucket = bucket_end
             if scan_by == "TimestampDescending":
@@ -686,6 +690,20 @@ def _install_fast_get_metric_data() -> None:
     cw.CloudWatchBackend.get_metric_data = get_metric_data
 
 
+
+
+def _percentile(stat: str, values: list[float]) -> float | None:
+    """`pNN` / `pNN.N` over raw datapoints (nearest rank), which moto does not compute.
+    Other extended statistics (trimmed means …) stay unsupported: no datapoint."""
+    import math
+    import re
+
+    m = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?|100)", stat)
+    if not m or not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(float(m.group(1)) / 100 * len(ordered)))
+    return float(ordered[rank - 1])
 
 def _metric_math(expression: str, results: list[dict[str, Any]], fallback: Any) -> tuple[list[Any], list[Any]]:
     """Arithmetic metric math (`100 * errors / requests`): ids, numbers, + - * / and

@@ -208,6 +208,29 @@ class CloudWatchCborTest(EmulatorCase):
         self.assertEqual(len(results["rate"]["Timestamps"]), 2)
         self.assertEqual(results["neg"]["Values"], [0.0, -4.0, 1.0])
 
+    def test_percentile_statistics(self) -> None:
+        ns = f"Test/{uuid.uuid4().hex[:8]}"
+        base = (int(time.time()) // 60) * 60 - 600
+        data = [{"MetricName": "Latency", "Timestamp": _ts(base + i), "Value": float(v)}
+                for i, v in enumerate(range(1, 101))]
+        status, _, body = self.cbor_call("PutMetricData", {"Namespace": ns, "MetricData": data})
+        self.assertEqual(status, 200, body)
+        metric = {"Namespace": ns, "MetricName": "Latency"}
+        status, _, body = self.cbor_call("GetMetricData", {
+            "MetricDataQueries": [
+                {"Id": "p99", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "p99"}},
+                {"Id": "p50", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "p50"}},
+                {"Id": "tm", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "tm90"}},
+            ],
+            "StartTime": _ts(base), "EndTime": _ts(base + 600), "ScanBy": "TimestampAscending",
+        })
+        self.assertEqual(status, 200, body)
+        results = {r["Id"]: r for r in body["MetricDataResults"]}
+        # Minute buckets hold 1..60 and 61..100: nearest ranks 60 and 40.
+        self.assertEqual(results["p99"]["Values"], [60.0, 100.0])
+        self.assertEqual(results["p50"]["Values"], [30.0, 80.0])
+        self.assertEqual(results["tm"]["Values"], [], "unsupported statistics yield no datapoint")
+
     def test_alarm_lifecycle(self) -> None:
         name = f"alarm-{uuid.uuid4().hex[:8]}"
         status, _, body = self.cbor_call("PutMetricAlarm", {

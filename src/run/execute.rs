@@ -881,10 +881,15 @@ impl Watch<'_> {
         match guard::fetch(providers, self.ctx.metrics, from, now + period).await {
             Ok(fetched) => {
                 let fetched = only_since(fetched, from.timestamp());
-                for mut s in self
-                    .tracker
-                    .new_samples(self.ctx.metrics, &fetched, sc, st, phase)
-                {
+                let complete_before = (now - period).timestamp();
+                for mut s in self.tracker.new_samples(
+                    self.ctx.metrics,
+                    &fetched,
+                    complete_before,
+                    sc,
+                    st,
+                    phase,
+                ) {
                     if let Some(end) = self.fault_end
                         && s.ts >= end.timestamp()
                     {

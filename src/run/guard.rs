@@ -153,17 +153,23 @@ pub async fn fetch<M: MetricSource>(
 
 /// Turns fetched series into samples, keeping only points newer than the last one seen per
 /// metric (CloudWatch returns the whole window on every poll).
+///
+/// The newest bucket is usually still filling: it is reported only once complete (its start
+/// at or before `complete_before`), except when it already breaches — then at once, because
+/// waiting a period to confirm a breach is exactly the delay the guard exists to avoid.
 #[derive(Debug, Default)]
 pub struct SampleTracker {
     last_seen: BTreeMap<String, i64>,
 }
 
 impl SampleTracker {
-    /// The samples not seen before, per metric in time order.
+    /// The samples not seen before, per metric in time order; buckets starting after
+    /// `complete_before` are provisional (see the type's docs).
     pub fn new_samples(
         &mut self,
         metrics: &[GuardMetric],
         fetched: &BTreeMap<String, Series>,
+        complete_before: i64,
         scenario: &str,
         stage: &str,
         phase: Phase,
@@ -174,7 +180,12 @@ impl SampleTracker {
                 continue;
             };
             let last = self.last_seen.get(&m.name).copied().unwrap_or(i64::MIN);
+            let mut newest = last;
             for &(ts, value) in series.iter().filter(|(ts, _)| *ts > last) {
+                if ts > complete_before && !m.breaches(value) {
+                    break;
+                }
+                newest = newest.max(ts);
                 out.push(GuardSample {
                     scenario: scenario.to_owned(),
                     stage: stage.to_owned(),
@@ -187,9 +198,7 @@ impl SampleTracker {
                     phase,
                 });
             }
-            if let Some(&(ts, _)) = series.last() {
-                self.last_seen.insert(m.name.clone(), ts.max(last));
-            }
+            self.last_seen.insert(m.name.clone(), newest);
         }
         out
     }
@@ -259,12 +268,21 @@ mod tests {
         }];
         let mut t = SampleTracker::default();
         let f1 = BTreeMap::from([("x".to_owned(), vec![(10, 0.5), (20, 2.0)])]);
-        let s1 = t.new_samples(&m, &f1, "s", "st", Phase::Fault);
+        let s1 = t.new_samples(&m, &f1, 20, "s", "st", Phase::Fault);
         assert_eq!(s1.len(), 2);
         assert!(!s1[0].breach && s1[1].breach);
+        // 30 is still filling and healthy: held back; 40 is filling but already breaching.
         let f2 = BTreeMap::from([("x".to_owned(), vec![(10, 0.5), (20, 2.0), (30, 0.1)])]);
-        let s2 = t.new_samples(&m, &f2, "s", "st", Phase::Recovery);
+        assert!(
+            t.new_samples(&m, &f2, 25, "s", "st", Phase::Fault)
+                .is_empty()
+        );
+        let s2 = t.new_samples(&m, &f2, 30, "s", "st", Phase::Recovery);
         assert_eq!(s2.len(), 1);
         assert_eq!((s2[0].ts, s2[0].phase), (30, Phase::Recovery));
+        let f3 = BTreeMap::from([("x".to_owned(), vec![(30, 0.1), (40, 5.0)])]);
+        let s3 = t.new_samples(&m, &f3, 30, "s", "st", Phase::Fault);
+        assert_eq!(s3.len(), 1);
+        assert!(s3[0].breach);
     }
 }

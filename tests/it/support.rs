@@ -35,7 +35,52 @@ fn python() -> PathBuf {
 /// The emulator for this test binary, started on first use.
 pub(crate) fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(start_emulator)
+}
+
+/// Seconds each FIS experiment state lasts on [`fis_emulator`].
+pub(crate) const FIS_STATE_SECS: u64 = 2;
+
+/// A second emulator whose FIS experiments advance by time ([`FIS_STATE_SECS`] per state:
+/// pending → initiating → running → completed) instead of one state per GetExperiment, so a
+/// stage stays `running` while the guard watches it. Separate from [`emulator`] so the other
+/// tests keep moto's default progression.
+pub(crate) fn fis_emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
     EMULATOR.get_or_init(|| {
+        let e = start_emulator();
+        let body = format!(
+            r#"{{"model_name": "fis::experiment", "transition": {{"progression": "time", "seconds": {FIS_STATE_SECS}}}}}"#
+        );
+        let status = post_json(&e.url, "/moto-api/state-manager/set-transition", &body);
+        assert!((200..300).contains(&status), "set-transition failed: {status}");
+        e
+    })
+}
+
+/// A blocking JSON POST over plain HTTP/1.1 (no async runtime needed); returns the status.
+fn post_json(base: &str, path: &str, body: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let host = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(host).expect("emulator reachable");
+    write!(
+        conn,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer read");
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn start_emulator() -> Emulator {
+    {
         let mut child = Command::new(python())
             .arg(repo().join("scripts/emulator/server.py"))
             .args(["--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof"])
@@ -60,15 +105,20 @@ pub(crate) fn emulator() -> &'static Emulator {
             _child: Mutex::new(child),
             _stdin: Mutex::new(stdin),
         }
-    })
+    }
 }
 
 /// AWS options pointing at the emulator.
 pub(crate) fn emulator_options() -> AwsOptions {
+    options_for(&emulator().url)
+}
+
+/// AWS options pointing at an emulator URL.
+pub(crate) fn options_for(url: &str) -> AwsOptions {
     AwsOptions {
         profile: None,
         region: Some("us-east-1".into()),
-        endpoint_url: Some(emulator().url.clone()),
+        endpoint_url: Some(url.to_owned()),
         connect_timeout: std::time::Duration::from_secs(2),
         attempt_timeout: std::time::Duration::from_secs(10),
         operation_timeout: std::time::Duration::from_secs(30),

@@ -1,0 +1,824 @@
+//! `gameday run` and `gameday recover` over the wire on the emulator, whose FIS experiments
+//! advance by time so a stage stays `running` while the guard watches it. The tests play the
+//! system under fault by publishing metrics (healthy or breaching) and setting alarm states.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use gameday::plan::GameDayScenario;
+use gameday::provider::aws::AwsClients;
+use gameday::provider::{AlarmStateValue, AlarmStore as _, FaultInjector as _, MetricDatum};
+use gameday::run::journal::{Entry, read_journal};
+use tokio::io::AsyncReadExt as _;
+
+use crate::support::{fis_emulator, options_for, unique};
+
+/// What the simulated service publishes.
+const HEALTHY: u8 = 0;
+const BREACHING: u8 = 1;
+const SILENT: u8 = 2;
+
+/// One test's world: its own metric namespace, alarms, namespace (so target locks never
+/// collide), scenario file and reports directory.
+struct RunEnv {
+    dir: tempfile::TempDir,
+    clients: AwsClients,
+    gameday: GameDayScenario,
+    dims: BTreeMap<String, String>,
+    ns: String,
+    mode: Arc<AtomicU8>,
+}
+
+impl RunEnv {
+    async fn new(stages: usize) -> Self {
+        let url = fis_emulator().url.clone();
+        let clients = AwsClients::connect(&options_for(&url))
+            .await
+            .expect("clients");
+        let id = unique("run");
+        let ns = format!("Test/{id}");
+        let mut g: GameDayScenario =
+            yaml_serde::from_str(include_str!("../../scenarios/checkout-example.yaml"))
+                .expect("example parses");
+        g.name = id.clone();
+        g.region = "us-east-1".into();
+        g.account_id = "123456789012".into();
+        g.fis.log_group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/gameday/fis:*".into();
+        let rename = |n: &str| format!("{id}-{n}");
+        for a in &mut g.alarms {
+            a.name = rename(&a.name);
+            if let Some(m) = &mut a.metric {
+                m.namespace.clone_from(&ns);
+                // moto computes pNN through our adapter; keep the example's statistic.
+            }
+            if let Some(e) = &mut a.expression {
+                for m in e.inputs.values_mut() {
+                    m.namespace.clone_from(&ns);
+                }
+            }
+        }
+        let s = &mut g.scenarios[0];
+        s.target.namespace = id.clone();
+        s.stages.truncate(stages);
+        s.stop_alarms = s.stop_alarms.iter().map(|n| rename(n)).collect();
+        for h in &mut s.hypothesis {
+            h.alarms = h.alarms.iter().map(|n| rename(n)).collect();
+        }
+        let dims = g.alarms[1]
+            .metric
+            .as_ref()
+            .expect("latency alarm is single-metric")
+            .dimensions
+            .clone();
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("scenario.yaml"), g.to_yaml().expect("yaml"))
+            .expect("write");
+        std::fs::write(
+            dir.path().join("gameday.yaml"),
+            "environment: staging\naws:\n  region: us-east-1\npolicy:\n  required_label: chaos-experiment\n",
+        )
+        .expect("write config");
+        Self {
+            dir,
+            clients,
+            gameday: g,
+            dims,
+            ns,
+            mode: Arc::new(AtomicU8::new(HEALTHY)),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn alarm_names(&self) -> Vec<String> {
+        self.gameday.alarms.iter().map(|a| a.name.clone()).collect()
+    }
+
+    async fn create_alarms(&self) {
+        for a in &self.gameday.alarms {
+            let spec = a.to_provider(&self.gameday.name).expect("alarm spec");
+            self.clients.put_alarm(&spec).await.expect("put alarm");
+        }
+    }
+
+    fn data(&self, at: chrono::DateTime<Utc>, breaching: bool) -> Vec<MetricDatum> {
+        let datum = |name: &str, value: f64| MetricDatum {
+            name: name.to_owned(),
+            dimensions: self.dims.clone(),
+            timestamp: at,
+            value,
+            high_resolution: true,
+        };
+        let errors = if breaching { 40.0 } else { 0.0 };
+        vec![
+            datum("HTTPCode_Target_5XX_Count", errors),
+            datum("RequestCount", 100.0),
+            datum("TargetResponseTime", 0.2),
+        ]
+    }
+
+    /// Healthy history: one datapoint set every 10 s over the last 10 minutes.
+    async fn publish_history(&self, breaching: bool) {
+        let now = Utc::now();
+        let mut all = Vec::new();
+        for i in 1..=60 {
+            all.extend(self.data(now - chrono::Duration::seconds(i * 10), breaching));
+        }
+        for chunk in all.chunks(150) {
+            self.clients
+                .put_metric_data(&self.ns, chunk)
+                .await
+                .expect("publish history");
+        }
+    }
+
+    /// Publishes every 500 ms in the current mode until the returned guard is dropped.
+    fn publish_live(&self) -> tokio::task::JoinHandle<()> {
+        let (clients, mode, ns) = (self.clients.clone(), self.mode.clone(), self.ns.clone());
+        let me = self.data_fn();
+        tokio::spawn(async move {
+            loop {
+                let m = mode.load(Ordering::SeqCst);
+                if m != SILENT {
+                    let data = me(Utc::now(), m == BREACHING);
+                    let _ = clients.put_metric_data(&ns, &data).await;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    }
+
+    fn data_fn(&self) -> impl Fn(chrono::DateTime<Utc>, bool) -> Vec<MetricDatum> + Send + 'static {
+        let dims = self.dims.clone();
+        move |at, breaching| {
+            let datum = |name: &str, value: f64| MetricDatum {
+                name: name.to_owned(),
+                dimensions: dims.clone(),
+                timestamp: at,
+                value,
+                high_resolution: true,
+            };
+            vec![
+                datum(
+                    "HTTPCode_Target_5XX_Count",
+                    if breaching { 40.0 } else { 0.0 },
+                ),
+                datum("RequestCount", 100.0),
+                datum("TargetResponseTime", 0.2),
+            ]
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("gameday"));
+        cmd.current_dir(self.path())
+            .env_remove("AWS_PROFILE")
+            .env_remove("GAMEDAY_CONFIG")
+            .env_remove("RUST_LOG")
+            .env("AWS_ENDPOINT_URL", &fis_emulator().url)
+            .env("AWS_ACCESS_KEY_ID", "gameday-test")
+            .env("AWS_SECRET_ACCESS_KEY", "gameday-test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", self.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.path().join("no-aws-credentials"),
+            )
+            .env("KUBECONFIG", self.path().join("no-kubeconfig"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    fn run_args(&self, run_id: &str) -> Vec<String> {
+        [
+            "run",
+            "scenario.yaml",
+            "--yes",
+            "--run-id",
+            run_id,
+            "--guard-interval",
+            "1s",
+            "--guard-period",
+            "1s",
+            "--poll-interval",
+            "500ms",
+            "--recovery-cap",
+            "6s",
+            "--stop-timeout",
+            "30s",
+            "--baseline",
+            "5m",
+            "--hypothesis-window",
+            "5m",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    }
+
+    fn journal(&self, run_id: &str) -> PathBuf {
+        self.path()
+            .join("reports")
+            .join(run_id)
+            .join("journal.jsonl")
+    }
+
+    fn entries(&self, run_id: &str) -> Vec<Entry> {
+        read_journal(&self.journal(run_id))
+            .map(|j| j.entries)
+            .unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the journal has an entry matching `pred`.
+    async fn wait_for(&self, run_id: &str, what: &str, pred: impl Fn(&Entry) -> bool) -> Entry {
+        for _ in 0..1200 {
+            if let Some(e) = self.entries(run_id).into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no {what} in the journal after 120 s: {:#?}",
+            self.entries(run_id)
+        );
+    }
+
+    /// Experiments this run started (not previews), from FIS itself.
+    async fn experiments_of(&self, run_id: &str) -> Vec<gameday::provider::ExperimentSummary> {
+        self.clients
+            .list()
+            .await
+            .expect("list experiments")
+            .into_iter()
+            .filter(|e| e.tags.get("gameday-run").map(String::as_str) == Some(run_id))
+            .filter(|e| !e.tags.contains_key("gameday-preview"))
+            .collect()
+    }
+}
+
+struct Finished {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn finish(mut child: tokio::process::Child) -> Finished {
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    let (mut o, mut e) = (
+        child.stdout.take().expect("piped"),
+        child.stderr.take().expect("piped"),
+    );
+    let status = tokio::time::timeout(Duration::from_secs(240), async {
+        let (_, _, status) = tokio::join!(
+            o.read_to_string(&mut stdout),
+            e.read_to_string(&mut stderr),
+            child.wait()
+        );
+        status
+    })
+    .await
+    .expect("gameday finished within 240 s")
+    .expect("exit status");
+    Finished {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
+fn kinds(entries: &[Entry]) -> Vec<String> {
+    entries.iter().map(|e| e.kind.clone()).collect()
+}
+
+fn of_kind<'a>(entries: &'a [Entry], kind: &str) -> Vec<&'a Entry> {
+    entries.iter().filter(|e| e.kind == kind).collect()
+}
+
+fn stage_of(e: &Entry) -> &str {
+    e.data["stage"].as_str().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_three_stage_scenario_passes_every_stage() {
+    let env = RunEnv::new(3).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    let run_id = unique("healthy");
+    let out = finish(
+        env.command(&[])
+            .args(env.run_args(&run_id))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        out.code,
+        0,
+        "{}\n{}\n{:?}",
+        out.stdout,
+        out.stderr,
+        kinds(&entries)
+    );
+
+    // Every step is journaled, in order.
+    let k = kinds(&entries);
+    assert_eq!(k.first().map(String::as_str), Some("run-started"));
+    assert_eq!(k.last().map(String::as_str), Some("run-finished"));
+    assert!(
+        of_kind(&entries, "preflight-check")
+            .iter()
+            .all(|e| e.data["ok"] == true)
+    );
+    let finished = of_kind(&entries, "stage-finished");
+    let stages: Vec<&str> = finished.iter().map(|e| stage_of(e)).collect();
+    assert_eq!(stages, ["count-1", "percent-10", "percent-25"]);
+    for f in &finished {
+        assert_eq!(f.data["verdict"]["outcome"], "passed", "{:#}", f.data);
+        assert_eq!(f.data["final_status"], "completed");
+        assert!(f.data["verdict"]["metrics"][0]["fault_points"].as_u64() > Some(0));
+    }
+    for stage in ["count-1", "percent-10", "percent-25"] {
+        let pos = |kind: &str| {
+            entries
+                .iter()
+                .position(|e| e.kind == kind && stage_of(e) == stage)
+                .unwrap_or_else(|| panic!("{kind} for {stage} missing"))
+        };
+        // Intent strictly before the id, the id before any state, baseline before intent.
+        assert!(pos("baseline") < pos("stage-intent"));
+        assert!(pos("stage-intent") < pos("experiment-started"));
+        assert!(pos("experiment-started") < pos("experiment-state"));
+        assert!(pos("experiment-state") < pos("stage-finished"));
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.kind == "guard-sample" && stage_of(e) == stage)
+        );
+    }
+    assert!(
+        of_kind(&entries, "alarm-state")
+            .iter()
+            .all(|e| e.data["state"] == "OK")
+    );
+    assert_eq!(
+        of_kind(&entries, "run-finished")[0].data["outcome"],
+        "passed"
+    );
+    // Three real experiments, all completed, none still running.
+    let exps = env.experiments_of(&run_id).await;
+    assert_eq!(exps.len(), 3, "{exps:?}");
+    assert!(exps.iter().all(|e| e.status == "completed"), "{exps:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_in_stage_two_stops_the_experiment_and_stage_three_never_starts() {
+    let env = RunEnv::new(3).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    let run_id = unique("breach");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let started = env
+        .wait_for(&run_id, "stage 2 experiment", |e| {
+            e.kind == "experiment-started" && stage_of(e) == "percent-10"
+        })
+        .await;
+    // Play the fault: the error rate jumps to 40 %.
+    env.mode.store(BREACHING, Ordering::SeqCst);
+    let breach_published = Utc::now();
+    let out = finish(child).await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        out.code,
+        4,
+        "{}\n{}\n{:?}",
+        out.stdout,
+        out.stderr,
+        kinds(&entries)
+    );
+
+    let abort = of_kind(&entries, "abort");
+    assert_eq!(abort.len(), 1, "{abort:?}");
+    assert_eq!(abort[0].data["reason"], "guard");
+    assert_eq!(stage_of(abort[0]), "percent-10");
+    assert!(
+        abort[0].data["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("error_rate")
+    );
+    let id = started.data["experiment_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let requested = of_kind(&entries, "stop-requested");
+    assert_eq!(requested.len(), 1);
+    assert_eq!(requested[0].data["experiment_id"], id.as_str());
+    let confirmed = of_kind(&entries, "stop-confirmed");
+    assert_eq!(confirmed[0].data["status"], "stopped");
+    // Stage 3 never started: nothing about it after preflight (which checked it).
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.kind != "preflight-check" && stage_of(e) == "percent-25"),
+        "{:?}",
+        kinds(&entries)
+    );
+    let exps = env.experiments_of(&run_id).await;
+    assert_eq!(exps.len(), 2, "{exps:?}");
+    let stopped = exps
+        .iter()
+        .find(|e| e.id == id)
+        .expect("stage 2 experiment");
+    assert_eq!(stopped.status, "stopped");
+    assert_eq!(
+        of_kind(&entries, "run-finished")[0].data["outcome"],
+        "aborted"
+    );
+    eprintln!(
+        "breach published → StopExperiment requested: {} ms (guard interval 1 s)",
+        (requested[0].at - breach_published).num_milliseconds()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_alarm_in_alarm_during_a_stage_aborts_it() {
+    let env = RunEnv::new(2).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    let run_id = unique("alarm");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    env.wait_for(&run_id, "stage 1 experiment", |e| {
+        e.kind == "experiment-started"
+    })
+    .await;
+    let alarm = env.gameday.scenarios[0].stop_alarms[1].clone();
+    env.clients
+        .set_alarm_state(
+            &alarm,
+            AlarmStateValue::Alarm,
+            "test: the system is under fault",
+        )
+        .await
+        .expect("set alarm state");
+    let out = finish(child).await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let abort = of_kind(&entries, "abort");
+    assert_eq!(abort[0].data["reason"], "stop_condition");
+    assert!(
+        abort[0].data["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&alarm)
+    );
+    assert!(
+        of_kind(&entries, "alarm-state")
+            .iter()
+            .any(|e| e.data["alarm"] == alarm.as_str() && e.data["state"] == "ALARM")
+    );
+    assert_eq!(of_kind(&entries, "stop-confirmed").len(), 1);
+}
+
+fn signal(child: &tokio::process::Child, sig: &str) {
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([sig, &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_a_stage_stops_the_experiment_and_completes_the_journal() {
+    let env = RunEnv::new(3).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    let run_id = unique("sigint");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let started = env
+        .wait_for(&run_id, "experiment", |e| e.kind == "experiment-started")
+        .await;
+    let sent = Utc::now();
+    signal(&child, "-INT");
+    let out = finish(child).await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let abort = of_kind(&entries, "abort");
+    assert_eq!(abort[0].data["reason"], "interrupt");
+    let id = started.data["experiment_id"].as_str().expect("id");
+    let requested = of_kind(&entries, "stop-requested");
+    assert_eq!(requested[0].data["experiment_id"], id);
+    assert_eq!(
+        of_kind(&entries, "stop-confirmed")[0].data["status"],
+        "stopped"
+    );
+    let k = kinds(&entries);
+    assert_eq!(k.last().map(String::as_str), Some("run-finished"));
+    assert!(k.contains(&"stage-finished".to_owned()));
+    assert_eq!(
+        of_kind(&entries, "run-finished")[0].data["abort_reason"],
+        "interrupt"
+    );
+    let exps = env.experiments_of(&run_id).await;
+    assert!(exps.iter().all(|e| e.status == "stopped"), "{exps:?}");
+    eprintln!(
+        "SIGINT sent → StopExperiment requested: {} ms",
+        (requested[0].at - sent).num_milliseconds()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_stage_is_cleaned_up_by_recover() {
+    let env = RunEnv::new(3).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    let run_id = unique("sigkill");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let started = env
+        .wait_for(&run_id, "experiment", |e| e.kind == "experiment-started")
+        .await;
+    signal(&child, "-KILL");
+    let _ = finish(child).await;
+    live.abort();
+    let id = started.data["experiment_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let before = env.clients.get(&id).await.expect("get");
+    assert!(
+        !before.is_terminal(),
+        "the experiment outlived its run: {before:?}"
+    );
+
+    let out = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&id), "{}", out.stdout);
+    let after = env.clients.get(&id).await.expect("get");
+    assert!(
+        matches!(after.status.as_str(), "stopping" | "stopped"),
+        "{after:?}"
+    );
+    let entries = env.entries(&run_id);
+    let k = kinds(&entries);
+    assert_eq!(k.last().map(String::as_str), Some("run-interrupted"));
+    let interrupted = of_kind(&entries, "run-interrupted");
+    assert_eq!(interrupted[0].data["stopped"][0], id.as_str());
+    // A second recover finds nothing left to do.
+    let again = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stdout.contains("nothing to recover"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_finds_an_experiment_by_its_run_tag_when_the_id_never_reached_the_journal() {
+    let env = RunEnv::new(1).await;
+    let run_id = unique("lost-id");
+    // A journal that got as far as the intent; the process died before writing the id.
+    let mut j = gameday::run::journal::Journal::create(
+        &env.path().join("reports"),
+        &run_id,
+        Utc::now(),
+        &serde_json::json!({"run_id": run_id}),
+    )
+    .expect("journal");
+    j.append(
+        Utc::now(),
+        "stage-intent",
+        &serde_json::json!({"stage": "count-1"}),
+    )
+    .expect("append");
+    drop(j);
+    // The experiment it did start, tagged with the run id.
+    let request = gameday::plan::scenario::stage_template(&env.gameday, 0, 0)
+        .expect("template")
+        .to_value("t")
+        .expect("json");
+    let template = env
+        .clients
+        .create_template(&request)
+        .await
+        .expect("template");
+    let tags = BTreeMap::from([("gameday-run".to_owned(), run_id.clone())]);
+    let exp = env
+        .clients
+        .start(&template, &tags, false)
+        .await
+        .expect("start");
+
+    let out = finish(env.command(&["recover", &run_id]).spawn().expect("spawn")).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let after = env.clients.get(&exp.id).await.expect("get");
+    assert!(
+        matches!(after.status.as_str(), "stopping" | "stopped"),
+        "{after:?}"
+    );
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        of_kind(&entries, "stop-requested")[0].data["experiment_id"],
+        exp.id.as_str()
+    );
+    assert_eq!(
+        kinds(&entries).last().map(String::as_str),
+        Some("run-interrupted")
+    );
+}
+
+/// Runs a preflight that must fail: exit 2, the failed check named, no experiment started.
+async fn assert_preflight_fails(env: &RunEnv, check: &str, needle: &str) {
+    let run_id = unique("preflight");
+    let out = finish(
+        env.command(&[])
+            .args(env.run_args(&run_id))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let entries = env.entries(&run_id);
+    let failed: Vec<_> = of_kind(&entries, "preflight-check")
+        .into_iter()
+        .filter(|e| e.data["ok"] == false)
+        .collect();
+    assert!(
+        failed.iter().any(|e| e.data["check"] == check
+            && e.data["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(needle)),
+        "{failed:#?}"
+    );
+    assert!(
+        failed.iter().all(|e| e.data["fix"].is_string()),
+        "every failure says how to fix it"
+    );
+    assert!(
+        out.stdout.contains(needle),
+        "the failure is printed: {}",
+        out.stdout
+    );
+    assert!(!kinds(&entries).iter().any(|k| k == "stage-intent"));
+    assert_eq!(
+        of_kind(&entries, "run-finished")[0].data["outcome"],
+        "preflight-failed"
+    );
+    // No StartExperiment at all: not even a preview.
+    let any: Vec<_> = env
+        .clients
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|e| e.tags.get("gameday-run").map(String::as_str) == Some(run_id.as_str()))
+        .collect();
+    assert!(any.is_empty(), "{any:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_missing_stop_alarm() {
+    let env = RunEnv::new(1).await;
+    env.publish_history(false).await;
+    let missing = env.alarm_names()[0].clone();
+    assert_preflight_fails(&env, "alarm-exists", &missing).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_stop_alarm_in_alarm() {
+    let env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let name = env.alarm_names()[1].clone();
+    env.clients
+        .set_alarm_state(&name, AlarmStateValue::Alarm, "test")
+        .await
+        .expect("set state");
+    assert_preflight_fails(&env, "alarm-state", "is in ALARM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_hypothesis_that_does_not_hold_now() {
+    let env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(true).await;
+    assert_preflight_fails(
+        &env,
+        "hypothesis-now",
+        "error_rate is outside its bounds now",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_blind_guard() {
+    let env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.mode.store(SILENT, Ordering::SeqCst);
+    assert_preflight_fails(&env, "hypothesis-now", "has no datapoints").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_checks_everything_and_injects_nothing() {
+    let env = RunEnv::new(2).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let run_id = unique("dry");
+    let mut args = env.run_args(&run_id);
+    args.push("--dry-run".into());
+    let out = finish(env.command(&[]).args(args).spawn().expect("spawn")).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        of_kind(&entries, "run-finished")[0].data["outcome"],
+        "dry-run"
+    );
+    // Two target previews (skip-all), no real experiment.
+    assert_eq!(
+        of_kind(&entries, "preflight-check")
+            .iter()
+            .filter(|e| e.data["check"] == "targets")
+            .count(),
+        2
+    );
+    assert!(env.experiments_of(&run_id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_or_yes_nothing_starts() {
+    let env = RunEnv::new(1).await;
+    let out = finish(
+        env.command(&["run", "scenario.yaml", "--run-id", "no-yes"])
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(!env.path().join("reports").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_scenario_is_refused_with_its_location_before_anything_exists() {
+    let env = RunEnv::new(1).await;
+    let text = std::fs::read_to_string(env.path().join("scenario.yaml")).expect("read");
+    std::fs::write(
+        env.path().join("scenario.yaml"),
+        text.replacen("selection: COUNT(1)", "selection: COUNT(500)", 1),
+    )
+    .expect("write");
+    let out = finish(
+        env.command(&[])
+            .args(env.run_args("bad"))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("COUNT(500)") || out.stderr.contains("count"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.path().join("reports").exists());
+}
