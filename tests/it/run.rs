@@ -16,7 +16,7 @@ use gameday::provider::{AlarmStateValue, AlarmStore as _, FaultInjector as _, Me
 use gameday::run::journal::{Entry, read_journal};
 use tokio::io::AsyncReadExt as _;
 
-use crate::support::{fis_emulator, options_for, unique};
+use crate::support::{Emulator, fis_emulator, options_for, slow_fis_emulator, unique};
 
 /// What the simulated service publishes.
 const HEALTHY: u8 = 0;
@@ -32,11 +32,16 @@ struct RunEnv {
     dims: BTreeMap<String, String>,
     ns: String,
     mode: Arc<AtomicU8>,
+    url: String,
 }
 
 impl RunEnv {
     async fn new(stages: usize) -> Self {
-        let url = fis_emulator().url.clone();
+        Self::on(fis_emulator(), stages).await
+    }
+
+    async fn on(emulator: &'static Emulator, stages: usize) -> Self {
+        let url = emulator.url.clone();
         let clients = AwsClients::connect(&options_for(&url))
             .await
             .expect("clients");
@@ -90,6 +95,7 @@ impl RunEnv {
             dims,
             ns,
             mode: Arc::new(AtomicU8::new(HEALTHY)),
+            url,
         }
     }
 
@@ -109,19 +115,7 @@ impl RunEnv {
     }
 
     fn data(&self, at: chrono::DateTime<Utc>, breaching: bool) -> Vec<MetricDatum> {
-        let datum = |name: &str, value: f64| MetricDatum {
-            name: name.to_owned(),
-            dimensions: self.dims.clone(),
-            timestamp: at,
-            value,
-            high_resolution: true,
-        };
-        let errors = if breaching { 40.0 } else { 0.0 };
-        vec![
-            datum("HTTPCode_Target_5XX_Count", errors),
-            datum("RequestCount", 100.0),
-            datum("TargetResponseTime", 0.2),
-        ]
+        self.data_fn()(at, breaching)
     }
 
     /// Healthy history: one datapoint set every 10 s over the last 10 minutes.
@@ -182,7 +176,7 @@ impl RunEnv {
             .env_remove("AWS_PROFILE")
             .env_remove("GAMEDAY_CONFIG")
             .env_remove("RUST_LOG")
-            .env("AWS_ENDPOINT_URL", &fis_emulator().url)
+            .env("AWS_ENDPOINT_URL", &self.url)
             .env("AWS_ACCESS_KEY_ID", "gameday-test")
             .env("AWS_SECRET_ACCESS_KEY", "gameday-test")
             .env("AWS_REGION", "us-east-1")
@@ -821,4 +815,68 @@ async fn a_bad_scenario_is_refused_with_its_location_before_anything_exists() {
         out.stderr
     );
     assert!(!env.path().join("reports").exists());
+}
+
+/// Measures the two reaction-time targets at the default guard interval (10 s) and prints
+/// them; run with `cargo test --test integration run::measure -- --ignored --nocapture`.
+/// Not part of CI (it takes minutes and asserts nothing about time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a test: prints reaction times"]
+async fn measure_reaction_times() {
+    for round in 1..=5_u64 {
+        let env = RunEnv::on(slow_fis_emulator(), 1).await;
+        env.create_alarms().await;
+        env.publish_history(false).await;
+        let live = env.publish_live();
+        let run_id = unique("measure");
+        let mut args = env.run_args(&run_id);
+        for (flag, value) in [("--guard-interval", "10s"), ("--guard-period", "10s")] {
+            let i = args.iter().position(|a| a == flag).expect("flag");
+            args[i + 1] = value.to_owned();
+        }
+        let child = env.command(&[]).args(args).spawn().expect("spawn");
+        env.wait_for(&run_id, "running", |e| {
+            e.kind == "experiment-state" && e.data["status"] == "running"
+        })
+        .await;
+        // Breach at a different phase of the guard's 10 s rhythm each round.
+        tokio::time::sleep(Duration::from_millis(1900 * round)).await;
+        env.mode.store(BREACHING, Ordering::SeqCst);
+        let breached = Utc::now();
+        let _ = finish(child).await;
+        live.abort();
+        let entries = env.entries(&run_id);
+        let requested = of_kind(&entries, "stop-requested");
+        eprintln!(
+            "round {round}: breach published → StopExperiment: {} ms (guard interval 10 s)",
+            requested
+                .first()
+                .map_or(-1, |r| (r.at - breached).num_milliseconds())
+        );
+
+        let env = RunEnv::new(1).await;
+        env.create_alarms().await;
+        env.publish_history(false).await;
+        let live = env.publish_live();
+        let run_id = unique("measure-int");
+        let child = env
+            .command(&[])
+            .args(env.run_args(&run_id))
+            .spawn()
+            .expect("spawn");
+        env.wait_for(&run_id, "experiment", |e| e.kind == "experiment-started")
+            .await;
+        let sent = Utc::now();
+        signal(&child, "-INT");
+        let _ = finish(child).await;
+        live.abort();
+        let entries = env.entries(&run_id);
+        let requested = of_kind(&entries, "stop-requested");
+        eprintln!(
+            "round {round}: SIGINT → StopExperiment: {} ms",
+            requested
+                .first()
+                .map_or(-1, |r| (r.at - sent).num_milliseconds())
+        );
+    }
 }

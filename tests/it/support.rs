@@ -47,15 +47,27 @@ pub(crate) const FIS_STATE_SECS: u64 = 2;
 /// tests keep moto's default progression.
 pub(crate) fn fis_emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
-    EMULATOR.get_or_init(|| {
-        let e = start_emulator();
-        let body = format!(
-            r#"{{"model_name": "fis::experiment", "transition": {{"progression": "time", "seconds": {FIS_STATE_SECS}}}}}"#
-        );
-        let status = post_json(&e.url, "/moto-api/state-manager/set-transition", &body);
-        assert!((200..300).contains(&status), "set-transition failed: {status}");
-        e
-    })
+    EMULATOR.get_or_init(|| emulator_with_fis_states(FIS_STATE_SECS))
+}
+
+/// An emulator whose FIS experiment states last 20 s each: long enough for a 10 s guard
+/// interval to see a breach while the fault is running (measurements only).
+pub(crate) fn slow_fis_emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| emulator_with_fis_states(20))
+}
+
+fn emulator_with_fis_states(secs: u64) -> Emulator {
+    let e = start_emulator();
+    let body = format!(
+        r#"{{"model_name": "fis::experiment", "transition": {{"progression": "time", "seconds": {secs}}}}}"#
+    );
+    let status = post_json(&e.url, "/moto-api/state-manager/set-transition", &body);
+    assert!(
+        (200..300).contains(&status),
+        "set-transition failed: {status}"
+    );
+    e
 }
 
 /// A blocking JSON POST over plain HTTP/1.1 (no async runtime needed); returns the status.
