@@ -483,6 +483,7 @@ impl KubeCluster {
     }
 
     fn from_config(mut config: kube::Config, what: &str) -> ProviderResult<Self> {
+        install_tls_provider();
         config.connect_timeout = Some(CONNECT_TIMEOUT);
         config.read_timeout = Some(READ_TIMEOUT);
         let url = config.cluster_url.to_string();
@@ -682,6 +683,19 @@ impl ClusterTarget for KubeCluster {
             ))
         });
         Ok(events)
+    }
+}
+
+/// Selects `ring` as the process's rustls crypto provider, unless one is already installed.
+///
+/// Call it before building a `kube::Client` by hand. The dependency tree compiles rustls with
+/// both `ring` (kube's choice) and `aws-lc-rs` (the AWS SDK's), and with two providers rustls
+/// cannot pick a default on its own: building the client would panic. The AWS SDK passes its
+/// provider explicitly and is not affected by the process default.
+pub fn install_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another thread installing one is fine: any provider will do.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
