@@ -495,3 +495,47 @@ async fn a_kubeconfig_with_a_plain_http_server_reaches_the_fake() {
         .expect_err("no context for another cluster");
     assert_eq!(err.kind(), "kube_config");
 }
+
+/// The `gameday` binary reads `KUBECONFIG` and talks plain HTTP to the fake: the set-up the
+/// end-to-end `gameday run` tests use. `doctor` is the command that reaches the cluster today.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reaches_the_fake_through_kubeconfig() {
+    let kube = fake_kube::start(fake_kube::Scenario::Healthy).await;
+    let dir = crate::support::dir_with_config(
+        "environment: staging\nservices:\n  - name: checkout\n    cluster: staging-eks\n    \
+         namespace: shop\n    selector: chaos-experiment=checkout\n",
+    );
+    let kubeconfig = kube.write_kubeconfig(dir.path(), "staging-eks");
+    // Nothing listens on the AWS endpoint: those checks fail fast, the kube one must pass.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut cmd = crate::support::gameday(dir.path());
+    cmd.env("KUBECONFIG", &kubeconfig)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .args([
+            "doctor",
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .timeout(Duration::from_secs(60));
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("gameday runs"))
+        .await
+        .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("kubernetes"))
+        .unwrap_or_else(|| panic!("no kubernetes line in:\n{stdout}"));
+    assert!(line.starts_with("ok    kubernetes"), "{stdout}");
+    assert!(
+        line.contains(&format!(
+            "{}/ answers (Kubernetes v1.33.5-eks-3025e55)",
+            kube.url
+        )),
+        "{stdout}"
+    );
+    assert!(kube.requests().iter().any(|r| r == "/version"));
+}
