@@ -339,6 +339,7 @@ async fn kube_check(cfg: Option<&Config>) -> Check {
         config.connect_timeout = Some(Duration::from_secs(5));
         config.read_timeout = Some(Duration::from_secs(10));
         let url = config.cluster_url.to_string();
+        crate::provider::kube::install_tls_provider();
         let client = kube::Client::try_from(config).map_err(|e| error_chain(&e))?;
         let version = client
             .apiserver_version()

@@ -5,9 +5,11 @@
 //! the stages' job.
 //!
 //! Traits are written with native `async fn` and taken as generics; [`aws`] holds the real
-//! implementations, which talk to AWS or to the local emulator over the wire.
+//! implementations, which talk to AWS or to the local emulator over the wire, and [`kube`] the
+//! Kubernetes trait ([`kube::ClusterTarget`]) with its `kube-rs` implementation.
 
 pub mod aws;
+pub mod kube;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -50,6 +52,39 @@ pub enum ProviderError {
         "no AWS region configured: pass --region, set aws.region in the config, or set AWS_REGION"
     )]
     NoRegion,
+    /// A Kubernetes API call failed (not for lack of permission).
+    #[error("failed to {operation}{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Kube {
+        /// What was attempted, e.g. `list pods in namespace shop`.
+        operation: String,
+        /// The HTTP status the API server answered with, when it answered.
+        status: Option<u16>,
+        /// The kube error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The Kubernetes API server refused gameday's identity (HTTP 403).
+    #[error("gameday's Kubernetes identity cannot {operation}: grant it {grant}")]
+    KubeForbidden {
+        /// What was attempted, e.g. `list pods in namespace shop`.
+        operation: String,
+        /// The RBAC rule that would allow it.
+        grant: String,
+        /// The kube error (the API server's Status).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No usable Kubernetes configuration for a cluster (kubeconfig, context, in-cluster).
+    #[error("no usable Kubernetes configuration for {target}: {message}")]
+    KubeConfig {
+        /// The cluster or context asked for.
+        target: String,
+        /// What is missing and how to provide it.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl ProviderError {
@@ -60,6 +95,9 @@ impl ProviderError {
             Self::InvalidRequest { .. } => "aws_invalid_request",
             Self::Unexpected { .. } => "aws_unexpected_response",
             Self::NoRegion => "aws_no_region",
+            Self::Kube { .. } => "kube_call",
+            Self::KubeForbidden { .. } => "kube_forbidden",
+            Self::KubeConfig { .. } => "kube_config",
         }
     }
 

@@ -3,6 +3,7 @@
 //! [`journal`] is the crash-safe file every part of a run writes through; [`record`] names what
 //! is written and folds a journal back into a [`record::RunRecord`] for reports and `recover`.
 
+pub mod cluster_checks;
 pub mod execute;
 pub mod guard;
 pub mod journal;

@@ -2,9 +2,12 @@
 //!
 //! Emulator tests start the local AWS emulator (moto behind our CBOR adapter) once per test
 //! binary on a free loopback port; `scripts/local-aws install` must have created `.venv`.
+//! Kubernetes tests start their own loopback fake API server (`fake_kube`) per test.
 
 mod aws_wire;
 mod cli;
+mod fake_kube;
+mod kube_wire;
 mod mine;
 mod plan;
 mod run;
