@@ -137,6 +137,10 @@ pub struct RunArgs {
     /// Go on with the next scenario when one fails (default: stop the run).
     #[arg(long)]
     pub continue_on_failure: bool,
+    /// Skip the Kubernetes checks and evidence (pods, PodDisruptionBudgets, FIS RBAC, events),
+    /// e.g. on the local emulator where no cluster exists. Recorded in the journal and report.
+    #[arg(long)]
+    pub skip_kube: bool,
 }
 
 /// `gameday recover`.
@@ -1369,6 +1373,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
     opts.account_id = Some(gameday.account_id.clone());
     opts.region = Some(clients.region.clone());
 
+    let (clusters, extra_checks) = kube_preflight(&cfg, &gameday, args.skip_kube).await;
     let yes = args.yes;
     let task = {
         let (gameday, clients, opts, shutdown) = (
@@ -1386,8 +1391,9 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
             run(
                 &gameday,
                 &clients,
+                &clusters,
                 &opts,
-                Vec::new(),
+                extra_checks,
                 &mut confirm,
                 &shutdown,
             )
@@ -1520,4 +1526,79 @@ async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     })
+}
+
+/// Connects to each scenario's cluster (a kubeconfig context matching `target.cluster`) and
+/// runs the Kubernetes preflight checks. A cluster that cannot be reached fails a check rather
+/// than being skipped silently; `--skip-kube` skips on purpose, and says so in the journal.
+async fn kube_preflight(
+    cfg: &Config,
+    gameday: &crate::plan::GameDayScenario,
+    skip: bool,
+) -> (
+    std::collections::BTreeMap<String, crate::provider::kube::KubeCluster>,
+    Vec<crate::run::record::PreflightCheck>,
+) {
+    use crate::provider::kube::KubeCluster;
+    use crate::run::cluster_checks::{ClusterPreflight, gather, preflight_checks};
+    use crate::run::record::PreflightCheck;
+    let mut clusters = std::collections::BTreeMap::new();
+    let mut checks = Vec::new();
+    if skip {
+        checks.push(PreflightCheck {
+            scenario: None,
+            stage: None,
+            check: "k8s-skipped".to_owned(),
+            ok: true,
+            detail: "Kubernetes checks and evidence skipped (--skip-kube): pods, \
+                     PodDisruptionBudgets and FIS RBAC were not verified"
+                .to_owned(),
+            fix: None,
+        });
+        return (clusters, checks);
+    }
+    for scenario in &gameday.scenarios {
+        let name = &scenario.target.cluster;
+        if !clusters.contains_key(name) {
+            match KubeCluster::for_eks_cluster(name).await {
+                Ok(c) => {
+                    clusters.insert(name.clone(), c);
+                }
+                Err(e) => {
+                    checks.push(PreflightCheck {
+                        scenario: Some(scenario.name.clone()),
+                        stage: None,
+                        check: "k8s-cluster".to_owned(),
+                        ok: false,
+                        detail: format!(
+                            "cannot reach cluster {name}: {}",
+                            crate::doctor::error_chain(&e)
+                        ),
+                        fix: Some(format!(
+                            "add a kubeconfig context for it (aws eks update-kubeconfig --name \
+                             {name}), or pass --skip-kube to run without the Kubernetes checks"
+                        )),
+                    });
+                    continue;
+                }
+            }
+        }
+        let Some(cluster) = clusters.get(name) else {
+            continue;
+        };
+        let facts = gather(
+            cluster,
+            &scenario.target,
+            &gameday.fis.kubernetes_service_account,
+        )
+        .await;
+        checks.extend(preflight_checks(&ClusterPreflight {
+            scenario,
+            stages: &scenario.stages,
+            policy: &cfg.policy,
+            service_account: &gameday.fis.kubernetes_service_account,
+            facts: &facts,
+        }));
+    }
+    (clusters, checks)
 }

@@ -24,6 +24,7 @@ use super::record::{
     StopFailed, StopRequested, TemplateReady, Trigger, kind,
 };
 use crate::plan::scenario::{GameDayScenario, Scenario, Stage, stage_template, template_file_name};
+use crate::provider::kube::ClusterTarget;
 use crate::provider::{
     AlarmStateValue, AlarmStore, ExperimentView, FaultInjector, MetricSource, is_terminal_status,
 };
@@ -189,9 +190,10 @@ impl Writer {
 /// [`RunError`] when the journal cannot be written or a target is locked by another run.
 /// Every experiment started before such an error has been stopped (or reported as
 /// still running in the returned error's log and the journal).
-pub async fn run<P: RunProviders>(
+pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
     gameday: &GameDayScenario,
     providers: &P,
+    clusters: &BTreeMap<String, K>,
     opts: &RunOptions,
     extra_checks: ExtraChecks,
     confirm: &mut impl Confirm,
@@ -316,6 +318,7 @@ pub async fn run<P: RunProviders>(
                 stage,
                 template_id,
                 metrics: &metrics,
+                cluster: clusters.get(&scenario.target.cluster),
             };
             let result = run_stage(&ctx, providers, opts, shutdown, &mut w, &mut progress).await?;
             if let Some((id, how)) = result.still_running {
@@ -375,12 +378,14 @@ fn summary(outcome: RunOutcome, journal: PathBuf) -> RunSummary {
     }
 }
 
-struct StageCtx<'a> {
+struct StageCtx<'a, K> {
     gameday: &'a GameDayScenario,
     scenario: &'a Scenario,
     stage: &'a Stage,
     template_id: String,
     metrics: &'a [GuardMetric],
+    /// The scenario's cluster, for evidence (pods, events), when Kubernetes is in use.
+    cluster: Option<&'a K>,
 }
 
 struct StageResult {
@@ -397,8 +402,8 @@ enum WatchEnd {
     Abort(AbortReason, String),
 }
 
-async fn run_stage<P: RunProviders>(
-    ctx: &StageCtx<'_>,
+async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
+    ctx: &StageCtx<'_, K>,
     providers: &P,
     opts: &RunOptions,
     shutdown: &Shutdown,
@@ -491,6 +496,8 @@ async fn run_stage<P: RunProviders>(
         fault_end: None,
         samples: Vec::new(),
         stage_start,
+        events: super::cluster_checks::EventWatch::new(&ctx.scenario.target.namespace),
+        last_pods: None,
     };
     let end = watch.watch(providers, opts, shutdown, w, progress).await?;
 
@@ -575,8 +582,8 @@ fn abort_reason(shutdown: &Shutdown) -> AbortReason {
 }
 
 /// Closes a stage that never injected anything.
-fn not_started(
-    ctx: &StageCtx<'_>,
+fn not_started<K>(
+    ctx: &StageCtx<'_, K>,
     opts: &RunOptions,
     w: &mut Writer,
     abort: Option<AbortReason>,
@@ -737,8 +744,8 @@ impl JournalSink for Journal {
     }
 }
 
-struct Watch<'a> {
-    ctx: &'a StageCtx<'a>,
+struct Watch<'a, K> {
+    ctx: &'a StageCtx<'a, K>,
     id: String,
     tracker: SampleTracker,
     last_state: Option<ExperimentState>,
@@ -747,6 +754,8 @@ struct Watch<'a> {
     fault_end: Option<DateTime<Utc>>,
     samples: Vec<super::record::GuardSample>,
     stage_start: DateTime<Utc>,
+    events: super::cluster_checks::EventWatch,
+    last_pods: Option<super::record::K8sPods>,
 }
 
 /// The fault actions of a stage: everything but the observation wait.
@@ -765,7 +774,7 @@ fn fault_actions_done(view: &ExperimentView) -> bool {
         })
 }
 
-impl Watch<'_> {
+impl<K: ClusterTarget + Sync> Watch<'_, K> {
     async fn watch<P: RunProviders>(
         &mut self,
         providers: &P,
@@ -916,6 +925,9 @@ impl Watch<'_> {
             }
             Err(e) => tracing::warn!(error = %e, "guard metric read failed; retrying"),
         }
+        if let Some(cluster) = self.ctx.cluster {
+            self.cluster_evidence(cluster, w).await?;
+        }
         if !self.ctx.scenario.stop_alarms.is_empty() {
             match providers
                 .describe_alarms(&self.ctx.scenario.stop_alarms)
@@ -951,6 +963,35 @@ impl Watch<'_> {
             }
         }
         Ok(verdict)
+    }
+
+    /// Kubernetes evidence for the timeline: the target pods (journaled when ready count or
+    /// restarts change) and new events about them. Read failures are logged, not fatal: the
+    /// guard's metrics decide aborts, the cluster only explains them.
+    async fn cluster_evidence(&mut self, cluster: &K, w: &mut Writer) -> Result<(), RunError> {
+        let target = &self.ctx.scenario.target;
+        let (sc, st) = (&self.ctx.scenario.name, &self.ctx.stage.name);
+        match cluster.pods(&target.namespace, &target.selector).await {
+            Ok(pods) => {
+                self.events.observe(&pods);
+                let snap = super::cluster_checks::pod_snapshot(sc, st, &pods);
+                if self.last_pods.as_ref() != Some(&snap) {
+                    w.write(kind::K8S_PODS, &snap)?;
+                    self.last_pods = Some(snap);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing target pods failed"),
+        }
+        let since = self.stage_start - chrono::Duration::seconds(60);
+        match cluster.events(&target.namespace, since).await {
+            Ok(events) => {
+                for e in self.events.new_events(sc, st, &events) {
+                    w.write(kind::K8S_EVENT, &e)?;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing events failed"),
+        }
+        Ok(())
     }
 
     /// Watches recovery until every metric has a datapoint after the fault and its latest is

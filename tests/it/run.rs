@@ -103,6 +103,22 @@ impl RunEnv {
         self.dir.path()
     }
 
+    /// Points the scenario at a fake Kubernetes API server: its namespace and selector, a
+    /// cluster name of this test's own (so target locks never collide), and a kubeconfig
+    /// context of that name. Returns the kubeconfig to pass as `KUBECONFIG`.
+    fn use_kube(&mut self, kube: &crate::fake_kube::FakeKube) -> PathBuf {
+        let cluster = format!("{}-eks", self.gameday.name);
+        let s = &mut self.gameday.scenarios[0];
+        s.target.cluster.clone_from(&cluster);
+        s.target.namespace = crate::fake_kube::NAMESPACE.to_owned();
+        std::fs::write(
+            self.path().join("scenario.yaml"),
+            self.gameday.to_yaml().expect("yaml"),
+        )
+        .expect("write");
+        kube.write_kubeconfig(self.path(), &cluster)
+    }
+
     fn alarm_names(&self) -> Vec<String> {
         self.gameday.alarms.iter().map(|a| a.name.clone()).collect()
     }
@@ -200,6 +216,7 @@ impl RunEnv {
             "run",
             "scenario.yaml",
             "--yes",
+            "--skip-kube",
             "--run-id",
             run_id,
             "--guard-interval",
@@ -879,4 +896,139 @@ async fn measure_reaction_times() {
                 .map_or(-1, |r| (r.at - sent).num_milliseconds())
         );
     }
+}
+
+/// The run arguments with the Kubernetes checks on.
+fn with_kube(args: Vec<String>) -> Vec<String> {
+    args.into_iter().filter(|a| a != "--skip-kube").collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_cluster_the_kubernetes_checks_pass_and_pods_are_journaled() {
+    let kube = crate::fake_kube::start(crate::fake_kube::Scenario::Healthy).await;
+    let mut env = RunEnv::new(1).await;
+    let kubeconfig = env.use_kube(&kube);
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    let run_id = unique("kube");
+    let out = finish(
+        env.command(&[])
+            .env("KUBECONFIG", &kubeconfig)
+            .env_remove("HTTPS_PROXY")
+            .args(with_kube(env.run_args(&run_id)))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let checks: Vec<String> = of_kind(&entries, "preflight-check")
+        .iter()
+        .map(|e| e.data["check"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for c in [
+        "k8s-pods",
+        "k8s-targets",
+        "k8s-pdb",
+        "k8s-rbac",
+        "k8s-pod-properties",
+    ] {
+        assert!(checks.iter().any(|k| k == c), "{c} missing from {checks:?}");
+    }
+    let pods = of_kind(&entries, "k8s-pods");
+    assert!(!pods.is_empty(), "pod snapshots journaled during the stage");
+    assert_eq!(pods[0].data["total"], 10);
+    // The selector was sent to the API server.
+    assert!(
+        kube.requests()
+            .iter()
+            .any(|r| r.contains("labelSelector=chaos-experiment%3Dcheckout")),
+        "{:?}",
+        kube.requests()
+    );
+}
+
+async fn assert_kube_preflight_fails(
+    scenario: crate::fake_kube::Scenario,
+    check: &str,
+    needle: &str,
+) {
+    let kube = crate::fake_kube::start(scenario).await;
+    let mut env = RunEnv::new(1).await;
+    let kubeconfig = env.use_kube(&kube);
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let run_id = unique("kube-preflight");
+    let out = finish(
+        env.command(&[])
+            .env("KUBECONFIG", &kubeconfig)
+            .env_remove("HTTPS_PROXY")
+            .args(with_kube(env.run_args(&run_id)))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let entries = env.entries(&run_id);
+    let failed: Vec<_> = of_kind(&entries, "preflight-check")
+        .into_iter()
+        .filter(|e| e.data["ok"] == false)
+        .collect();
+    assert!(
+        failed.iter().any(|e| e.data["check"] == check
+            && e.data["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(needle)),
+        "{failed:#?}"
+    );
+    assert!(out.stdout.contains(needle), "{}", out.stdout);
+    let any: Vec<_> = env
+        .clients
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|e| e.tags.get("gameday-run").map(String::as_str) == Some(run_id.as_str()))
+        .collect();
+    assert!(any.is_empty(), "no StartExperiment at all: {any:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_targets_without_a_pod_disruption_budget() {
+    assert_kube_preflight_fails(
+        crate::fake_kube::Scenario::NoPdb,
+        "k8s-pdb",
+        "PodDisruptionBudget",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_resolved_targets_beyond_the_blast_radius() {
+    assert_kube_preflight_fails(
+        crate::fake_kube::Scenario::FewPods,
+        "k8s-targets",
+        "above the policy's max_percent 25%",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_cluster_fails_preflight_unless_skipped_on_purpose() {
+    let env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let run_id = unique("no-cluster");
+    let out = finish(
+        env.command(&[])
+            .args(with_kube(env.run_args(&run_id)))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("--skip-kube"), "{}", out.stdout);
 }
