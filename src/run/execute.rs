@@ -884,17 +884,23 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
     ) -> Result<Option<(AbortReason, String)>, RunError> {
         let (sc, st) = (&self.ctx.scenario.name, &self.ctx.stage.name);
         let now = Utc::now();
-        let period = chrono::Duration::from_std(opts.guard_period).unwrap_or_default();
+        let longest = self
+            .ctx
+            .metrics
+            .iter()
+            .map(|m| m.period)
+            .max()
+            .unwrap_or(opts.guard_period);
+        let period = chrono::Duration::from_std(longest).unwrap_or_default();
         let from = self.stage_start - period;
         let mut verdict = None;
         match guard::fetch(providers, self.ctx.metrics, from, now + period).await {
             Ok(fetched) => {
                 let fetched = only_since(fetched, from.timestamp());
-                let complete_before = (now - period).timestamp();
                 for mut s in self.tracker.new_samples(
                     self.ctx.metrics,
                     &fetched,
-                    complete_before,
+                    now.timestamp(),
                     sc,
                     st,
                     phase,

@@ -31,6 +31,11 @@ pub struct GuardMetric {
     pub lower: Option<f64>,
     /// Abort when above.
     pub upper: Option<f64>,
+    /// The period the metric is read at.
+    pub period: Duration,
+    /// Whether the value adds up over its period (`Sum`, `SampleCount`): a still-filling
+    /// bucket then only ever looks too low, so it may not prove a lower-bound breach.
+    pub additive: bool,
 }
 
 impl GuardMetric {
@@ -49,6 +54,11 @@ impl GuardMetric {
 
 /// The guard metrics of a scenario, read at `period`. A hypothesis metric is read through the
 /// first of its alarms that the GameDay defines (single metric or metric math).
+///
+/// A single metric whose statistic adds up over its period (`Sum`, `SampleCount`) is read at
+/// its alarm's period instead: its thresholds are per that period, and a 10-second sum would
+/// sit far below a 5-minute lower bound. Averages, extremes, percentiles and metric math
+/// (ratios) are read at `period` (at most the alarm's), for a faster guard.
 ///
 /// # Errors
 /// A message naming the metric when none of its alarms is defined in the GameDay.
@@ -73,6 +83,16 @@ pub fn guard_metrics(
                     h.alarms.join(", ")
                 )
             })?;
+        let alarm_period = Duration::from_secs(u64::from(spec.period_secs));
+        let additive = matches!(
+            &spec.metric,
+            AlarmMetric::Single { statistic, .. } if matches!(statistic.as_str(), "Sum" | "SampleCount")
+        );
+        let period = if additive {
+            alarm_period
+        } else {
+            period.min(alarm_period)
+        };
         let queries = match spec.metric {
             AlarmMetric::Single {
                 namespace,
@@ -116,6 +136,8 @@ pub fn guard_metrics(
             queries,
             lower: h.abort_lower,
             upper: h.abort_upper,
+            period,
+            additive,
         });
     }
     Ok(out)
@@ -163,13 +185,13 @@ pub struct SampleTracker {
 }
 
 impl SampleTracker {
-    /// The samples not seen before, per metric in time order; buckets starting after
-    /// `complete_before` are provisional (see the type's docs).
+    /// The samples not seen before, per metric in time order; a bucket is provisional while
+    /// it ends after `now` (see the type's docs).
     pub fn new_samples(
         &mut self,
         metrics: &[GuardMetric],
         fetched: &BTreeMap<String, Series>,
-        complete_before: i64,
+        now: i64,
         scenario: &str,
         stage: &str,
         phase: Phase,
@@ -181,8 +203,13 @@ impl SampleTracker {
             };
             let last = self.last_seen.get(&m.name).copied().unwrap_or(i64::MIN);
             let mut newest = last;
+            let period = i64::try_from(m.period.as_secs()).unwrap_or(i64::MAX);
             for &(ts, value) in series.iter().filter(|(ts, _)| *ts > last) {
-                if ts > complete_before && !m.breaches(value) {
+                let filling = ts.saturating_add(period) > now;
+                let only_low =
+                    m.lower.is_some_and(|l| value < l) && m.upper.is_none_or(|u| value <= u);
+                let proves_breach = m.breaches(value) && !(m.additive && only_low);
+                if filling && !proves_breach {
                     break;
                 }
                 newest = newest.max(ts);
@@ -250,6 +277,8 @@ mod tests {
             queries: vec![],
             lower: Some(10.0),
             upper: Some(20.0),
+            period: Duration::from_secs(10),
+            additive: false,
         };
         assert!(!m.breaches(10.0) && !m.breaches(20.0));
         assert!(m.breaches(20.1) && m.breaches(9.9));
@@ -265,24 +294,64 @@ mod tests {
             queries: vec![],
             lower: None,
             upper: Some(1.0),
+            period: Duration::from_secs(10),
+            additive: false,
         }];
         let mut t = SampleTracker::default();
         let f1 = BTreeMap::from([("x".to_owned(), vec![(10, 0.5), (20, 2.0)])]);
-        let s1 = t.new_samples(&m, &f1, 20, "s", "st", Phase::Fault);
+        // Period 10: at 30 the buckets 10 and 20 are complete.
+        let s1 = t.new_samples(&m, &f1, 30, "s", "st", Phase::Fault);
         assert_eq!(s1.len(), 2);
         assert!(!s1[0].breach && s1[1].breach);
-        // 30 is still filling and healthy: held back; 40 is filling but already breaching.
+        // At 35 bucket 30 is still filling and healthy: held back.
         let f2 = BTreeMap::from([("x".to_owned(), vec![(10, 0.5), (20, 2.0), (30, 0.1)])]);
         assert!(
-            t.new_samples(&m, &f2, 25, "s", "st", Phase::Fault)
+            t.new_samples(&m, &f2, 35, "s", "st", Phase::Fault)
                 .is_empty()
         );
-        let s2 = t.new_samples(&m, &f2, 30, "s", "st", Phase::Recovery);
+        let s2 = t.new_samples(&m, &f2, 40, "s", "st", Phase::Recovery);
         assert_eq!(s2.len(), 1);
         assert_eq!((s2[0].ts, s2[0].phase), (30, Phase::Recovery));
+        // Bucket 40 is filling but already breaching: reported at once.
         let f3 = BTreeMap::from([("x".to_owned(), vec![(30, 0.1), (40, 5.0)])]);
-        let s3 = t.new_samples(&m, &f3, 30, "s", "st", Phase::Fault);
+        let s3 = t.new_samples(&m, &f3, 41, "s", "st", Phase::Fault);
         assert_eq!(s3.len(), 1);
         assert!(s3[0].breach);
+    }
+
+    #[test]
+    fn a_filling_sum_cannot_prove_a_lower_breach() {
+        let m = vec![GuardMetric {
+            name: "requests".into(),
+            queries: vec![],
+            lower: Some(400.0),
+            upper: None,
+            period: Duration::from_secs(300),
+            additive: true,
+        }];
+        let mut t = SampleTracker::default();
+        // Bucket 0..300 is still filling at 100 s: 120 requests so far is not a breach yet.
+        let f = BTreeMap::from([("requests".to_owned(), vec![(0, 120.0)])]);
+        assert!(
+            t.new_samples(&m, &f, 100, "s", "st", Phase::Fault)
+                .is_empty()
+        );
+        // Once complete, 120 in 5 minutes is a breach.
+        let s = t.new_samples(&m, &f, 300, "s", "st", Phase::Fault);
+        assert_eq!(s.len(), 1);
+        assert!(s[0].breach);
+    }
+
+    #[test]
+    fn sums_are_read_at_their_alarms_period() {
+        let mut g = gameday();
+        g.alarms[1].metric.as_mut().expect("single").statistic = "Sum".into();
+        let metrics =
+            guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(10)).expect("ok");
+        assert_eq!(metrics[1].period, Duration::from_secs(60));
+        assert!(metrics[1].additive);
+        // The error-rate ratio (metric math) is read fast.
+        assert_eq!(metrics[0].period, Duration::from_secs(10));
+        assert!(!metrics[0].additive);
     }
 }

@@ -241,6 +241,8 @@ mod tests {
             queries: vec![],
             lower: None,
             upper: Some(1.0),
+            period: std::time::Duration::from_secs(10),
+            additive: false,
         }
     }
 
