@@ -612,7 +612,9 @@ async fn sigkill_during_a_stage_is_cleaned_up_by_recover() {
     let k = kinds(&entries);
     assert_eq!(k.last().map(String::as_str), Some("run-interrupted"));
     let interrupted = of_kind(&entries, "run-interrupted");
-    assert_eq!(interrupted[0].data["stopped"][0], id.as_str());
+    // The stage's experiment (previews still stopping may be listed too).
+    let stopped = interrupted[0].data["stopped"].as_array().expect("list");
+    assert!(stopped.iter().any(|s| s == id.as_str()), "{stopped:?}");
     // A second recover finds nothing left to do.
     let again = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
     assert_eq!(again.code, 0);
