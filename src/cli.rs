@@ -74,6 +74,9 @@ pub enum Command {
     /// SIMULATION: rehearse without an AWS account, on the local emulator.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// GameDays on a cron schedule: list fire times, run the scheduler daemon or one pass,
+    /// export to Kubernetes CronJobs or EventBridge Scheduler.
+    Schedule(crate::schedule::command::ScheduleArgs),
 }
 
 /// `gameday plan`.
@@ -427,6 +430,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
         Command::Demo(DemoCommand::Seed(args)) => demo_seed(&cli, args).await,
         Command::Plan(args) => plan(&cli, args).await,
+        Command::Schedule(args) => Ok(crate::schedule::command::run(&cli, args, &shutdown).await?),
     }
 }
 
