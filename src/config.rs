@@ -1407,4 +1407,67 @@ mod tests {
         assert_eq!(locate_key(text, "list[1].v"), Some((7, 5)));
         assert_eq!(locate_key(text, "nope"), None);
     }
+
+    #[test]
+    fn schedule_errors_are_located_at_their_key() {
+        let cases = [
+            ("cron: \"0 10 * * MON#2\"", "schedule[0].cron", "4:5"),
+            ("cron: \"0 10 * *\"", "schedule[0].cron", "4:5"),
+            (
+                "cron: \"0 10 * * *\"\n    timezone: Europe/Berlinn",
+                "schedule[0].timezone",
+                "5:5",
+            ),
+            (
+                "cron: \"0 10 * * *\"\n    environment: production",
+                "schedule[0].environment",
+                "5:5",
+            ),
+            (
+                "cron: \"0 10 * * *\"\n    missed: later",
+                "schedule[0].missed",
+                "5:5",
+            ),
+            (
+                "cron: \"0 10 * * *\"\n    grace: 10s",
+                "schedule[0].grace",
+                "5:5",
+            ),
+        ];
+        for (rest, key, at) in cases {
+            let text = format!("environment: staging\nschedule:\n  - name: weekly\n    {rest}\n");
+            let msg = load(&text).expect_err(key).to_string();
+            assert!(
+                msg.starts_with(&format!("gameday.yaml:{at}: {key}: ")),
+                "{msg}"
+            );
+        }
+        let dup = "schedule:\n  - name: a\n    cron: \"0 1 * * *\"\n  - name: a\n    cron: \"0 2 * * *\"\n";
+        let msg = load(dup).expect_err("duplicate").to_string();
+        assert!(
+            msg.starts_with("gameday.yaml:4:5: schedule[1].name: duplicate"),
+            "{msg}"
+        );
+        let bad_name = "schedule:\n  - name: Weekly_GameDay\n    cron: \"0 1 * * *\"\n";
+        assert!(
+            load(bad_name)
+                .expect_err("name")
+                .to_string()
+                .contains("schedule[0].name")
+        );
+    }
+
+    #[test]
+    fn schedule_defaults_and_policy_keys() {
+        let cfg = load("schedule:\n  - name: weekly\n    cron: \"0 10 * * tue\"\n    timezone: America/New_York\n    missed: run-late\n    grace: 30m\n")
+            .expect("valid");
+        let e = &cfg.schedule[0];
+        assert_eq!(e.missed, MissedPolicy::RunLate);
+        assert_eq!(e.grace, Duration::from_secs(1800));
+        assert_eq!(e.environment, "staging");
+        let d = load("schedule:\n  - name: weekly\n    cron: \"0 10 * * *\"\n").expect("valid");
+        assert_eq!(d.schedule[0].missed, MissedPolicy::Skip);
+        assert_eq!(d.schedule[0].grace, DEFAULT_SCHEDULE_GRACE);
+        assert_eq!(d.schedule[0].timezone, "UTC");
+    }
 }

@@ -346,14 +346,33 @@ mod tests {
         );
     }
 
+    /// A stand-in for `gameday run`: exits with `$CODE`, or on SIGINT writes `stopped` and
+    /// exits 4, as `run` does after stopping its experiment.
+    fn stand_in(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join("gameday-stand-in");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
     #[tokio::test]
     async fn exit_codes_map_to_outcomes_and_a_missing_binary_is_a_failure() {
-        let l = launcher("/bin/sh");
-        // `sh --config g.yaml run …` fails to find a script: any non-documented code is `failed`.
-        let r = l
-            .run(&job(), Path::new("s.yaml"), CancellationToken::new())
-            .await;
-        assert_eq!(r.outcome, RunOutcome::from_exit_code(r.exit_code));
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (code, outcome) in [
+            (0, RunOutcome::Passed),
+            (2, RunOutcome::PreflightFailed),
+            (3, RunOutcome::HypothesisFailed),
+            (4, RunOutcome::Aborted),
+            (5, RunOutcome::StopFailed),
+            (9, RunOutcome::Failed),
+        ] {
+            let script = stand_in(dir.path(), &format!("exit {code}"));
+            let r = launcher(script.to_str().expect("utf-8"))
+                .run(&job(), Path::new("s.yaml"), CancellationToken::new())
+                .await;
+            assert_eq!((r.exit_code, r.outcome), (Some(code), outcome));
+        }
         let missing = launcher("/nonexistent/gameday")
             .run(&job(), Path::new("s.yaml"), CancellationToken::new())
             .await;
@@ -363,6 +382,51 @@ mod tests {
             missing.detail.contains("failed to start"),
             "{}",
             missing.detail
+        );
+    }
+
+    #[tokio::test]
+    async fn cancel_sends_sigint_and_waits_for_the_child_to_stop() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("stopped");
+        let script = stand_in(
+            dir.path(),
+            &format!(
+                "trap 'echo \"$@\" > {m}; exit 4' INT\nwhile :; do sleep 0.05; done",
+                m = marker.display()
+            ),
+        );
+        let l = launcher(script.to_str().expect("utf-8"));
+        let cancel = CancellationToken::new();
+        let stopper = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            stopper.cancel();
+        });
+        let r = l.run(&job(), Path::new("s.yaml"), cancel).await;
+        assert!(r.interrupted);
+        assert_eq!((r.exit_code, r.outcome), (Some(4), RunOutcome::Aborted));
+        let args = std::fs::read_to_string(&marker).expect("the child saw SIGINT");
+        assert!(args.contains("run s.yaml --yes --run-id sched-1"), "{args}");
+    }
+
+    #[tokio::test]
+    async fn a_child_that_ignores_sigint_is_killed_after_the_stop_timeout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = stand_in(dir.path(), "trap '' INT\nwhile :; do sleep 0.05; done");
+        let mut l = launcher(script.to_str().expect("utf-8"));
+        l.stop_timeout = Duration::from_millis(300);
+        let mut j = job();
+        j.max_duration = Duration::from_millis(200);
+        let r = l
+            .run(&j, Path::new("s.yaml"), CancellationToken::new())
+            .await;
+        assert!(r.interrupted);
+        assert_eq!(r.outcome, RunOutcome::StopFailed);
+        assert!(
+            r.detail.contains("max_duration") && r.detail.contains("recover"),
+            "{}",
+            r.detail
         );
     }
 }

@@ -1273,4 +1273,174 @@ mod tests {
             .expect("run-due");
         assert!(again.is_empty());
     }
+
+    /// A launcher standing in for `gameday run`'s files: it writes `summary.json` and
+    /// `postmortem.md`, and, when told to abort, first an `abort` journal entry, then keeps
+    /// "stopping" for 3 s before exiting 4.
+    struct ReportingLauncher {
+        reports: PathBuf,
+        abort: bool,
+    }
+
+    impl Launcher for ReportingLauncher {
+        async fn plan(&self, _: &RunJob, _: CancellationToken) -> Result<PathBuf, RunResult> {
+            Err(RunResult::exited(Some(2), "unused"))
+        }
+
+        async fn run(&self, job: &RunJob, _: &Path, _: CancellationToken) -> RunResult {
+            let dir = self.reports.join(&job.run_id);
+            std::fs::create_dir_all(&dir).expect("run dir");
+            if self.abort {
+                let entry = serde_json::json!({"seq": 7, "at": "2026-03-03T10:05:00Z", "kind": "abort",
+                    "data": {"scenario": "checkout-network-latency", "stage": "percent-10",
+                             "reason": "guard", "detail": "error_rate 4.2 > 1.0"}});
+                std::fs::write(dir.join("journal.jsonl"), format!("{entry}\n")).expect("journal");
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            std::fs::write(
+                dir.join("summary.json"),
+                r#"{"outcome": "passed", "stages": 3}"#,
+            )
+            .expect("summary");
+            std::fs::write(dir.join("postmortem.md"), "# Post-mortem\n").expect("report");
+            RunResult::exited(Some(if self.abort { 4 } else { 0 }), "done")
+        }
+    }
+
+    #[tokio::test]
+    async fn webhooks_get_the_brief_before_the_summary_after_and_aborts_at_once() {
+        use crate::config::Notify as Target_;
+        use crate::schedule::testing::serve as http;
+        let receiver = http(|_| (200, "{}".to_owned())).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reports = dir.path().join("reports");
+        let scenario =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/checkout-example.yaml");
+        for (abort, at) in [
+            (false, "2026-03-02T10:00:10Z"),
+            (true, "2026-03-03T10:00:10Z"),
+        ] {
+            let mut e = entry("weekly", "0 10 * * *");
+            e.scenario = Some(scenario.clone());
+            e.notify = vec![
+                Target_::Webhook(format!("{}/hook", receiver.url)),
+                Target_::Slack(format!("{}/slack", receiver.url)),
+            ];
+            let clock = OffsetClock::new(t(at));
+            let store = HistoryStore::open(&dir.path().join("state"), clock.now()).expect("store");
+            let o = ServeOptions {
+                on_time: SERVE_ON_TIME,
+                reports_dir: reports.clone(),
+            };
+            let launcher = ReportingLauncher {
+                reports: reports.clone(),
+                abort,
+            };
+            let runs = Scheduler::new(vec![prepared(e, "checkout")], store, launcher, clock, o)
+                .run_due(CancellationToken::new())
+                .await
+                .expect("run-due");
+            assert_eq!(runs.len(), 1);
+        }
+        let hooks: Vec<serde_json::Value> = receiver
+            .taken()
+            .iter()
+            .filter(|r| r.path == "/hook")
+            .map(|r| r.json())
+            .collect();
+        let events: Vec<&str> = hooks
+            .iter()
+            .map(|h| h["event"].as_str().unwrap_or("?"))
+            .collect();
+        assert_eq!(events, ["before", "after", "before", "abort", "after"]);
+        let before = &hooks[0];
+        assert_eq!(before["entry"], "weekly");
+        assert_eq!(before["run_id"], "sched-weekly-20260302T1000Z");
+        assert_eq!(before["environment"], "staging");
+        assert_eq!(before["summary"]["gameday"], "checkout-example");
+        let s0 = &before["summary"]["scenarios"][0];
+        assert_eq!(s0["target"], "staging-eks/shop/checkout");
+        assert_eq!(s0["stages"][0], "count-1 COUNT(1)");
+        assert!(
+            s0["stop_alarms"].as_array().is_some_and(|a| !a.is_empty()),
+            "{s0}"
+        );
+        let after = &hooks[1];
+        assert_eq!(after["outcome"], "passed");
+        assert_eq!(after["exit_code"], 0);
+        assert_eq!(after["summary"]["stages"], 3);
+        let report = reports.join("sched-weekly-20260302T1000Z/postmortem.md");
+        assert_eq!(after["report"], report.display().to_string());
+        // The abort came from the journal while the run was still stopping, before its exit.
+        let abort = &hooks[3];
+        assert_eq!(abort["run_id"], "sched-weekly-20260303T1000Z");
+        assert!(
+            abort["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("error_rate 4.2 > 1.0")),
+            "{abort}"
+        );
+        assert_eq!(
+            abort["exit_code"],
+            serde_json::Value::Null,
+            "sent before the exit code was known"
+        );
+        assert_eq!(hooks[4]["outcome"], "aborted");
+        assert_eq!(hooks[4]["exit_code"], 4);
+        let slack: Vec<serde_json::Value> = receiver
+            .taken()
+            .iter()
+            .filter(|r| r.path == "/slack")
+            .map(|r| r.json())
+            .collect();
+        assert_eq!(slack.len(), 5);
+        assert!(slack.iter().all(|b| {
+            b.as_object()
+                .is_some_and(|o| o.len() == 1 && o["text"].is_string())
+        }));
+        assert!(
+            slack[0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("checkout-network-latency")),
+            "{}",
+            slack[0]
+        );
+        assert!(
+            slack[1]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("postmortem.md")),
+            "{}",
+            slack[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_webhook_does_not_hold_up_the_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A port nothing listens on: bind, note it, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut e = entry("weekly", "0 10 * * *");
+        e.notify = vec![crate::config::Notify::Webhook(format!(
+            "http://127.0.0.1:{port}/x"
+        ))];
+        let clock = OffsetClock::new(t("2026-03-02T10:00:10Z"));
+        let store = HistoryStore::open(dir.path(), clock.now()).expect("store");
+        let mut launcher = FakeLauncher::default();
+        launcher
+            .takes
+            .insert("weekly".into(), Duration::from_millis(10));
+        let runs = tokio::time::timeout(
+            Duration::from_secs(20),
+            Scheduler::new(vec![prepared(e, "a")], store, launcher, clock, opts())
+                .run_due(CancellationToken::new()),
+        )
+        .await
+        .expect("bounded by the notification timeout")
+        .expect("run-due");
+        assert_eq!(runs[0].result.outcome, RunOutcome::Passed);
+    }
 }
