@@ -7,5 +7,6 @@ mod aws_wire;
 mod cli;
 mod mine;
 mod plan;
+mod schedule;
 mod steady_state;
 mod support;
