@@ -73,7 +73,7 @@ pub struct RunnerArgs {
     /// Run history and lock [default: .gameday/state].
     #[arg(long, env = "GAMEDAY_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Where `gameday run` writes reports/<run-id>/.
+    /// Where `gameday run` writes its reports (one directory per run id).
     #[arg(long, default_value = "reports", value_name = "DIR")]
     pub reports_dir: PathBuf,
     /// Pass --allow-production to the runs (the config must allow production too).

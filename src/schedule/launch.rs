@@ -112,20 +112,17 @@ impl ProcessLauncher {
     /// The arguments of `gameday run` for `job`.
     pub fn run_args(&self, job: &RunJob, scenario: &Path) -> Vec<OsString> {
         let mut args = self.global_args.clone();
-        args.extend(
-            [
-                "run".into(),
-                scenario.as_os_str().to_owned(),
-                "--yes".into(),
-                "--run-id".into(),
-                job.run_id.clone().into(),
-                "--trigger".into(),
-                format!("schedule:{}", job.entry).into(),
-                "--reports-dir".into(),
-                self.reports_dir.as_os_str().to_owned(),
-            ]
-            .into_iter(),
-        );
+        args.extend([
+            "run".into(),
+            scenario.as_os_str().to_owned(),
+            "--yes".into(),
+            "--run-id".into(),
+            job.run_id.clone().into(),
+            "--trigger".into(),
+            format!("schedule:{}", job.entry).into(),
+            "--reports-dir".into(),
+            self.reports_dir.as_os_str().to_owned(),
+        ]);
         if self.allow_production {
             args.push("--allow-production".into());
         }
@@ -138,20 +135,17 @@ impl ProcessLauncher {
         let name = job.gameday_name();
         let scenario = out.join("scenarios").join(format!("{name}.yaml"));
         let mut args = self.global_args.clone();
-        args.extend(
-            [
-                "plan".into(),
-                "--out-dir".into(),
-                out.into_os_string(),
-                "--name".into(),
-                name.into(),
-                "--owner".into(),
-                "gameday-scheduler".into(),
-                "--date".into(),
-                job.scheduled_at.date_naive().to_string().into(),
-            ]
-            .into_iter(),
-        );
+        args.extend([
+            "plan".into(),
+            "--out-dir".into(),
+            out.into_os_string(),
+            "--name".into(),
+            name.into(),
+            "--owner".into(),
+            "gameday-scheduler".into(),
+            "--date".into(),
+            job.scheduled_at.date_naive().to_string().into(),
+        ]);
         if self.allow_production {
             args.push("--allow-production".into());
         }
@@ -235,12 +229,11 @@ impl ProcessLauncher {
 /// Sends SIGINT to the child: the same signal Ctrl-C sends to `gameday run`.
 fn interrupt(child: &tokio::process::Child) {
     #[cfg(unix)]
-    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-        if let Err(e) =
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok())
+        && let Err(e) =
             nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGINT)
-        {
-            tracing::error!(pid, error = %e, "failed to send SIGINT");
-        }
+    {
+        tracing::error!(pid, error = %e, "failed to send SIGINT");
     }
     #[cfg(not(unix))]
     {

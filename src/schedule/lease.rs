@@ -50,7 +50,7 @@ pub fn lease_state(lease: &Lease, holder: &str, now: DateTime<Utc>) -> LeaseStat
         .renew_time
         .as_ref()
         .or(spec.acquire_time.as_ref())
-        .map(|t| from_micro(t));
+        .map(from_micro);
     let duration = i64::from(spec.lease_duration_seconds.unwrap_or(0));
     match renewed {
         Some(at) => {

@@ -851,9 +851,12 @@ mod tests {
 
     /// A launcher that "runs" for a set time per entry (on the paused clock) and exits with a
     /// set code; on cancel it behaves like `gameday run` on SIGINT: exit 4.
+    /// Entry, run id and start time of each launch.
+    type Launches = Arc<Mutex<Vec<(String, String, DateTime<Utc>)>>>;
+
     #[derive(Clone, Default)]
     struct FakeLauncher {
-        runs: Arc<Mutex<Vec<(String, String, DateTime<Utc>)>>>,
+        runs: Launches,
         takes: BTreeMap<String, Duration>,
         codes: BTreeMap<String, i32>,
         clock: Option<OffsetClock>,
