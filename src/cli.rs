@@ -81,6 +81,9 @@ pub enum Command {
     /// Close runs that died: stop the experiments they left running (found by their run tag)
     /// and mark their journals interrupted.
     Recover(RecoverArgs),
+    /// GameDays on a cron schedule: list fire times, run the scheduler daemon or one pass,
+    /// export to Kubernetes CronJobs or EventBridge Scheduler.
+    Schedule(crate::schedule::command::ScheduleArgs),
 }
 
 /// `gameday run`.
@@ -509,6 +512,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::Plan(args) => plan(&cli, args).await,
         Command::Run(args) => run_gameday(&cli, args, &shutdown).await,
         Command::Recover(args) => recover(&cli, args).await,
+        Command::Schedule(args) => Ok(crate::schedule::command::run(&cli, args, &shutdown).await?),
     }
 }
 

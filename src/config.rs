@@ -264,6 +264,11 @@ pub struct RawSchedule {
     /// Windows in which nothing fires (release freezes, holidays).
     #[serde(default)]
     pub blackouts: Vec<RawBlackout>,
+    /// After downtime: `skip` a missed fire time, or `run-late` once within `grace`.
+    pub missed: Option<String>,
+    /// How late a fire time may still start (missed runs, and Kubernetes'
+    /// `startingDeadlineSeconds`).
+    pub grace: Option<String>,
 }
 
 /// A notification target.
@@ -523,7 +528,29 @@ pub struct ScheduleEntry {
     pub notify: Vec<Notify>,
     /// Blackout windows.
     pub blackouts: Vec<Blackout>,
+    /// What to do with a fire time missed while no scheduler was running.
+    pub missed: MissedPolicy,
+    /// How late a missed fire time may still start under [`MissedPolicy::RunLate`].
+    pub grace: Duration,
 }
+
+/// What the scheduler does with a fire time it missed (the daemon was down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissedPolicy {
+    /// Record it as skipped; wait for the next fire time.
+    #[default]
+    Skip,
+    /// Run it once, late, if the scheduler is back within the grace period.
+    RunLate,
+}
+
+/// Default [`ScheduleEntry::grace`]: an hour late is still "this week's GameDay".
+pub const DEFAULT_SCHEDULE_GRACE: Duration = Duration::from_secs(3600);
+
+/// Longest schedule entry name: it becomes a Kubernetes CronJob name (52 characters at most,
+/// since the Job controller appends an 11-character suffix), with a `gameday-` prefix.
+const MAX_SCHEDULE_NAME_LEN: usize = 44;
 
 impl Default for Config {
     fn default() -> Self {
@@ -657,8 +684,20 @@ impl Validator<'_> {
             .schedule
             .into_iter()
             .enumerate()
-            .map(|(i, s)| self.schedule(i, s))
+            .map(|(i, s)| self.schedule(i, s, &policy))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut entry_names = std::collections::BTreeSet::new();
+        for (i, e) in schedule.iter().enumerate() {
+            if !entry_names.insert(e.name.as_str()) {
+                return Err(self.invalid(
+                    &format!("schedule[{i}].name"),
+                    format!(
+                        "duplicate schedule entry `{}`: names key the run history and must be unique",
+                        e.name
+                    ),
+                ));
+            }
+        }
         Ok(Config {
             source: Some(self.path.to_owned()),
             environment,
@@ -984,32 +1023,75 @@ impl Validator<'_> {
         })
     }
 
-    fn schedule(&self, i: usize, raw: RawSchedule) -> Result<ScheduleEntry, ConfigError> {
+    fn schedule(
+        &self,
+        i: usize,
+        raw: RawSchedule,
+        policy: &Policy,
+    ) -> Result<ScheduleEntry, ConfigError> {
         let at = format!("schedule[{i}]");
         let name = raw
             .name
             .ok_or_else(|| self.invalid(&at, "missing `name`"))?;
-        let cron = raw.cron.ok_or_else(|| {
-            self.invalid(&at, "missing `cron` (five fields, e.g. `0 10 * * TUE`)")
-        })?;
-        if cron.split_whitespace().count() != 5 {
+        let name_ok = !name.is_empty()
+            && name.len() <= MAX_SCHEDULE_NAME_LEN
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && !name.ends_with('-')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !name_ok {
             return Err(self.invalid(
-                &format!("{at}.cron"),
+                &format!("{at}.name"),
                 format!(
-                    "`{cron}` must have five fields: minute hour day-of-month month day-of-week"
+                    "`{name}` must be lowercase letters, digits and `-`, start with a letter and be at most {MAX_SCHEDULE_NAME_LEN} characters (it names Kubernetes CronJobs and EventBridge schedules)"
                 ),
             ));
         }
-        croner::parser::CronParser::new()
-            .parse(&cron)
-            .map_err(|e| {
-                self.invalid(
-                    &format!("{at}.cron"),
-                    format!("`{cron}` is not valid cron: {e}"),
-                )
-            })?;
+        let cron = raw.cron.ok_or_else(|| {
+            self.invalid(&at, "missing `cron` (five fields, e.g. `0 10 * * TUE`)")
+        })?;
+        check_portable_cron(&cron).map_err(|m| self.invalid(&format!("{at}.cron"), m))?;
         let timezone = raw.timezone.unwrap_or_else(|| "UTC".to_owned());
+        if timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(self.invalid(
+                &format!("{at}.timezone"),
+                format!(
+                    "`{timezone}` is not an IANA timezone: use a name such as Europe/Berlin, America/New_York or UTC"
+                ),
+            ));
+        }
         let environment = raw.environment.unwrap_or_else(|| "staging".to_owned());
+        if !policy.allowed_environments.contains(&environment) {
+            return Err(self.invalid(
+                &format!("{at}.environment"),
+                format!(
+                    "`{environment}` is not allowed by the policy: add it to policy.allowed_environments (allowed: {})",
+                    policy.allowed_environments.join(", ")
+                ),
+            ));
+        }
+        let missed = match raw.missed.as_deref() {
+            None | Some("skip") => MissedPolicy::Skip,
+            Some("run-late") => MissedPolicy::RunLate,
+            Some(other) => {
+                return Err(self.invalid(
+                    &format!("{at}.missed"),
+                    format!("`{other}` is not a missed-run policy: expected skip or run-late"),
+                ));
+            }
+        };
+        let grace = self.duration(
+            &format!("{at}.grace"),
+            raw.grace.as_ref(),
+            DEFAULT_SCHEDULE_GRACE,
+        )?;
+        if grace < Duration::from_secs(60) {
+            return Err(self.invalid(
+                &format!("{at}.grace"),
+                "must be at least 1m (a fire time is never started more than `grace` late)",
+            ));
+        }
         let notify = raw
             .notify
             .into_iter()
@@ -1067,8 +1149,49 @@ impl Validator<'_> {
             )?,
             notify,
             blackouts,
+            missed,
+            grace,
         })
     }
+}
+
+/// Checks a five-field cron expression in the portable subset every scheduler gameday exports
+/// to understands (cron, Kubernetes CronJobs, EventBridge Scheduler): numbers, names (`MON`,
+/// `JAN`), `*`, `,`, `-` and `/`. croner's extensions (`L`, `W`, `#`, `?`, `+`, `@weekly`) are
+/// refused because the exports could not carry them.
+fn check_portable_cron(cron: &str) -> Result<(), String> {
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "`{cron}` must have five fields: minute hour day-of-month month day-of-week"
+        ));
+    }
+    const NAMES: &[&str] = &[
+        "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+        "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    for field in &fields {
+        let upper = field.to_ascii_uppercase();
+        let bare: String = NAMES
+            .iter()
+            .fold(upper, |acc, n| acc.replace(n, ""))
+            .replace(
+                |c: char| c.is_ascii_digit() || matches!(c, '*' | ',' | '-' | '/'),
+                "",
+            );
+        if !bare.is_empty() {
+            return Err(format!(
+                "`{cron}`: field `{field}` uses `{bare}`; only numbers, names (MON, JAN), `*`, `,`, `-` and `/` are allowed, so that Kubernetes and EventBridge exports mean the same"
+            ));
+        }
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(cron)
+        .map(|_| ())
+        .map_err(|e| format!("`{cron}` is not valid cron: {e}"))
 }
 
 /// Whether an environment name means production.
@@ -1283,5 +1406,68 @@ mod tests {
         assert_eq!(locate_key(text, "list[1]"), Some((6, 3)));
         assert_eq!(locate_key(text, "list[1].v"), Some((7, 5)));
         assert_eq!(locate_key(text, "nope"), None);
+    }
+
+    #[test]
+    fn schedule_errors_are_located_at_their_key() {
+        let cases = [
+            ("cron: \"0 10 * * MON#2\"", "schedule[0].cron", "4:5"),
+            ("cron: \"0 10 * *\"", "schedule[0].cron", "4:5"),
+            (
+                "cron: \"0 10 * * *\"\n    timezone: Europe/Berlinn",
+                "schedule[0].timezone",
+                "5:5",
+            ),
+            (
+                "cron: \"0 10 * * *\"\n    environment: production",
+                "schedule[0].environment",
+                "5:5",
+            ),
+            (
+                "cron: \"0 10 * * *\"\n    missed: later",
+                "schedule[0].missed",
+                "5:5",
+            ),
+            (
+                "cron: \"0 10 * * *\"\n    grace: 10s",
+                "schedule[0].grace",
+                "5:5",
+            ),
+        ];
+        for (rest, key, at) in cases {
+            let text = format!("environment: staging\nschedule:\n  - name: weekly\n    {rest}\n");
+            let msg = load(&text).expect_err(key).to_string();
+            assert!(
+                msg.starts_with(&format!("gameday.yaml:{at}: {key}: ")),
+                "{msg}"
+            );
+        }
+        let dup = "schedule:\n  - name: a\n    cron: \"0 1 * * *\"\n  - name: a\n    cron: \"0 2 * * *\"\n";
+        let msg = load(dup).expect_err("duplicate").to_string();
+        assert!(
+            msg.starts_with("gameday.yaml:4:5: schedule[1].name: duplicate"),
+            "{msg}"
+        );
+        let bad_name = "schedule:\n  - name: Weekly_GameDay\n    cron: \"0 1 * * *\"\n";
+        assert!(
+            load(bad_name)
+                .expect_err("name")
+                .to_string()
+                .contains("schedule[0].name")
+        );
+    }
+
+    #[test]
+    fn schedule_defaults_and_policy_keys() {
+        let cfg = load("schedule:\n  - name: weekly\n    cron: \"0 10 * * tue\"\n    timezone: America/New_York\n    missed: run-late\n    grace: 30m\n")
+            .expect("valid");
+        let e = &cfg.schedule[0];
+        assert_eq!(e.missed, MissedPolicy::RunLate);
+        assert_eq!(e.grace, Duration::from_secs(1800));
+        assert_eq!(e.environment, "staging");
+        let d = load("schedule:\n  - name: weekly\n    cron: \"0 10 * * *\"\n").expect("valid");
+        assert_eq!(d.schedule[0].missed, MissedPolicy::Skip);
+        assert_eq!(d.schedule[0].grace, DEFAULT_SCHEDULE_GRACE);
+        assert_eq!(d.schedule[0].timezone, "UTC");
     }
 }

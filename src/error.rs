@@ -40,6 +40,9 @@ pub enum Error {
     /// A call to AWS (or the emulator) failed.
     #[error(transparent)]
     Provider(#[from] crate::provider::ProviderError),
+    /// The scheduler failed (history, Lease, export).
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
     /// An input file could not be read.
     #[error("failed to read {}", path.display())]
     Read {
@@ -81,6 +84,7 @@ impl Error {
             Self::Pull(e) => e.kind(),
             Self::Demo(e) => e.kind(),
             Self::Plan(e) => e.kind(),
+            Self::Schedule(e) => e.kind(),
             Self::Read { .. } => "read",
             Self::Write { .. } => "write",
             Self::Usage(_) => "usage",
@@ -99,6 +103,8 @@ impl Error {
             | Self::Plan(_)
             | Self::ChecksFailed { .. } => EXIT_USAGE,
             Self::Demo(crate::demo::DemoError::NotEmulator { .. }) => EXIT_USAGE,
+            Self::Schedule(e) if e.is_usage() => EXIT_USAGE,
+            Self::Schedule(_) => EXIT_INTERNAL,
             Self::Provider(_) | Self::Pull(_) | Self::Demo(_) | Self::Write { .. } => EXIT_INTERNAL,
         }
     }

@@ -22,5 +22,6 @@ pub mod mine;
 pub mod plan;
 pub mod provider;
 pub mod run;
+pub mod schedule;
 pub mod shutdown;
 pub mod steady_state;

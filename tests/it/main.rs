@@ -11,5 +11,6 @@ mod kube_wire;
 mod mine;
 mod plan;
 mod run;
+mod schedule;
 mod steady_state;
 mod support;

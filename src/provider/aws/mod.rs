@@ -111,49 +111,7 @@ impl AwsClients {
     /// # Errors
     /// [`ProviderError::NoRegion`] when no region can be determined.
     pub async fn connect(opts: &AwsOptions) -> ProviderResult<Self> {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(opts.connect_timeout)
-            .operation_attempt_timeout(opts.attempt_timeout)
-            .operation_timeout(opts.operation_timeout)
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts));
-        if let Some(profile) = &opts.profile {
-            loader = loader.profile_name(profile);
-        }
-        let endpoint = opts.endpoint_url.clone().or_else(|| {
-            std::env::var("AWS_ENDPOINT_URL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        });
-        let emulator = endpoint.as_deref().is_some_and(is_loopback_endpoint);
-        if let Some(url) = &endpoint {
-            loader = loader.endpoint_url(url);
-        }
-        let region = opts
-            .region
-            .clone()
-            .or_else(|| std::env::var("AWS_REGION").ok().filter(|s| !s.is_empty()))
-            .or_else(|| {
-                std::env::var("AWS_DEFAULT_REGION")
-                    .ok()
-                    .filter(|s| !s.is_empty())
-            })
-            .or_else(|| emulator.then(|| EMULATOR_REGION.to_owned()));
-        if let Some(region) = &region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if emulator && opts.profile.is_none() && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-            loader = loader.credentials_provider(Credentials::new(
-                "gameday-emulator",
-                "gameday-emulator",
-                None,
-                None,
-                "gameday-emulator",
-            ));
-        }
-        let sdk = loader.load().await;
+        let (sdk, endpoint) = sdk_config(opts).await;
         let region = sdk
             .region()
             .map(|r| r.as_ref().to_owned())
@@ -185,6 +143,54 @@ impl AwsClients {
             arn: out.arn().unwrap_or_default().to_owned(),
         })
     }
+}
+
+/// The shared SDK configuration [`AwsClients::connect`] builds its clients from (for clients
+/// only some commands need), and the endpoint override in use.
+pub async fn sdk_config(opts: &AwsOptions) -> (aws_config::SdkConfig, Option<String>) {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(opts.connect_timeout)
+        .operation_attempt_timeout(opts.attempt_timeout)
+        .operation_timeout(opts.operation_timeout)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts));
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    let endpoint = opts.endpoint_url.clone().or_else(|| {
+        std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let emulator = endpoint.as_deref().is_some_and(is_loopback_endpoint);
+    if let Some(url) = &endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    let region = opts
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("AWS_DEFAULT_REGION")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| emulator.then(|| EMULATOR_REGION.to_owned()));
+    if let Some(region) = &region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if emulator && opts.profile.is_none() && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader = loader.credentials_provider(Credentials::new(
+            "gameday-emulator",
+            "gameday-emulator",
+            None,
+            None,
+            "gameday-emulator",
+        ));
+    }
+    (loader.load().await, endpoint)
 }
 
 /// Converts an SDK error into a [`ProviderError::Call`], keeping the service's error code.
