@@ -74,6 +74,28 @@ pub enum Command {
     /// SIMULATION: rehearse without an AWS account, on the local emulator.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Render a run's post-mortem again from its journal: reports/<run-id>/postmortem.md,
+    /// summary.json and charts/*.svg. With `llm:` configured (and no --no-llm), a model drafts
+    /// the summary, findings and action items from redacted, fact-checked facts.
+    Report(ReportArgs),
+}
+
+/// `gameday report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run id (its journal is <reports-dir>/<run-id>/journal.jsonl), a run directory or a
+    /// journal file.
+    #[arg(value_name = "RUN_ID|JOURNAL_PATH")]
+    pub run: String,
+    /// Directory holding one directory per run.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub reports_dir: PathBuf,
+    /// Directory with a `postmortem.md.j2` replacing the built-in template.
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+    /// Do not ask the configured model; use the rule-based text only.
+    #[arg(long)]
+    pub no_llm: bool,
 }
 
 /// `gameday plan`.
@@ -427,7 +449,40 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
         Command::Demo(DemoCommand::Seed(args)) => demo_seed(&cli, args).await,
         Command::Plan(args) => plan(&cli, args).await,
+        Command::Report(args) => report(&cli, args).await,
     }
+}
+
+/// `gameday report`: fold the journal, render, print the post-mortem's path.
+async fn report(cli: &Cli, args: &ReportArgs) -> anyhow::Result<i32> {
+    use crate::report::{ReportOptions, load_record, locate_journal, write_report};
+    let journal = locate_journal(&args.run, &args.reports_dir).map_err(Error::from)?;
+    let record = load_record(&journal).map_err(Error::from)?;
+    let llm = if args.no_llm {
+        None
+    } else {
+        cli.load_config()?.llm
+    };
+    let run_dir = journal
+        .parent()
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+    let opts = ReportOptions {
+        template_dir: args.template_dir.clone(),
+        llm,
+        rendered_at: chrono::Utc::now(),
+    };
+    let paths = write_report(&run_dir, &record, &opts)
+        .await
+        .map_err(Error::from)?;
+    if record.outcome().is_none() {
+        tracing::warn!(
+            "run {} is still open or crashed: run `gameday recover {}`",
+            record.start.run_id,
+            record.start.run_id
+        );
+    }
+    println!("{}", paths.postmortem.display());
+    Ok(EXIT_OK)
 }
 
 async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> {

@@ -40,6 +40,9 @@ pub enum Error {
     /// A call to AWS (or the emulator) failed.
     #[error(transparent)]
     Provider(#[from] crate::provider::ProviderError),
+    /// A report could not be rendered or written, or its journal was not found.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// An input file could not be read.
     #[error("failed to read {}", path.display())]
     Read {
@@ -81,6 +84,7 @@ impl Error {
             Self::Pull(e) => e.kind(),
             Self::Demo(e) => e.kind(),
             Self::Plan(e) => e.kind(),
+            Self::Report(e) => e.kind(),
             Self::Read { .. } => "read",
             Self::Write { .. } => "write",
             Self::Usage(_) => "usage",
@@ -99,6 +103,9 @@ impl Error {
             | Self::Plan(_)
             | Self::ChecksFailed { .. } => EXIT_USAGE,
             Self::Demo(crate::demo::DemoError::NotEmulator { .. }) => EXIT_USAGE,
+            // A bad run id, journal or template is the caller's; a failed render or write is ours.
+            Self::Report(e) if e.is_usage() => EXIT_USAGE,
+            Self::Report(_) => EXIT_INTERNAL,
             Self::Provider(_) | Self::Pull(_) | Self::Demo(_) | Self::Write { .. } => EXIT_INTERNAL,
         }
     }
