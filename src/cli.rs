@@ -74,16 +74,20 @@ pub enum Command {
     /// SIMULATION: rehearse without an AWS account, on the local emulator.
     #[command(subcommand)]
     Demo(DemoCommand),
-    /// Render a run's post-mortem again from its journal: reports/<run-id>/postmortem.md,
-    /// summary.json and charts/*.svg. With `llm:` configured (and no --no-llm), a model drafts
-    /// the summary, findings and action items from redacted, fact-checked facts.
+    /// Render a run's post-mortem from its journal, again at any time (postmortem.md,
+    /// summary.json, SVG charts)
+    ///
+    /// Writes `reports/<run-id>/postmortem.md`, `summary.json` and `charts/*.svg` beside the
+    /// journal. With `llm:` configured (and no --no-llm), a model drafts the summary, findings
+    /// and action items from redacted facts, and every sentence citing a number or id not in the
+    /// facts is dropped; without it, or when the model fails, the rule-based text is used.
     Report(ReportArgs),
 }
 
 /// `gameday report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A run id (its journal is <reports-dir>/<run-id>/journal.jsonl), a run directory or a
+    /// A run id (its journal is `<reports-dir>/<run-id>/journal.jsonl`), a run directory or a
     /// journal file.
     #[arg(value_name = "RUN_ID|JOURNAL_PATH")]
     pub run: String,
