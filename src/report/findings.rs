@@ -661,7 +661,21 @@ fn run_end(run: &RunRecord, f: &mut Findings) {
             "Find out why the run died".to_owned(),
             "Check the host's logs for the gameday process (OOM, reboot, lost session) before the next GameDay.".to_owned(),
         );
-        for exp in &i.stop_failed {
+        let reported: Vec<&str> = run
+            .scenarios
+            .iter()
+            .flat_map(|s| s.stages.iter())
+            .filter_map(|st| {
+                st.stop_failed
+                    .as_ref()
+                    .map(|(_, f)| f.experiment_id.as_str())
+            })
+            .collect();
+        for exp in i
+            .stop_failed
+            .iter()
+            .filter(|e| !reported.contains(&e.as_str()))
+        {
             let id = f.add(
                 None,
                 None,

@@ -543,3 +543,46 @@ async fn the_report_command_renders_a_run_id_or_a_journal_path() {
         "{err}"
     );
 }
+
+#[test]
+fn a_failed_stop_is_a_p0_saying_the_experiment_may_still_run() {
+    use crate::run::record::{StopFailed, kind};
+    let mut b = fixtures::aborted_by_guard();
+    let i = b
+        .entries
+        .iter()
+        .position(|e| e.kind == kind::STOP_CONFIRMED)
+        .expect("the aborted run confirms its stop");
+    let exp = b.entries[i].data["experiment_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    b.entries[i].kind = kind::STOP_FAILED.to_owned();
+    b.entries[i].data = serde_json::to_value(StopFailed {
+        experiment_id: exp.clone(),
+        error: "StopExperiment timed out after 120 s".into(),
+        last_status: Some("stopping".into()),
+        how_to_stop: format!("aws fis stop-experiment --id {exp} --region eu-west-1"),
+    })
+    .expect("payload");
+    let md = rendered(&b).postmortem;
+    assert!(
+        md.contains(&format!(
+            "Experiment {exp} may still have been running after stage 2"
+        )),
+        "finding"
+    );
+    assert!(
+        md.contains(&format!(
+            "| **P0** | **Confirm experiment {exp} is stopped.**"
+        )),
+        "P0 first"
+    );
+    let actions = &md[md.find("## Action items").expect("actions")..];
+    let first_row = actions
+        .lines()
+        .find(|l| l.starts_with("| **P"))
+        .expect("a row");
+    assert!(first_row.starts_with("| **P0**"), "{first_row}");
+    assert!(md.contains("STOP FAILED for"), "timeline");
+}
