@@ -84,6 +84,14 @@ pub enum Command {
     /// GameDays on a cron schedule: list fire times, run the scheduler daemon or one pass,
     /// export to Kubernetes CronJobs or EventBridge Scheduler.
     Schedule(crate::schedule::command::ScheduleArgs),
+    /// Render a run's post-mortem from its journal, again at any time (postmortem.md,
+    /// summary.json, SVG charts)
+    ///
+    /// Writes `reports/<run-id>/postmortem.md`, `summary.json` and `charts/*.svg` beside the
+    /// journal. With `llm:` configured (and no --no-llm), a model drafts the summary, findings
+    /// and action items from redacted facts, and every sentence citing a number or id not in the
+    /// facts is dropped; without it, or when the model fails, the rule-based text is used.
+    Report(ReportArgs),
 }
 
 /// `gameday run`.
@@ -158,6 +166,24 @@ pub struct RecoverArgs {
     /// Longest wait for each stopped experiment to reach a terminal state.
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub stop_timeout: std::time::Duration,
+}
+
+/// `gameday report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run id (its journal is `<reports-dir>/<run-id>/journal.jsonl`), a run directory or a
+    /// journal file.
+    #[arg(value_name = "RUN_ID|JOURNAL_PATH")]
+    pub run: String,
+    /// Directory holding one directory per run.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub reports_dir: PathBuf,
+    /// Directory with a `postmortem.md.j2` replacing the built-in template.
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+    /// Do not ask the configured model; use the rule-based text only.
+    #[arg(long)]
+    pub no_llm: bool,
 }
 
 /// `gameday plan`.
@@ -513,7 +539,40 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::Run(args) => run_gameday(&cli, args, &shutdown).await,
         Command::Recover(args) => recover(&cli, args).await,
         Command::Schedule(args) => Ok(crate::schedule::command::run(&cli, args, &shutdown).await?),
+        Command::Report(args) => report(&cli, args).await,
     }
+}
+
+/// `gameday report`: fold the journal, render, print the post-mortem's path.
+async fn report(cli: &Cli, args: &ReportArgs) -> anyhow::Result<i32> {
+    use crate::report::{ReportOptions, load_record, locate_journal, write_report};
+    let journal = locate_journal(&args.run, &args.reports_dir).map_err(Error::from)?;
+    let record = load_record(&journal).map_err(Error::from)?;
+    let llm = if args.no_llm {
+        None
+    } else {
+        cli.load_config()?.llm
+    };
+    let run_dir = journal
+        .parent()
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+    let opts = ReportOptions {
+        template_dir: args.template_dir.clone(),
+        llm,
+        rendered_at: chrono::Utc::now(),
+    };
+    let paths = write_report(&run_dir, &record, &opts)
+        .await
+        .map_err(Error::from)?;
+    if record.outcome().is_none() {
+        tracing::warn!(
+            "run {} is still open or crashed: run `gameday recover {}`",
+            record.start.run_id,
+            record.start.run_id
+        );
+    }
+    println!("{}", paths.postmortem.display());
+    Ok(EXIT_OK)
 }
 
 async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> {

@@ -43,6 +43,9 @@ pub enum Error {
     /// The scheduler failed (history, Lease, export).
     #[error(transparent)]
     Schedule(#[from] crate::schedule::ScheduleError),
+    /// A report could not be rendered or written, or its journal was not found.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// An input file could not be read.
     #[error("failed to read {}", path.display())]
     Read {
@@ -85,6 +88,7 @@ impl Error {
             Self::Demo(e) => e.kind(),
             Self::Plan(e) => e.kind(),
             Self::Schedule(e) => e.kind(),
+            Self::Report(e) => e.kind(),
             Self::Read { .. } => "read",
             Self::Write { .. } => "write",
             Self::Usage(_) => "usage",
@@ -105,6 +109,9 @@ impl Error {
             Self::Demo(crate::demo::DemoError::NotEmulator { .. }) => EXIT_USAGE,
             Self::Schedule(e) if e.is_usage() => EXIT_USAGE,
             Self::Schedule(_) => EXIT_INTERNAL,
+            // A bad run id, journal or template is the caller's; a failed render or write is ours.
+            Self::Report(e) if e.is_usage() => EXIT_USAGE,
+            Self::Report(_) => EXIT_INTERNAL,
             Self::Provider(_) | Self::Pull(_) | Self::Demo(_) | Self::Write { .. } => EXIT_INTERNAL,
         }
     }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod mine;
 pub mod plan;
 pub mod provider;
+pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod shutdown;

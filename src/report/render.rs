@@ -1,0 +1,214 @@
+//! Rendering: a run (and optionally a checked model draft) into the post-mortem markdown,
+//! `summary.json` and the SVG charts, all in memory.
+//!
+//! Input: a [`RunRecord`], [`ReportOptions`] and an optional [`Drafted`]. Output: [`Rendered`].
+//! The template is `templates/postmortem.md.j2`, embedded, or `postmortem.md.j2` from the
+//! user's template directory; undefined values are errors. Must not: read the clock (the render
+//! time is an option) or write files ([`super::write_report`] does) — the same inputs give the
+//! same bytes.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use super::context::{self, ReportContext};
+use super::error::ReportError;
+use super::llm::Drafted;
+use super::write::ReportOptions;
+use crate::run::record::{RunRecord, Trigger};
+
+use super::charts::RenderedChart;
+
+/// The template's file name, embedded and in a user template directory.
+pub const TEMPLATE_FILE: &str = "postmortem.md.j2";
+const TEMPLATE: &str = include_str!("../../templates/postmortem.md.j2");
+
+/// Version of the `summary.json` format; bump on any incompatible change.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// A rendered report, not yet written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// `postmortem.md`.
+    pub postmortem: String,
+    /// `summary.json` (pretty-printed, with a final newline).
+    pub summary: String,
+    /// The charts the markdown links to.
+    pub charts: Vec<RenderedChart>,
+}
+
+/// Renders a run's report.
+///
+/// # Errors
+/// [`ReportError::Template`] when the user's template cannot be read or parsed,
+/// [`ReportError::Render`] when the template fails, [`ReportError::Serialise`] for
+/// `summary.json`.
+pub fn render(
+    record: &RunRecord,
+    opts: &ReportOptions,
+    drafted: Option<&Drafted>,
+) -> Result<Rendered, ReportError> {
+    let ctx = context::build(record, opts.rendered_at, drafted);
+    let postmortem = render_markdown(&ctx, opts.template_dir.as_deref())?;
+    let mut summary = serde_json::to_string_pretty(&summary(&ctx))
+        .map_err(|source| ReportError::Serialise { source })?;
+    summary.push('\n');
+    Ok(Rendered {
+        postmortem,
+        summary,
+        charts: ctx.charts,
+    })
+}
+
+fn render_markdown(
+    ctx: &ReportContext,
+    template_dir: Option<&Path>,
+) -> Result<String, ReportError> {
+    let (name, source) = match template_dir {
+        Some(dir) => {
+            let path = dir.join(TEMPLATE_FILE);
+            let text = std::fs::read_to_string(&path).map_err(|e| ReportError::Template {
+                path: path.clone(),
+                source: Box::new(e),
+            })?;
+            (path.display().to_string(), text)
+        }
+        None => (TEMPLATE_FILE.to_owned(), TEMPLATE.to_owned()),
+    };
+    let render_err = |source| ReportError::Render {
+        template: name.clone(),
+        source,
+    };
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(render_err)?,
+    );
+    env.add_template_owned(name.clone(), source)
+        .map_err(|e| match template_dir {
+            Some(dir) => ReportError::Template {
+                path: dir.join(TEMPLATE_FILE),
+                source: Box::new(e),
+            },
+            None => render_err(e),
+        })?;
+    env.get_template(&name)
+        .and_then(|t| t.render(Value::from(Serde(ctx))))
+        .map_err(render_err)
+}
+
+/// `summary.json`: the machine-readable outcome of a run.
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    schema_version: u32,
+    run_id: &'a str,
+    gameday: &'a str,
+    environment: &'a str,
+    trigger: &'a Trigger,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    duration_secs: i64,
+    /// `passed`, `aborted`, …, or `open` while the journal has no end.
+    outcome: &'a str,
+    complete: bool,
+    exit_code: Option<i32>,
+    ai_drafted: bool,
+    preflight_failed_checks: usize,
+    scenarios: Vec<SummaryScenario<'a>>,
+    findings: usize,
+    action_items: Vec<SummaryAction<'a>>,
+    charts: Vec<&'a str>,
+    rendered_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryScenario<'a> {
+    name: &'a str,
+    service: &'a str,
+    fault_class: &'a str,
+    outcome: &'a str,
+    stages: Vec<SummaryStage<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryStage<'a> {
+    name: &'a str,
+    selection: &'a str,
+    outcome: &'a str,
+    hypothesis_held: Option<bool>,
+    template_id: Option<&'a str>,
+    experiment_id: Option<&'a str>,
+    final_status: Option<&'a str>,
+    recovery_secs: Option<u64>,
+    recovery_target_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryAction<'a> {
+    priority: &'static str,
+    title: &'a str,
+    owner: &'a str,
+}
+
+fn summary(ctx: &ReportContext) -> Summary<'_> {
+    Summary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        run_id: &ctx.run_id,
+        gameday: &ctx.gameday,
+        environment: &ctx.environment,
+        trigger: &ctx.trigger_raw,
+        started_at: ctx.started_at,
+        ended_at: ctx.ended_at,
+        duration_secs: (ctx.ended_at - ctx.started_at).num_seconds(),
+        outcome: &ctx.outcome,
+        complete: ctx.complete,
+        exit_code: ctx.exit_code,
+        ai_drafted: ctx.ai.is_some(),
+        preflight_failed_checks: ctx.preflight.failed,
+        scenarios: ctx
+            .scenarios
+            .iter()
+            .map(|s| SummaryScenario {
+                name: &s.name,
+                service: &s.service,
+                fault_class: &s.fault_class,
+                outcome: &s.outcome,
+                stages: s
+                    .stages
+                    .iter()
+                    .map(|st| SummaryStage {
+                        name: &st.name,
+                        selection: &st.selection,
+                        outcome: &st.outcome,
+                        hypothesis_held: st.raw.hypothesis_held,
+                        template_id: st.raw.template_id.as_deref(),
+                        experiment_id: st.raw.experiment_id.as_deref(),
+                        final_status: st.raw.final_status.as_deref(),
+                        recovery_secs: st.raw.recovery_secs,
+                        recovery_target_secs: st.raw.recovery_target_secs,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        findings: ctx.findings.len(),
+        action_items: ctx
+            .action_items
+            .iter()
+            .map(|a| SummaryAction {
+                priority: a.priority.as_str(),
+                title: &a.title,
+                owner: &a.owner,
+            })
+            .collect(),
+        charts: ctx.charts.iter().map(|c| c.file_name.as_str()).collect(),
+        rendered_at: ctx.rendered_at_raw,
+    }
+}

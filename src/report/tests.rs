@@ -1,0 +1,588 @@
+//! Report tests over the fixture journals: snapshots of the four acceptance cases, the files
+//! `write_report` writes, and the model path against a loopback OpenAI-compatible fake.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{TimeZone as _, Utc};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+
+use super::fixtures::{self, JournalBuilder};
+use super::*;
+use crate::config::LlmSettings;
+use crate::run::record::RunRecord;
+
+fn opts() -> ReportOptions {
+    ReportOptions {
+        template_dir: None,
+        llm: None,
+        rendered_at: Utc
+            .with_ymd_and_hms(2026, 11, 24, 12, 0, 0)
+            .single()
+            .expect("valid"),
+    }
+}
+
+fn rendered(b: &JournalBuilder) -> Rendered {
+    render(&b.record(), &opts(), None).expect("renders")
+}
+
+#[test]
+fn snapshot_all_stages_passed() {
+    let r = rendered(&fixtures::all_passed());
+    insta::assert_snapshot!("all_passed_postmortem", r.postmortem);
+    insta::assert_snapshot!("all_passed_summary", r.summary);
+    assert_eq!(r.charts.len(), 6, "3 stages x 2 metrics");
+}
+
+#[test]
+fn snapshot_aborted_by_the_guard() {
+    let r = rendered(&fixtures::aborted_by_guard());
+    insta::assert_snapshot!("aborted_postmortem", r.postmortem);
+    insta::assert_snapshot!("aborted_summary", r.summary);
+    assert_eq!(r.charts.len(), 4, "stage 3 did not run: no chart");
+}
+
+#[test]
+fn snapshot_interrupted() {
+    let r = rendered(&fixtures::interrupted());
+    insta::assert_snapshot!("interrupted_postmortem", r.postmortem);
+    insta::assert_snapshot!("interrupted_summary", r.summary);
+}
+
+#[test]
+fn snapshot_preflight_failed() {
+    let r = rendered(&fixtures::preflight_failed());
+    insta::assert_snapshot!("preflight_failed_postmortem", r.postmortem);
+    insta::assert_snapshot!("preflight_failed_summary", r.summary);
+    assert!(r.charts.is_empty());
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let b = fixtures::aborted_by_guard();
+    assert_eq!(rendered(&b), rendered(&b));
+}
+
+#[test]
+fn rule_based_findings_cover_the_aborted_run() {
+    let md = rendered(&fixtures::aborted_by_guard()).postmortem;
+    for expected in [
+        "Hypothesis broke at stage 2 (percent-10, PERCENT(10))",
+        "The guard, not a FIS stop condition, stopped stage 2",
+        "Recovery after stage 2 (percent-10, PERCENT(10)) of checkout-network-latency was slower than its target",
+        "Stop alarm `gameday-checkout-p99_latency_s` had missing data",
+        "Kubernetes warning BackOff",
+        "Only 7 of 8 pods were ready",
+    ] {
+        assert!(md.contains(expected), "missing {expected:?}");
+    }
+    assert!(
+        md.contains("| **P1** | **Make checkout withstand dependency-latency at PERCENT(10).**")
+    );
+    assert!(md.contains("| _owner_ |"));
+}
+
+#[test]
+fn an_unfinished_journal_renders_marked_open() {
+    let mut b = fixtures::interrupted();
+    // Drop what `recover` wrote: the journal ends mid-stage.
+    b.entries.truncate(b.entries.len() - 3);
+    let r = rendered(&b);
+    assert!(
+        r.postmortem
+            .contains("run still open or crashed — run `gameday recover"),
+        "{}",
+        &r.postmortem[..600]
+    );
+    assert!(
+        r.postmortem
+            .contains("| **P0** | **Run `gameday recover 20261124-100000-checkout-example`.**")
+    );
+    assert!(r.summary.contains("\"complete\": false"));
+}
+
+#[test]
+fn a_user_template_directory_replaces_the_built_in_template() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(TEMPLATE_FILE),
+        "{{ gameday }}: {{ outcome }}\n",
+    )
+    .expect("write");
+    let o = ReportOptions {
+        template_dir: Some(dir.path().to_owned()),
+        ..opts()
+    };
+    let r = render(&fixtures::all_passed().record(), &o, None).expect("renders");
+    assert_eq!(r.postmortem, "checkout-example: passed\n");
+    // Strict undefined: a typo in a user template is an error, not an empty string.
+    std::fs::write(dir.path().join(TEMPLATE_FILE), "{{ gamedya }}\n").expect("write");
+    let err = render(&fixtures::all_passed().record(), &o, None).expect_err("strict");
+    assert_eq!(err.kind(), "report_render");
+    let missing = ReportOptions {
+        template_dir: Some(dir.path().join("nope")),
+        ..opts()
+    };
+    let err = render(&fixtures::all_passed().record(), &missing, None).expect_err("missing");
+    assert!(err.is_usage());
+}
+
+fn chart_links(md: &str) -> Vec<String> {
+    md.match_indices("](charts/")
+        .map(|(i, _)| {
+            let rest = &md[i + 2..];
+            rest[..rest.find(')').expect("closing paren")].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn write_report_writes_well_formed_charts_that_the_markdown_links() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stale = dir.path().join(CHARTS_DIR).join("old--gone--metric.svg");
+    std::fs::create_dir_all(stale.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&stale, "<svg/>").expect("write");
+    let record = fixtures::aborted_by_guard().record();
+    let paths = write_report(dir.path(), &record, &opts())
+        .await
+        .expect("writes");
+    assert!(!stale.exists(), "a previous render's chart is removed");
+    let md = std::fs::read_to_string(&paths.postmortem).expect("postmortem");
+    let links = chart_links(&md);
+    assert_eq!(links.len(), paths.charts.len());
+    assert!(!links.is_empty());
+    for link in &links {
+        let file = dir.path().join(link);
+        assert!(
+            paths.charts.contains(&file),
+            "{link} was not written by write_report"
+        );
+        let svg = std::fs::read_to_string(&file).expect("chart exists");
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{link}: {e}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        assert_eq!(
+            root.tag_name().namespace(),
+            Some("http://www.w3.org/2000/svg")
+        );
+        assert!(
+            doc.descendants()
+                .any(|n| n.attribute("class") == Some("guard")),
+            "{link} has no data line"
+        );
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&paths.summary).expect("summary"))
+            .expect("json");
+    assert_eq!(summary["outcome"], "aborted");
+    assert_eq!(summary["exit_code"], 4);
+    assert_eq!(summary["scenarios"][0]["stages"][1]["outcome"], "aborted");
+    assert_eq!(summary["scenarios"][0]["stages"][2]["outcome"], "not-run");
+}
+
+#[test]
+fn every_chart_of_a_large_run_is_well_formed() {
+    let r = rendered(&fixtures::many(10));
+    assert_eq!(r.charts.len(), 10 * 3 * 2);
+    let links = chart_links(&r.postmortem);
+    for c in &r.charts {
+        roxmltree::Document::parse(&c.svg).unwrap_or_else(|e| panic!("{}: {e}", c.file_name));
+        assert!(
+            links.contains(&c.file_name),
+            "{} is not linked",
+            c.file_name
+        );
+    }
+}
+
+// ---- the model path, against a loopback OpenAI-compatible fake ----
+
+#[derive(Clone)]
+enum Reply {
+    /// 200 with this assistant message content.
+    Content(String),
+    /// This status and body.
+    Status(u16, String),
+    /// Read the request, never answer.
+    Hang,
+}
+
+/// A one-route HTTP server on loopback that records every request body.
+struct FakeModel {
+    base_url: String,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+async fn fake_model(reply: Reply) -> FakeModel {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&bodies);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = Arc::clone(&seen);
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let (head_end, length) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (i + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                seen.lock()
+                    .expect("lock")
+                    .push(String::from_utf8_lossy(&buf[head_end..]).into_owned());
+                let (status, body) = match reply {
+                    Reply::Hang => {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
+                    Reply::Status(s, b) => (s, b),
+                    Reply::Content(c) => (
+                        200,
+                        serde_json::json!({
+                            "id": "chatcmpl-1", "object": "chat.completion", "created": 1_790_000_000,
+                            "model": "fake-model",
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant", "content": c}}],
+                        })
+                        .to_string(),
+                    ),
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    FakeModel {
+        base_url: format!("http://{addr}/v1"),
+        bodies,
+    }
+}
+
+fn settings(fake: &FakeModel, timeout: Duration) -> LlmSettings {
+    LlmSettings {
+        base_url: fake.base_url.clone(),
+        model: "fake-model".into(),
+        api_key_env: None,
+        timeout,
+        redact_ips: true,
+    }
+}
+
+/// An answer that cites only what the aborted run's facts contain.
+fn good_answer(extra: &str) -> String {
+    serde_json::json!({
+        "executive_summary": [
+            format!("The guard aborted stage 2 (percent-10) of checkout-network-latency when error_rate reached 1.90 against a limit of 1.00.{extra}"),
+            "Stage count-1 passed, and stage percent-25 did not run."
+        ],
+        "findings": [
+            {"title": "Checkout does not absorb latency at PERCENT(10)", "detail": "error_rate breached its bound on 3 datapoints during experiment EXP1a2b3c4d5e6f7a8b24."}
+        ],
+        "action_items": [
+            {"priority": "P1", "title": "Bound retries in checkout", "detail": "Re-run percent-10 afterwards."}
+        ]
+    })
+    .to_string()
+}
+
+async fn report_with(fake: &FakeModel, timeout: Duration, record: &RunRecord) -> (String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = ReportOptions {
+        llm: Some(settings(fake, timeout)),
+        ..opts()
+    };
+    let paths = write_report(dir.path(), record, &o).await.expect("writes");
+    (
+        std::fs::read_to_string(paths.postmortem).expect("md"),
+        std::fs::read_to_string(paths.summary).expect("json"),
+    )
+}
+
+#[tokio::test]
+async fn a_normal_model_answer_is_used_and_marked_ai_drafted() {
+    let fake = fake_model(Reply::Content(good_answer(""))).await;
+    let (md, summary) = report_with(
+        &fake,
+        Duration::from_secs(10),
+        &fixtures::aborted_by_guard().record(),
+    )
+    .await;
+    assert!(md.contains("_AI-drafted by `fake-model`"), "not marked");
+    assert!(md.contains("The guard aborted stage 2 (percent-10) of checkout-network-latency when error_rate reached 1.90"));
+    assert!(md.contains("**F1. Checkout does not absorb latency at PERCENT(10).**"));
+    assert!(md.contains("| **P1** | **Bound retries in checkout.**"));
+    assert!(
+        !md.contains("## Notes on the AI draft"),
+        "nothing was dropped"
+    );
+    assert!(summary.contains("\"ai_drafted\": true"));
+    let bodies = fake.bodies.lock().expect("lock");
+    assert_eq!(bodies.len(), 1);
+    let req: serde_json::Value = serde_json::from_str(&bodies[0]).expect("request json");
+    assert_eq!(req["model"], "fake-model");
+    assert_eq!(req["response_format"]["type"], "json_object");
+}
+
+#[tokio::test]
+async fn a_sentence_citing_a_number_not_in_the_facts_is_dropped_and_noted() {
+    let fake = fake_model(Reply::Content(good_answer(
+        " At the peak 73.4 % of requests failed.",
+    )))
+    .await;
+    let record = fixtures::aborted_by_guard().record();
+    assert!(!facts(&record).to_string().contains("73.4"));
+    let (md, _) = report_with(&fake, Duration::from_secs(10), &record).await;
+    assert!(md.contains("_AI-drafted by `fake-model`"));
+    let notes = &md[md.find("## Notes on the AI draft").expect("notes section")..];
+    assert!(notes.contains("Dropped an AI-drafted sentence citing 73.4, not in the run's facts: \"At the peak 73.4 % of requests failed.\""), "{notes}");
+    let before_notes = &md[..md.find("## Notes on the AI draft").expect("notes")];
+    assert!(
+        !before_notes.contains("73.4"),
+        "the sentence is gone from the text"
+    );
+    assert!(
+        before_notes.contains("when error_rate reached 1.90 against a limit of 1.00."),
+        "the other sentences stay"
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_model_falls_back_within_the_timeout() {
+    let fake = fake_model(Reply::Hang).await;
+    let record = fixtures::aborted_by_guard().record();
+    let (md, summary) = report_with(&fake, Duration::from_millis(300), &record).await;
+    assert!(md.contains(
+        "The model (fake-model) did not answer within 300ms; the rule-based text is used instead."
+    ));
+    assert!(!md.contains("AI-drafted by"));
+    assert!(summary.contains("\"ai_drafted\": false"));
+    // The rule-based text is the one rendered without a model.
+    let plain = rendered(&fixtures::aborted_by_guard()).postmortem;
+    let section = |s: &str| {
+        s[s.find("## Executive summary").expect("summary")
+            ..s.find("## Scenarios").expect("scenarios")]
+            .to_owned()
+    };
+    assert_eq!(section(&md), section(&plain));
+}
+
+#[tokio::test]
+async fn a_quota_error_falls_back_with_a_note() {
+    let fake = fake_model(Reply::Status(
+        429,
+        r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#.into(),
+    ))
+    .await;
+    let (md, _) = report_with(
+        &fake,
+        Duration::from_secs(10),
+        &fixtures::aborted_by_guard().record(),
+    )
+    .await;
+    assert!(md.contains("The model (fake-model) request failed: quota exhausted; the rule-based text is used instead."), "{}", &md[md.len().saturating_sub(2500)..]);
+}
+
+#[tokio::test]
+async fn planted_secrets_never_reach_the_model() {
+    const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjaGVja291dCJ9.c2lnbmF0dXJlLXNlY3JldA";
+    let mut g = fixtures::gameday();
+    g.scenarios[0].why.top_templates = vec![
+        format!("payment gateway rejected key {KEY} for <*>"),
+        format!("upstream call failed: Authorization: Bearer {JWT}"),
+        "paged oncall-payments@example.com from 10.0.4.17".to_owned(),
+    ];
+    let mut b = JournalBuilder::new(g, crate::run::record::Trigger::Manual { user: None });
+    b.push(
+        1,
+        crate::run::record::kind::PREFLIGHT_CHECK,
+        &crate::run::record::PreflightCheck {
+            scenario: None,
+            stage: None,
+            check: "credentials".into(),
+            ok: false,
+            detail: format!("env had AWS_ACCESS_KEY_ID={KEY} and a stale session Bearer {JWT}"),
+            fix: Some(format!("unset the key {KEY}")),
+        },
+    );
+    let fixture = fixtures::aborted_by_guard();
+    // Reuse the aborted run's events, with a k8s event message carrying a token.
+    for e in fixture.entries.iter().skip(1) {
+        let mut data = e.data.clone();
+        if e.kind == crate::run::record::kind::K8S_EVENT {
+            data["message"] =
+                serde_json::Value::String(format!("probe failed: Bearer {JWT} from 10.0.4.17"));
+        }
+        b.push((e.at - fixture.start).num_seconds(), &e.kind, &data);
+    }
+    let record = b.record();
+    let fake = fake_model(Reply::Content(good_answer(""))).await;
+    let _ = report_with(&fake, Duration::from_secs(10), &record).await;
+    let bodies = fake.bodies.lock().expect("lock");
+    assert_eq!(bodies.len(), 1);
+    let body = &bodies[0];
+    // The planted values would be in the facts without redaction.
+    assert!(facts(&record).to_string().contains(KEY));
+    for secret in [
+        KEY,
+        JWT,
+        "eyJhbGci",
+        "oncall-payments@example.com",
+        "10.0.4.17",
+    ] {
+        assert!(!body.contains(secret), "{secret} was sent to the model");
+    }
+    assert!(body.contains("[REDACTED:aws-key]"));
+    assert!(body.contains("[REDACTED:"));
+}
+
+#[tokio::test]
+async fn draft_redacts_whatever_facts_it_is_given() {
+    let fake = fake_model(Reply::Content("{}".into())).await;
+    let facts = serde_json::json!({"evidence": ["key AKIAIOSFODNN7EXAMPLE", "Bearer abc.def.ghi"], "n": 73.4});
+    let d = draft(&facts, &settings(&fake, Duration::from_secs(10))).await;
+    assert!(d.text.is_none(), "an empty answer is not used");
+    let body = fake.bodies.lock().expect("lock")[0].clone();
+    assert!(
+        !body.contains("AKIAIOSFODNN7EXAMPLE") && !body.contains("abc.def.ghi"),
+        "{body}"
+    );
+    assert!(body.contains("73.4"));
+}
+
+// ---- the command ----
+
+fn write_journal(dir: &std::path::Path, b: &JournalBuilder) -> std::path::PathBuf {
+    let run_dir = dir.join("reports").join("20261124-100000-checkout-example");
+    std::fs::create_dir_all(&run_dir).expect("mkdir");
+    let path = run_dir.join(crate::run::journal::JOURNAL_FILE);
+    let text: String = b
+        .entries
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("entry") + "\n")
+        .collect();
+    std::fs::write(&path, text).expect("journal");
+    path
+}
+
+#[tokio::test]
+async fn the_report_command_renders_a_run_id_or_a_journal_path() {
+    use clap::Parser as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = write_journal(dir.path(), &fixtures::all_passed());
+    let reports = dir.path().join("reports");
+    let config = dir.path().join("gameday.yaml");
+    std::fs::write(&config, "{}\n").expect("config");
+    let run = |args: Vec<String>| async move {
+        let cli = crate::cli::Cli::parse_from(args);
+        crate::cli::run(cli, crate::shutdown::Shutdown::new()).await
+    };
+    let base = |target: &str| {
+        vec![
+            "gameday".to_owned(),
+            "--config".to_owned(),
+            config.display().to_string(),
+            "report".to_owned(),
+            target.to_owned(),
+            "--reports-dir".to_owned(),
+            reports.display().to_string(),
+        ]
+    };
+    let code = run(base("20261124-100000-checkout-example"))
+        .await
+        .expect("by run id");
+    assert_eq!(code, 0);
+    assert!(journal.with_file_name(POSTMORTEM_FILE).is_file());
+    let code = run(base(&journal.display().to_string()))
+        .await
+        .expect("by path");
+    assert_eq!(code, 0);
+
+    let err = run(base("20990101-000000-nope"))
+        .await
+        .expect_err("no such run");
+    let e = err
+        .downcast_ref::<crate::error::Error>()
+        .expect("crate error");
+    assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+    assert!(
+        err.to_string()
+            .contains("20990101-000000-nope/journal.jsonl"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failed_stop_is_a_p0_saying_the_experiment_may_still_run() {
+    use crate::run::record::{StopFailed, kind};
+    let mut b = fixtures::aborted_by_guard();
+    let i = b
+        .entries
+        .iter()
+        .position(|e| e.kind == kind::STOP_CONFIRMED)
+        .expect("the aborted run confirms its stop");
+    let exp = b.entries[i].data["experiment_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    b.entries[i].kind = kind::STOP_FAILED.to_owned();
+    b.entries[i].data = serde_json::to_value(StopFailed {
+        experiment_id: exp.clone(),
+        error: "StopExperiment timed out after 120 s".into(),
+        last_status: Some("stopping".into()),
+        how_to_stop: format!("aws fis stop-experiment --id {exp} --region eu-west-1"),
+    })
+    .expect("payload");
+    let md = rendered(&b).postmortem;
+    assert!(
+        md.contains(&format!(
+            "Experiment {exp} may still have been running after stage 2"
+        )),
+        "finding"
+    );
+    assert!(
+        md.contains(&format!(
+            "| **P0** | **Confirm experiment {exp} is stopped.**"
+        )),
+        "P0 first"
+    );
+    let actions = &md[md.find("## Action items").expect("actions")..];
+    let first_row = actions
+        .lines()
+        .find(|l| l.starts_with("| **P"))
+        .expect("a row");
+    assert!(first_row.starts_with("| **P0**"), "{first_row}");
+    assert!(md.contains("STOP FAILED for"), "timeline");
+}
