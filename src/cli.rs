@@ -1406,6 +1406,9 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
         .map_err(|e| anyhow::anyhow!(e).context("failed to recover earlier runs"))?
     {
         report_recovered(&r);
+        if !r.alive {
+            render_post_mortem(Some(&cfg), &args.reports_dir, &r.run_id).await;
+        }
         if !r.stop_failed.is_empty() {
             return Ok(crate::error::EXIT_STOP_FAILED);
         }
@@ -1467,6 +1470,10 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
         Ok(Ok(summary)) => summary,
         // The run loop failed (journal) or panicked: whatever it started is found by its run
         // tag and stopped before we report the failure.
+        // Another run holds a target: nothing was started, nothing to stop.
+        Ok(Err(crate::run::execute::RunError::Lock(e))) => {
+            return Err(Error::Usage(e.to_string()).into());
+        }
         failed => {
             let what = match &failed {
                 Ok(Err(e)) => format!("{:#}", anyhow::anyhow!(e.to_string())),
@@ -1484,13 +1491,9 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
             return match r {
                 Ok(r) => {
                     report_recovered(&r);
+                    render_post_mortem(Some(&cfg), &args.reports_dir, &run_id).await;
                     if r.stop_failed.is_empty() {
-                        match failed {
-                            Ok(Err(crate::run::execute::RunError::Lock(e))) => {
-                                Err(Error::Usage(e.to_string()).into())
-                            }
-                            _ => Ok(crate::error::EXIT_INTERNAL),
-                        }
+                        Ok(crate::error::EXIT_INTERNAL)
                     } else {
                         Ok(crate::error::EXIT_STOP_FAILED)
                     }
@@ -1519,11 +1522,37 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
             println!("  {id}: {how}");
         }
     }
+    render_post_mortem(Some(&cfg), &args.reports_dir, &run_id).await;
     println!("outcome: {}", summary.outcome.as_str());
     Ok(match summary.outcome {
         RunOutcome::PreflightFailed => crate::error::EXIT_USAGE,
         o => o.exit_code(),
     })
+}
+
+/// Renders a run's post-mortem from its journal. A report failure never changes the run's
+/// outcome: it is printed, with the command that renders the report again.
+async fn render_post_mortem(cfg: Option<&Config>, reports_dir: &std::path::Path, run_id: &str) {
+    use crate::report::{ReportOptions, load_record, write_report};
+    let run_dir = reports_dir.join(run_id);
+    let rendered = async {
+        let record = load_record(&run_dir.join(crate::run::journal::JOURNAL_FILE))?;
+        let opts = ReportOptions {
+            template_dir: None,
+            llm: cfg.and_then(|c| c.llm.clone()),
+            rendered_at: chrono::Utc::now(),
+        };
+        write_report(&run_dir, &record, &opts).await
+    }
+    .await;
+    match rendered {
+        Ok(paths) => println!("post-mortem: {}", paths.postmortem.display()),
+        Err(e) => eprintln!(
+            "warning: the post-mortem could not be rendered ({}); the journal is intact: run \
+             `gameday report {run_id}` to try again",
+            crate::doctor::error_chain(&e)
+        ),
+    }
 }
 
 fn report_recovered(r: &crate::run::recover::Recovered) {
@@ -1583,6 +1612,9 @@ async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
     }
     for r in &recovered {
         report_recovered(r);
+        if !r.alive {
+            render_post_mortem(Some(&cfg), &args.reports_dir, &r.run_id).await;
+        }
     }
     Ok(if recovered.iter().any(|r| !r.stop_failed.is_empty()) {
         crate::error::EXIT_STOP_FAILED

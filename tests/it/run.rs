@@ -310,6 +310,27 @@ async fn finish(mut child: tokio::process::Child) -> Finished {
     }
 }
 
+/// The post-mortem was rendered beside the journal, with the run's outcome, and every chart it
+/// links exists.
+fn assert_report(env: &RunEnv, run_id: &str, outcome: &str) {
+    let dir = env.path().join("reports").join(run_id);
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("summary.json")).expect("summary.json written"),
+    )
+    .expect("summary.json parses");
+    assert_eq!(summary["outcome"], outcome, "{summary:#}");
+    let md = std::fs::read_to_string(dir.join("postmortem.md")).expect("postmortem.md written");
+    assert!(
+        md.contains(&format!("`{run_id}`")),
+        "the report names its run"
+    );
+    for link in md.split("](").skip(1).filter_map(|l| l.split(')').next()) {
+        if link.starts_with("charts/") {
+            assert!(dir.join(link).is_file(), "chart {link} linked but missing");
+        }
+    }
+}
+
 fn kinds(entries: &[Entry]) -> Vec<String> {
     entries.iter().map(|e| e.kind.clone()).collect()
 }
@@ -395,6 +416,12 @@ async fn a_healthy_three_stage_scenario_passes_every_stage() {
     let exps = env.experiments_of(&run_id).await;
     assert_eq!(exps.len(), 3, "{exps:?}");
     assert!(exps.iter().all(|e| e.status == "completed"), "{exps:?}");
+    assert_report(&env, &run_id, "passed");
+    let charts = std::fs::read_dir(env.path().join("reports").join(&run_id).join("charts"))
+        .expect("charts written")
+        .count();
+    assert!(charts >= 3, "a chart per stage and metric: {charts}");
+    assert!(out.stdout.contains("post-mortem: "), "{}", out.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -467,6 +494,7 @@ async fn a_breach_in_stage_two_stops_the_experiment_and_stage_three_never_starts
         of_kind(&entries, "run-finished")[0].data["outcome"],
         "aborted"
     );
+    assert_report(&env, &run_id, "aborted");
     eprintln!(
         "breach published → StopExperiment requested: {} ms (guard interval 1 s)",
         (requested[0].at - breach_published).num_milliseconds()
@@ -615,6 +643,7 @@ async fn sigkill_during_a_stage_is_cleaned_up_by_recover() {
     // The stage's experiment (previews still stopping may be listed too).
     let stopped = interrupted[0].data["stopped"].as_array().expect("list");
     assert!(stopped.iter().any(|s| s == id.as_str()), "{stopped:?}");
+    assert_report(&env, &run_id, "interrupted");
     // A second recover finds nothing left to do.
     let again = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
     assert_eq!(again.code, 0);
@@ -717,6 +746,7 @@ async fn assert_preflight_fails(env: &RunEnv, check: &str, needle: &str) {
         of_kind(&entries, "run-finished")[0].data["outcome"],
         "preflight-failed"
     );
+    assert_report(env, &run_id, "preflight-failed");
     // No StartExperiment at all: not even a preview.
     let any: Vec<_> = env
         .clients
@@ -1033,4 +1063,38 @@ async fn an_unreachable_cluster_fails_preflight_unless_skipped_on_purpose() {
     .await;
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("--skip-kube"), "{}", out.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_same_target_is_refused_while_the_first_holds_it() {
+    let env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    let first = unique("first");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&first))
+        .spawn()
+        .expect("spawn");
+    env.wait_for(&first, "experiment", |e| e.kind == "experiment-started")
+        .await;
+    let second = unique("second");
+    let out = finish(
+        env.command(&[])
+            .args(env.run_args(&second))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("is busy") && out.stderr.contains(&first),
+        "{}",
+        out.stderr
+    );
+    assert!(env.experiments_of(&second).await.is_empty());
+    let done = finish(child).await;
+    live.abort();
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
 }
