@@ -75,7 +75,7 @@ pub enum Command {
     #[command(subcommand)]
     Demo(DemoCommand),
     /// Run a GameDay: preflight, then every scenario's stages in order, guarded, stopped at
-    /// once on a breach, a stop alarm, Ctrl-C or SIGTERM, and journaled under reports/<run-id>/.
+    /// once on a breach, a stop alarm, Ctrl-C or SIGTERM, and journaled under reports/RUN_ID/.
     /// Exit 0 every stage held, 3 a hypothesis did not hold, 4 aborted, 5 a stop failed.
     Run(RunArgs),
     /// Close runs that died: stop the experiments they left running (found by their run tag)
@@ -97,7 +97,7 @@ pub enum Command {
 /// `gameday run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file written by `gameday plan` (scenarios/<name>.yaml).
+    /// The scenario file written by `gameday plan` (scenarios/NAME.yaml).
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
     /// Inject without asking (required when stdin is not a terminal).
@@ -106,7 +106,7 @@ pub struct RunArgs {
     /// Stop after preflight and print what would happen.
     #[arg(long)]
     pub dry_run: bool,
-    /// Run id [default: <gameday>-<UTC time>-<random>].
+    /// Run id [default: GAMEDAY-UTCTIME-RANDOM].
     #[arg(long)]
     pub run_id: Option<String>,
     /// How the run was triggered: `manual` or `schedule:<entry>`.

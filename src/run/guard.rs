@@ -25,7 +25,7 @@ const RESULT_ID: &str = "guarded";
 pub struct GuardMetric {
     /// Hypothesis metric name.
     pub name: String,
-    /// The GetMetricData queries; the one with id [`RESULT_ID`] is the value.
+    /// The GetMetricData queries; the one with id `guarded` is the value.
     pub queries: Vec<MetricDataQuery>,
     /// Abort when below.
     pub lower: Option<f64>,
