@@ -15,11 +15,11 @@
 //! fault actions (any action but `aws:fis:wait`) is `running`. Its template's target names the
 //! service (label selector `key=<service>`) and the blast radius (`selectionMode`):
 //!
-//! | service  | one pod (`COUNT(1)`)        | more (`COUNT(n>1)`, `PERCENT(n)`, `ALL`)              |
-//! |----------|-----------------------------|-------------------------------------------------------|
-//! | checkout | p99 ×1.03                   | p99 ×1.07, rate ×0.97 — moves, stays inside its bounds |
-//! | payments | p99 ×1.05                   | p99 ×10, rate ×0.6 — far past its abort bound           |
-//! | catalog  | p99 ×1.02                   | p99 ×1.04, rate ×0.98                                  |
+//! | service  | one pod (`COUNT(1)`) | more (`COUNT(n>1)`, `PERCENT(n)`, `ALL`)                |
+//! |----------|----------------------|---------------------------------------------------------|
+//! | checkout | p99 ×1.03            | p99 ×1.07, rate ×0.97: moves, stays inside its bounds   |
+//! | payments | p99 ×1.05            | p99 ×10, rate ×0.6: far past its abort bound            |
+//! | catalog  | p99 ×1.02            | p99 ×1.04, rate ×0.98                                   |
 //!
 //! So with the plan's stages (1 pod → 10 % → 25 %), checkout passes every stage while its
 //! latency visibly rises, and payments passes its first stage and breaks in the second, where
