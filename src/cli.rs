@@ -209,6 +209,9 @@ pub struct PlanArgs {
     /// Fault classes per service.
     #[arg(long, default_value_t = 2)]
     pub top: usize,
+    /// Plan only this configured service (repeatable) [default: every configured service].
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
     /// Also write infrastructure-as-code (repeatable).
     #[arg(long, value_enum)]
     pub export: Vec<ExportArg>,
@@ -242,6 +245,46 @@ pub enum DemoCommand {
     /// with the incidents visible) and write a config pointing at it. Refuses any endpoint
     /// that is not loopback.
     Seed(DemoSeedArgs),
+    /// SIMULATION: publish the sample services' live metrics and make them react to the FIS
+    /// experiments running on the local emulator, so `gameday run` has a system to watch.
+    /// Refuses any endpoint that is not loopback.
+    ///
+    /// First publishes the last --backfill of healthy datapoints (every 10 s), then every
+    /// --interval one high-resolution LatencyP99 and RequestRate datapoint per service, with
+    /// the seeded history's daily and weekly profile. Each tick it lists the FIS experiments;
+    /// a running, non-preview experiment with a running fault action (anything but
+    /// aws:fis:wait) moves the service its target's label selector names, by blast radius:
+    ///
+    ///   service   one pod (COUNT(1))   more (COUNT(n>1), PERCENT(n), ALL)
+    ///
+    ///   checkout  p99 ×1.03            p99 ×1.07, rate ×0.97 (stays inside its bounds)
+    ///
+    ///   payments  p99 ×1.05            p99 ×10, rate ×0.6 (far past its abort bound)
+    ///
+    ///   catalog   p99 ×1.02            p99 ×1.04, rate ×0.98
+    ///
+    /// When the experiment ends the service returns to baseline. Runs until Ctrl-C/SIGTERM or
+    /// --duration.
+    #[command(verbatim_doc_comment)]
+    Workload(DemoWorkloadArgs),
+}
+
+/// `gameday demo workload`.
+#[derive(Debug, Args)]
+pub struct DemoWorkloadArgs {
+    /// Recent history to publish first (one datapoint per 10 s), so `gameday run` finds data
+    /// for its baseline and preflight (the seeded history ends an hour ago).
+    #[arg(long, default_value = "20m", value_parser = humantime::parse_duration)]
+    pub backfill: std::time::Duration,
+    /// Time between live datapoints.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Stop after this long [default: run until Ctrl-C or SIGTERM].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Write this file once the backfill is published (scripts wait for it).
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// `gameday demo seed`.
@@ -535,6 +578,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         },
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
         Command::Demo(DemoCommand::Seed(args)) => demo_seed(&cli, args).await,
+        Command::Demo(DemoCommand::Workload(args)) => demo_workload(&cli, args, &shutdown).await,
         Command::Plan(args) => plan(&cli, args).await,
         Command::Run(args) => run_gameday(&cli, args, &shutdown).await,
         Command::Recover(args) => recover(&cli, args).await,
@@ -1117,7 +1161,11 @@ async fn demo_seed(cli: &Cli, args: &DemoSeedArgs) -> anyhow::Result<i32> {
     use crate::demo::{DemoError, DemoOptions, log_batches, log_history, metric_history, seed};
     let endpoint = cli.endpoint_url.clone().unwrap_or_default();
     if !crate::provider::aws::is_loopback_endpoint(&endpoint) {
-        return Err(Error::from(DemoError::NotEmulator { endpoint }).into());
+        return Err(Error::from(DemoError::NotEmulator {
+            command: "seed",
+            endpoint,
+        })
+        .into());
     }
     let opts = DemoOptions {
         log_days: args.log_days,
@@ -1161,10 +1209,65 @@ async fn demo_seed(cli: &Cli, args: &DemoSeedArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+async fn demo_workload(
+    cli: &Cli,
+    args: &DemoWorkloadArgs,
+    shutdown: &Shutdown,
+) -> anyhow::Result<i32> {
+    use crate::demo::DemoError;
+    use crate::demo::workload::{WorkloadOptions, run};
+    let cfg = cli.load_config()?;
+    let endpoint = cfg.aws.endpoint_url.clone().unwrap_or_default();
+    if !crate::provider::aws::is_loopback_endpoint(&endpoint) {
+        return Err(Error::from(DemoError::NotEmulator {
+            command: "workload",
+            endpoint,
+        })
+        .into());
+    }
+    if args.interval.is_zero() {
+        return Err(Error::Usage("--interval must be longer than 0 s".to_owned()).into());
+    }
+    let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
+        .await
+        .map_err(Error::from)?;
+    let opts = WorkloadOptions {
+        backfill: args.backfill,
+        backfill_step: std::time::Duration::from_secs(10),
+        interval: args.interval,
+        duration: args.duration,
+        ready_file: args.ready_file.clone(),
+    };
+    eprintln!("SIMULATION: workload publishing to {endpoint} (Ctrl-C to stop)");
+    let s = run(&clients, &endpoint, &opts, shutdown)
+        .await
+        .map_err(Error::from)?;
+    eprintln!(
+        "SIMULATION: workload stopped after {} ticks ({} failed to publish), {} reaction changes",
+        s.ticks, s.failed_ticks, s.reaction_changes
+    );
+    Ok(EXIT_OK)
+}
+
 async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
     use crate::plan::{ExportFormat, PlanOptions, plan_files};
     use crate::steady_state::cloudwatch::ServiceHypotheses;
     let cfg = cli.load_config()?;
+    if let Some(unknown) = args
+        .services
+        .iter()
+        .find(|n| !cfg.services.iter().any(|s| &s.name == *n))
+    {
+        return Err(Error::Usage(format!(
+            "--service {unknown}: no such service in the config (services: {})",
+            cfg.services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into());
+    }
     let date = args.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let name = args
         .name
@@ -1243,6 +1346,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
     };
     let mut opts = PlanOptions::new(name, args.owner.clone(), date, account_id, region);
     opts.top_per_service = args.top;
+    opts.only_services.clone_from(&args.services);
     opts.cli_allow_production = args.allow_production;
     let gameday = crate::plan::plan(&catalogue, &hypotheses, &cfg, &opts).map_err(Error::from)?;
     let exports: Vec<ExportFormat> = args

@@ -14,6 +14,8 @@ use chrono::{DateTime, Utc};
 use crate::mine::synthetic::{SplitMix64, SyntheticHistory, SyntheticSpec, generate};
 use crate::provider::MetricDatum;
 
+pub mod workload;
+
 /// CloudWatch namespace of the simulated service metrics (named so nobody mistakes them).
 pub const DEMO_NAMESPACE: &str = "GameDay/Simulated";
 /// The simulated EKS cluster.
@@ -47,17 +49,79 @@ pub fn log_history(opts: &DemoOptions) -> SyntheticHistory {
     generate(&spec)
 }
 
-/// Base latency (ms) and request rate (per 5 minutes) of each simulated service.
-fn profile(service: &str) -> (f64, f64) {
+/// Name of the simulated p99 latency metric (milliseconds, read with `Average`).
+pub const LATENCY_METRIC: &str = "LatencyP99";
+/// Name of the simulated request-rate metric (requests per second, read with `Average`).
+///
+/// A per-second rate rather than a count: its `Average` is the same at any period, so the guard
+/// can read it every few seconds against bounds learned from 5-minute history (a `Sum` would
+/// scale with the period and every short read would "breach" a lower bound).
+pub const RATE_METRIC: &str = "RequestRate";
+
+/// Base p99 latency (ms) and request rate (per second) of a simulated service.
+pub(crate) fn profile(service: &str) -> (f64, f64) {
     match service {
-        "checkout" => (180.0, 3_000.0),
-        "payments" => (240.0, 1_200.0),
-        _ => (90.0, 6_000.0),
+        "checkout" => (180.0, 10.0),
+        "payments" => (240.0, 4.0),
+        _ => (90.0, 20.0),
     }
 }
 
+/// The simulated load at `ts` (epoch seconds) relative to the daily mean: a daily sine peaking
+/// at 15:00 UTC (±45 %) and weekends at 60 %.
+pub(crate) fn load_at(ts: i64) -> f64 {
+    let hour = f64::from(u32::try_from(ts.rem_euclid(86_400)).unwrap_or(0)) / 3600.0;
+    let daily = (std::f64::consts::TAU * (hour - 9.0) / 24.0).sin();
+    // 1970-01-01 was a Thursday: days 2 and 3 of the week (mod 7) are the weekend.
+    let weekend = matches!(ts.div_euclid(86_400).rem_euclid(7), 2 | 3);
+    (1.0 + 0.45 * daily) * if weekend { 0.6 } else { 1.0 }
+}
+
+/// Uniform noise in [-0.5, 0.5).
+pub(crate) fn noise(rng: &mut SplitMix64) -> f64 {
+    (f64::from(u32::try_from(rng.below(10_000)).unwrap_or(0)) / 10_000.0) - 0.5
+}
+
+/// What a simulated service shows at one instant, before any fault.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// p99 latency, milliseconds.
+    pub p99_ms: f64,
+    /// Requests per second.
+    pub rate_per_s: f64,
+}
+
+/// The healthy value of `service` at `ts`: its profile scaled by the load, with ±4 % noise on
+/// latency and ±2.5 % on the rate drawn from `rng`. The seeded history and the live workload
+/// both use it, so live values sit where the derived hypotheses expect them.
+pub(crate) fn nominal(service: &str, ts: i64, rng: &mut SplitMix64) -> Sample {
+    let (latency, rate) = profile(service);
+    let load = load_at(ts);
+    Sample {
+        p99_ms: latency * (0.85 + 0.3 * load) * (1.0 + 0.08 * noise(rng)),
+        rate_per_s: rate * load * (1.0 + 0.05 * noise(rng)),
+    }
+}
+
+/// The two metric datapoints of one sample.
+pub(crate) fn datums(
+    service: &str,
+    timestamp: DateTime<Utc>,
+    s: Sample,
+    high_resolution: bool,
+) -> [MetricDatum; 2] {
+    let dims = BTreeMap::from([("Service".to_owned(), service.to_owned())]);
+    [(LATENCY_METRIC, s.p99_ms), (RATE_METRIC, s.rate_per_s)].map(|(name, value)| MetricDatum {
+        name: name.to_owned(),
+        dimensions: dims.clone(),
+        timestamp,
+        value,
+        high_resolution,
+    })
+}
+
 /// Service metrics every [`METRIC_STEP_SECS`] over the last `metric_days`: p99 latency and
-/// request count with daily and weekly seasonality and noise; during a simulated incident of
+/// request rate with daily and weekly seasonality and noise; during a simulated incident of
 /// the service, latency rises and requests drop, so the incidents show in the series.
 pub fn metric_history(opts: &DemoOptions, history: &SyntheticHistory) -> Vec<MetricDatum> {
     let end = opts.now.timestamp() - 3600;
@@ -66,41 +130,21 @@ pub fn metric_history(opts: &DemoOptions, history: &SyntheticHistory) -> Vec<Met
     let mut rng = SplitMix64::new(0x005e_ed0f_da7a);
     let mut out = Vec::new();
     for service in DEMO_SERVICES {
-        let (latency, requests) = profile(service);
         let incidents: Vec<(i64, i64)> = history
             .incidents
             .iter()
             .filter(|i| i.service == service)
             .map(|i| (i.start_ms / 1000, (i.start_ms + i.duration_ms) / 1000))
             .collect();
-        let dims = BTreeMap::from([("Service".to_owned(), service.to_owned())]);
         let mut ts = start;
         while ts < end {
-            let hour = f64::from(u32::try_from(ts.rem_euclid(86_400)).unwrap_or(0)) / 3600.0;
-            let daily = (std::f64::consts::TAU * (hour - 9.0) / 24.0).sin();
-            // 1970-01-01 was a Thursday: days 2 and 3 of the week (mod 7) are the weekend.
-            let weekend = matches!(ts.div_euclid(86_400).rem_euclid(7), 2 | 3);
-            let load = (1.0 + 0.45 * daily) * if weekend { 0.6 } else { 1.0 };
-            let noise = |rng: &mut SplitMix64| {
-                (f64::from(u32::try_from(rng.below(10_000)).unwrap_or(0)) / 10_000.0) - 0.5
-            };
-            let hurt = incidents.iter().any(|(a, b)| (*a..=*b).contains(&ts));
-            let p99 = latency
-                * (0.85 + 0.3 * load)
-                * (1.0 + 0.08 * noise(&mut rng))
-                * if hurt { 4.5 } else { 1.0 };
-            let reqs =
-                requests * load * (1.0 + 0.05 * noise(&mut rng)) * if hurt { 0.55 } else { 1.0 };
-            let timestamp = DateTime::from_timestamp(ts, 0).unwrap_or_default();
-            for (name, value) in [("LatencyP99", p99), ("Requests", reqs.round())] {
-                out.push(MetricDatum {
-                    name: name.to_owned(),
-                    dimensions: dims.clone(),
-                    timestamp,
-                    value,
-                    high_resolution: false,
-                });
+            let mut s = nominal(service, ts, &mut rng);
+            if incidents.iter().any(|(a, b)| (*a..=*b).contains(&ts)) {
+                s.p99_ms *= 4.5;
+                s.rate_per_s *= 0.55;
             }
+            let timestamp = DateTime::from_timestamp(ts, 0).unwrap_or_default();
+            out.extend(datums(service, timestamp, s, false));
             ts += METRIC_STEP_SECS;
         }
     }
@@ -144,7 +188,7 @@ pub fn config_yaml(endpoint_url: &str, log_groups: &[String]) -> String {
     for s in DEMO_SERVICES {
         let _ = write!(
             y,
-            "  - name: {s}\n    owner: team-{s}\n    cluster: {DEMO_CLUSTER}\n    namespace: shop\n    selector: app={s}\n    recovery_target: 5m\n    metrics:\n      - name: p99_latency_ms\n        direction: upper\n        slo: 2500\n        metric: {{namespace: {DEMO_NAMESPACE}, name: LatencyP99, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n      - name: requests\n        direction: lower\n        metric: {{namespace: {DEMO_NAMESPACE}, name: Requests, dimensions: {{Service: {s}}}, stat: Sum, period: 5m}}\n"
+            "  - name: {s}\n    owner: team-{s}\n    cluster: {DEMO_CLUSTER}\n    namespace: shop\n    selector: app={s}\n    recovery_target: 5m\n    metrics:\n      - name: p99_latency_ms\n        direction: upper\n        slo: 2500\n        metric: {{namespace: {DEMO_NAMESPACE}, name: {LATENCY_METRIC}, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n      - name: request_rate\n        direction: lower\n        metric: {{namespace: {DEMO_NAMESPACE}, name: {RATE_METRIC}, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n"
         );
     }
     y.push_str(
@@ -159,9 +203,11 @@ pub fn config_yaml(endpoint_url: &str, log_groups: &[String]) -> String {
 pub enum DemoError {
     /// The endpoint is not the local emulator.
     #[error(
-        "refusing to seed simulated data into {endpoint}: `demo seed` only writes to the local emulator (start it with scripts/local-aws start and pass its http://127.0.0.1:PORT URL)"
+        "refusing to seed simulated data into {endpoint}: `demo {command}` only writes to the local emulator (start it with scripts/local-aws start and pass its http://127.0.0.1:PORT URL)"
     )]
     NotEmulator {
+        /// The `gameday demo` subcommand refusing.
+        command: &'static str,
         /// The endpoint given.
         endpoint: String,
     },
@@ -177,6 +223,15 @@ pub enum DemoError {
     /// Publishing metrics failed.
     #[error(transparent)]
     Provider(#[from] crate::provider::ProviderError),
+    /// The workload's ready file could not be written.
+    #[error("failed to write the ready file {path}")]
+    Ready {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl DemoError {
@@ -185,6 +240,7 @@ impl DemoError {
         match self {
             Self::NotEmulator { .. } => "demo_not_emulator",
             Self::Seed { .. } => "demo_seed",
+            Self::Ready { .. } => "demo_ready_file",
             Self::Provider(e) => e.kind(),
         }
     }
@@ -203,6 +259,7 @@ pub async fn seed(
 ) -> Result<(), DemoError> {
     if !crate::provider::aws::is_loopback_endpoint(endpoint_url) {
         return Err(DemoError::NotEmulator {
+            command: "seed",
             endpoint: endpoint_url.to_owned(),
         });
     }

@@ -66,6 +66,8 @@ pub struct PlanOptions {
     pub fault_duration: IsoDuration,
     /// Whether `--allow-production` was given.
     pub cli_allow_production: bool,
+    /// Plan only these configured services (every configured service when empty).
+    pub only_services: Vec<String>,
 }
 
 impl PlanOptions {
@@ -93,6 +95,7 @@ impl PlanOptions {
             observe: IsoDuration::from_mins(5),
             fault_duration: IsoDuration::from_mins(5),
             cli_allow_production: false,
+            only_services: Vec::new(),
         }
     }
 }
@@ -147,7 +150,11 @@ pub fn plan(
     let mut alarms: Vec<AlarmSpec> = Vec::new();
     let mut skipped = Vec::new();
     let mut planned_targets: BTreeMap<(String, String, String), String> = BTreeMap::new();
-    for service in &config.services {
+    for service in config
+        .services
+        .iter()
+        .filter(|s| opts.only_services.is_empty() || opts.only_services.contains(&s.name))
+    {
         let mut candidates: Vec<&ClassSummary> = catalogue
             .classes
             .iter()
@@ -869,6 +876,18 @@ pub(crate) mod tests {
 
     pub(crate) fn planned() -> GameDayScenario {
         plan(&incidents(), &hypotheses(), &config(), &options()).expect("plans")
+    }
+
+    #[test]
+    fn only_the_chosen_services_are_planned() {
+        let mut opts = options();
+        let all = plan(&incidents(), &hypotheses(), &config(), &opts).expect("plans");
+        let first = all.scenarios[0].service.clone();
+        opts.only_services = vec![first.clone()];
+        let g = plan(&incidents(), &hypotheses(), &config(), &opts).expect("plans");
+        assert!(!g.scenarios.is_empty());
+        assert!(g.scenarios.iter().all(|s| s.service == first), "{g:?}");
+        assert!(g.scenarios.len() < all.scenarios.len());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod aws_wire;
 mod cli;
+mod demo;
 mod fake_kube;
 mod kube_wire;
 mod mine;

@@ -57,6 +57,13 @@ pub(crate) fn slow_fis_emulator() -> &'static Emulator {
     EMULATOR.get_or_init(|| emulator_with_fis_states(20))
 }
 
+/// An emulator of its own for the quick-start demo, which resets the emulator it is given and
+/// sets its own FIS state progression; left at moto's defaults here.
+pub(crate) fn demo_emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(start_emulator)
+}
+
 fn emulator_with_fis_states(secs: u64) -> Emulator {
     let e = start_emulator();
     let body = format!(
