@@ -139,12 +139,50 @@ fn the_quick_start_runs_a_gameday_where_checkout_passes_and_the_guard_stops_paym
     );
     assert!(workload_log.contains("p99 ×10"), "{workload_log}");
 
-    // The report stage, where it exists: the post-mortem with its charts.
+    // The post-mortem with its charts, one passed and one aborted scenario.
     let postmortem = run_dir.join("postmortem.md");
-    if postmortem.exists() {
-        let text = std::fs::read_to_string(&postmortem).expect("postmortem");
-        assert!(text.contains("payments-memory-exhaustion"), "{text}");
-        assert!(text.contains("checkout-memory-exhaustion"), "{text}");
-        assert!(stdout.contains("postmortem.md"), "{context}");
+    let text = std::fs::read_to_string(&postmortem).expect("postmortem.md written");
+    assert!(text.contains("payments-memory-exhaustion"), "{text}");
+    assert!(text.contains("checkout-memory-exhaustion"), "{text}");
+    assert!(stdout.contains("postmortem.md"), "{context}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run_dir.join("summary.json")).expect("summary.json written"),
+    )
+    .expect("summary.json parses");
+    assert_eq!(summary["outcome"], "aborted");
+    let outcomes: Vec<(String, String)> = summary["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_owned(),
+                s["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("checkout-memory-exhaustion".to_owned(), "passed".to_owned()),
+            (
+                "payments-memory-exhaustion".to_owned(),
+                "aborted".to_owned()
+            ),
+        ]
+    );
+    let charts: Vec<_> = std::fs::read_dir(run_dir.join("charts"))
+        .expect("charts written")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "svg"))
+        .collect();
+    assert!(!charts.is_empty());
+    for link in text.split("](").skip(1).filter_map(|l| l.split(')').next()) {
+        if link.starts_with("charts/") {
+            assert!(
+                run_dir.join(link).is_file(),
+                "chart {link} linked but missing"
+            );
+        }
     }
 }
