@@ -411,7 +411,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     progress: &mut Progress,
 ) -> Result<StageResult, RunError> {
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
-    progress.stage(sc, st);
+    progress.stage(sc, st, planned_length(ctx.scenario, ctx.stage));
     w.write(
         kind::TEMPLATE_READY,
         &TemplateReady {
@@ -575,6 +575,18 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         abort: abort.map(|a| a.reason),
         still_running,
     })
+}
+
+/// How long a stage is planned to take: its longest fault action plus the observation window.
+fn planned_length(scenario: &Scenario, stage: &Stage) -> Option<Duration> {
+    let fault = scenario
+        .actions
+        .iter()
+        .filter_map(|a| a.parameters.get("duration"))
+        .filter_map(|d| crate::plan::IsoDuration::parse(d).ok())
+        .map(|d| d.to_std())
+        .max()?;
+    Some(fault + stage.observe.to_std())
 }
 
 fn abort_reason(shutdown: &Shutdown) -> AbortReason {

@@ -23,6 +23,8 @@ pub struct Progress {
     experiment: String,
     phase: String,
     metrics: BTreeMap<String, String>,
+    /// When the stage started and how long it is planned to take (fault + observation).
+    stage_clock: Option<(Instant, Duration)>,
 }
 
 impl Progress {
@@ -44,6 +46,7 @@ impl Progress {
             experiment: String::new(),
             phase: String::new(),
             metrics: BTreeMap::new(),
+            stage_clock: None,
         };
         p.note(&format!("GameDay {gameday}, run {run_id}"));
         p
@@ -74,8 +77,10 @@ impl Progress {
         }
     }
 
-    /// A stage begins.
-    pub fn stage(&mut self, scenario: &str, stage: &str) {
+    /// A stage begins; `planned` is its expected length (longest fault action plus the
+    /// observation window), shown as time remaining.
+    pub fn stage(&mut self, scenario: &str, stage: &str, planned: Option<Duration>) {
+        self.stage_clock = planned.map(|p| (Instant::now(), p));
         self.stage = format!("{scenario}/{stage}");
         self.experiment.clear();
         self.phase = "fault".to_owned();
@@ -137,8 +142,14 @@ impl Progress {
     fn redraw(&self) {
         if let Some(pb) = &self.bar {
             let m: Vec<&str> = self.metrics.values().map(String::as_str).collect();
+            let left = self
+                .stage_clock
+                .map_or_else(String::new, |(start, planned)| {
+                    let left = planned.saturating_sub(start.elapsed()).as_secs();
+                    format!(" · ~{}m{:02}s left", left / 60, left % 60)
+                });
             pb.set_message(format!(
-                "{} · {} · {} · {}",
+                "{} · {} · {} · {}{left}",
                 self.stage,
                 self.phase,
                 self.experiment,
