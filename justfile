@@ -21,3 +21,13 @@ emulator-stop:
 lint:
     cargo fmt --all --check
     cargo clippy --locked --all-targets -- -D warnings
+
+# Benchmarks (release): miner throughput, steady-state derivation, report rendering.
+bench:
+    cargo bench --bench miner
+    cargo bench --bench steady_state
+    cargo bench --bench report
+
+# Measure the guard's and Ctrl-C's reaction times on the emulator (minutes; prints figures).
+measure-run:
+    cargo test --test integration run::measure -- --ignored --nocapture
