@@ -3,7 +3,7 @@
 //!
 //! Input: the emulator (its FIS experiments, their actions and templates) and the clock.
 //! Output: the services' `LatencyP99` and `RequestRate` datapoints, published to the
-//! [`DEMO_NAMESPACE`](super::DEMO_NAMESPACE) namespace — first a backfill of recent history
+//! [`DEMO_NAMESPACE`] namespace — first a backfill of recent history
 //! (the seeded history ends an hour ago, and `gameday run`'s preflight needs recent data), then
 //! one high-resolution datapoint per metric and service every tick. Must not: publish anywhere
 //! but a loopback endpoint, or touch an experiment (it only lists and reads them).
