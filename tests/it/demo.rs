@@ -24,7 +24,14 @@ fn field<'a>(e: &'a Entry, key: &str) -> &'a str {
 /// Runs `scripts/demo` with the test's binary and emulator; returns (exit code, stdout, stderr).
 fn run_demo(dir: &Path, run_id: &str) -> (Option<i32>, String, String) {
     let (stdout, stderr) = (dir.join("demo.stdout"), dir.join("demo.stderr"));
-    let mut child = Command::new(repo().join("scripts/demo"))
+    let mut cmd = Command::new(repo().join("scripts/demo"));
+    for (key, value) in crate::support::test_env(dir) {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let mut child = cmd
         .env("GAMEDAY_BIN", assert_cmd::cargo::cargo_bin("gameday"))
         .env("GAMEDAY_DEMO_ENDPOINT", &demo_emulator().url)
         .env("GAMEDAY_DEMO_OUT", dir.join("demo"))
@@ -32,20 +39,6 @@ fn run_demo(dir: &Path, run_id: &str) -> (Option<i32>, String, String) {
         .env("GAMEDAY_DEMO_RUN_ID", run_id)
         .env("GAMEDAY_DEMO_FAST", "1")
         .env("GAMEDAY_DEMO_FIS_STATE_SECS", "4")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .env_remove("GAMEDAY_CONFIG")
-        .env_remove("RUST_LOG")
-        .env("AWS_ACCESS_KEY_ID", "gameday-test")
-        .env("AWS_SECRET_ACCESS_KEY", "gameday-test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
-        .env("KUBECONFIG", dir.join("no-kubeconfig"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr).expect("stderr file"))

@@ -99,6 +99,16 @@ impl RunEnv {
         }
     }
 
+    /// A world whose stop alarms exist and whose service is healthy, with 10 minutes of
+    /// history and live datapoints every 0.5 s (the returned task; abort it when done).
+    async fn healthy(stages: usize) -> (Self, tokio::task::JoinHandle<()>) {
+        let env = Self::new(stages).await;
+        env.create_alarms().await;
+        env.publish_history(false).await;
+        let live = env.publish_live();
+        (env, live)
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -188,21 +198,14 @@ impl RunEnv {
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("gameday"));
-        cmd.current_dir(self.path())
-            .env_remove("AWS_PROFILE")
-            .env_remove("GAMEDAY_CONFIG")
-            .env_remove("RUST_LOG")
-            .env("AWS_ENDPOINT_URL", &self.url)
-            .env("AWS_ACCESS_KEY_ID", "gameday-test")
-            .env("AWS_SECRET_ACCESS_KEY", "gameday-test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", self.path().join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.path().join("no-aws-credentials"),
-            )
-            .env("KUBECONFIG", self.path().join("no-kubeconfig"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+        cmd.current_dir(self.path());
+        for (key, value) in crate::support::test_env(self.path()) {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        cmd.env("AWS_ENDPOINT_URL", &self.url)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -345,10 +348,7 @@ fn stage_of(e: &Entry) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_three_stage_scenario_passes_every_stage() {
-    let env = RunEnv::new(3).await;
-    env.create_alarms().await;
-    env.publish_history(false).await;
-    let live = env.publish_live();
+    let (env, live) = RunEnv::healthy(3).await;
     let run_id = unique("healthy");
     let out = finish(
         env.command(&[])
@@ -426,10 +426,7 @@ async fn a_healthy_three_stage_scenario_passes_every_stage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breach_in_stage_two_stops_the_experiment_and_stage_three_never_starts() {
-    let env = RunEnv::new(3).await;
-    env.create_alarms().await;
-    env.publish_history(false).await;
-    let live = env.publish_live();
+    let (env, live) = RunEnv::healthy(3).await;
     let run_id = unique("breach");
     let child = env
         .command(&[])
@@ -503,10 +500,7 @@ async fn a_breach_in_stage_two_stops_the_experiment_and_stage_three_never_starts
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_alarm_in_alarm_during_a_stage_aborts_it() {
-    let env = RunEnv::new(2).await;
-    env.create_alarms().await;
-    env.publish_history(false).await;
-    let live = env.publish_live();
+    let (env, live) = RunEnv::healthy(2).await;
     let run_id = unique("alarm");
     let child = env
         .command(&[])
@@ -557,10 +551,7 @@ fn signal(child: &tokio::process::Child, sig: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_during_a_stage_stops_the_experiment_and_completes_the_journal() {
-    let env = RunEnv::new(3).await;
-    env.create_alarms().await;
-    env.publish_history(false).await;
-    let live = env.publish_live();
+    let (env, live) = RunEnv::healthy(3).await;
     let run_id = unique("sigint");
     let child = env
         .command(&[])
@@ -602,10 +593,7 @@ async fn sigint_during_a_stage_stops_the_experiment_and_completes_the_journal() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_stage_is_cleaned_up_by_recover() {
-    let env = RunEnv::new(3).await;
-    env.create_alarms().await;
-    env.publish_history(false).await;
-    let live = env.publish_live();
+    let (env, live) = RunEnv::healthy(3).await;
     let run_id = unique("sigkill");
     let child = env
         .command(&[])
@@ -1067,10 +1055,7 @@ async fn an_unreachable_cluster_fails_preflight_unless_skipped_on_purpose() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_the_same_target_is_refused_while_the_first_holds_it() {
-    let env = RunEnv::new(1).await;
-    env.create_alarms().await;
-    env.publish_history(false).await;
-    let live = env.publish_live();
+    let (env, live) = RunEnv::healthy(1).await;
     let first = unique("first");
     let child = env
         .command(&[])

@@ -160,25 +160,39 @@ pub(crate) fn unique(prefix: &str) -> String {
     )
 }
 
+/// The environment every `gameday` a test starts gets, for `dir`: variables to set (`Some`)
+/// or remove (`None`). Static test credentials, and never the developer's real AWS or kube
+/// config.
+pub(crate) fn test_env(dir: &Path) -> Vec<(&'static str, Option<std::ffi::OsString>)> {
+    let set = |v: &str| Some(std::ffi::OsString::from(v));
+    vec![
+        ("AWS_ENDPOINT_URL", None),
+        ("AWS_PROFILE", None),
+        ("GAMEDAY_CONFIG", None),
+        ("RUST_LOG", None),
+        ("AWS_ACCESS_KEY_ID", set("gameday-test")),
+        ("AWS_SECRET_ACCESS_KEY", set("gameday-test")),
+        ("AWS_REGION", set("us-east-1")),
+        ("AWS_CONFIG_FILE", Some(dir.join("no-aws-config").into())),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            Some(dir.join("no-aws-credentials").into()),
+        ),
+        ("KUBECONFIG", Some(dir.join("no-kubeconfig").into())),
+        ("AWS_EC2_METADATA_DISABLED", set("true")),
+    ]
+}
+
 /// `gameday` with a clean environment, run in `dir`.
 pub(crate) fn gameday(dir: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("gameday").expect("binary built");
-    cmd.current_dir(dir)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .env_remove("GAMEDAY_CONFIG")
-        .env_remove("RUST_LOG")
-        .env("AWS_ACCESS_KEY_ID", "gameday-test")
-        .env("AWS_SECRET_ACCESS_KEY", "gameday-test")
-        .env("AWS_REGION", "us-east-1")
-        // Never read the developer's real AWS or kube config from a test.
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
-        .env("KUBECONFIG", dir.join("no-kubeconfig"))
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd.current_dir(dir);
+    for (key, value) in test_env(dir) {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
     cmd
 }
 
