@@ -269,16 +269,22 @@ impl RunEnv {
         );
     }
 
-    /// Experiments this run started (not previews), from FIS itself.
-    async fn experiments_of(&self, run_id: &str) -> Vec<gameday::provider::ExperimentSummary> {
+    /// Experiments this run started, previews included, from FIS itself.
+    async fn all_experiments_of(&self, run_id: &str) -> Vec<gameday::provider::ExperimentSummary> {
         self.clients
             .list()
             .await
             .expect("list experiments")
             .into_iter()
             .filter(|e| e.tags.get("gameday-run").map(String::as_str) == Some(run_id))
-            .filter(|e| !e.tags.contains_key("gameday-preview"))
             .collect()
+    }
+
+    /// Experiments this run started (not previews), from FIS itself.
+    async fn experiments_of(&self, run_id: &str) -> Vec<gameday::provider::ExperimentSummary> {
+        let mut all = self.all_experiments_of(run_id).await;
+        all.retain(|e| !e.tags.contains_key("gameday-preview"));
+        all
     }
 }
 
@@ -698,14 +704,26 @@ async fn recover_finds_an_experiment_by_its_run_tag_when_the_id_never_reached_th
 
 /// Runs a preflight that must fail: exit 2, the failed check named, no experiment started.
 async fn assert_preflight_fails(env: &RunEnv, check: &str, needle: &str) {
+    assert_preflight_fails_with(env, None, check, needle).await;
+}
+
+/// [`assert_preflight_fails`], with the Kubernetes checks on through `kubeconfig` when given.
+async fn assert_preflight_fails_with(
+    env: &RunEnv,
+    kubeconfig: Option<&Path>,
+    check: &str,
+    needle: &str,
+) {
     let run_id = unique("preflight");
-    let out = finish(
-        env.command(&[])
-            .args(env.run_args(&run_id))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
+    let mut cmd = env.command(&[]);
+    match kubeconfig {
+        Some(k) => cmd
+            .env("KUBECONFIG", k)
+            .env_remove("HTTPS_PROXY")
+            .args(with_kube(env.run_args(&run_id))),
+        None => cmd.args(env.run_args(&run_id)),
+    };
+    let out = finish(cmd.spawn().expect("spawn")).await;
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     let entries = env.entries(&run_id);
     let failed: Vec<_> = of_kind(&entries, "preflight-check")
@@ -736,14 +754,7 @@ async fn assert_preflight_fails(env: &RunEnv, check: &str, needle: &str) {
     );
     assert_report(env, &run_id, "preflight-failed");
     // No StartExperiment at all: not even a preview.
-    let any: Vec<_> = env
-        .clients
-        .list()
-        .await
-        .expect("list")
-        .into_iter()
-        .filter(|e| e.tags.get("gameday-run").map(String::as_str) == Some(run_id.as_str()))
-        .collect();
+    let any = env.all_experiments_of(&run_id).await;
     assert!(any.is_empty(), "{any:?}");
 }
 
@@ -980,40 +991,7 @@ async fn assert_kube_preflight_fails(
     let kubeconfig = env.use_kube(&kube);
     env.create_alarms().await;
     env.publish_history(false).await;
-    let run_id = unique("kube-preflight");
-    let out = finish(
-        env.command(&[])
-            .env("KUBECONFIG", &kubeconfig)
-            .env_remove("HTTPS_PROXY")
-            .args(with_kube(env.run_args(&run_id)))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
-    let entries = env.entries(&run_id);
-    let failed: Vec<_> = of_kind(&entries, "preflight-check")
-        .into_iter()
-        .filter(|e| e.data["ok"] == false)
-        .collect();
-    assert!(
-        failed.iter().any(|e| e.data["check"] == check
-            && e.data["detail"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(needle)),
-        "{failed:#?}"
-    );
-    assert!(out.stdout.contains(needle), "{}", out.stdout);
-    let any: Vec<_> = env
-        .clients
-        .list()
-        .await
-        .expect("list")
-        .into_iter()
-        .filter(|e| e.tags.get("gameday-run").map(String::as_str) == Some(run_id.as_str()))
-        .collect();
-    assert!(any.is_empty(), "no StartExperiment at all: {any:?}");
+    assert_preflight_fails_with(&env, Some(&kubeconfig), check, needle).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
