@@ -1390,20 +1390,12 @@ async fn apply_plan(
     {
         println!("{:<9} alarm {alarm}", change.as_str());
     }
-    for (name, template) in crate::plan::stage_templates(gameday).map_err(Error::from)? {
-        let request = template.to_value(&name).map_err(Error::from)?;
-        // A stage's template is known by these tags; run and experiment tags come later.
-        let identity: std::collections::BTreeMap<String, String> = template
-            .tags
-            .iter()
-            .filter(|(k, _)| matches!(k.as_str(), "gameday" | "gameday-scenario" | "gameday-stage"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+    for r in crate::plan::scenario::stage_requests(gameday).map_err(Error::from)? {
         let (id, change) = clients
-            .apply_template(&identity, &request)
+            .apply_template(&r.identity, &r.request)
             .await
             .map_err(Error::from)?;
-        println!("{:<9} template {id} ({name})", change.as_str());
+        println!("{:<9} template {id} ({})", change.as_str(), r.file_name);
     }
     Ok(())
 }
@@ -1509,10 +1501,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
         .await
         .map_err(|e| anyhow::anyhow!(e).context("failed to recover earlier runs"))?
     {
-        report_recovered(&r);
-        if !r.alive {
-            render_post_mortem(Some(&cfg), &args.reports_dir, &r.run_id).await;
-        }
+        report_recovered(&cfg, &args.reports_dir, &r).await;
         if !r.stop_failed.is_empty() {
             return Ok(crate::error::EXIT_STOP_FAILED);
         }
@@ -1594,8 +1583,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
             .await;
             return match r {
                 Ok(r) => {
-                    report_recovered(&r);
-                    render_post_mortem(Some(&cfg), &args.reports_dir, &run_id).await;
+                    report_recovered(&cfg, &args.reports_dir, &r).await;
                     if r.stop_failed.is_empty() {
                         Ok(crate::error::EXIT_INTERNAL)
                     } else {
@@ -1626,7 +1614,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
             println!("  {id}: {how}");
         }
     }
-    render_post_mortem(Some(&cfg), &args.reports_dir, &run_id).await;
+    render_post_mortem(&cfg, &args.reports_dir, &run_id).await;
     println!("outcome: {}", summary.outcome.as_str());
     Ok(match summary.outcome {
         RunOutcome::PreflightFailed => crate::error::EXIT_USAGE,
@@ -1636,14 +1624,14 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
 
 /// Renders a run's post-mortem from its journal. A report failure never changes the run's
 /// outcome: it is printed, with the command that renders the report again.
-async fn render_post_mortem(cfg: Option<&Config>, reports_dir: &std::path::Path, run_id: &str) {
+async fn render_post_mortem(cfg: &Config, reports_dir: &std::path::Path, run_id: &str) {
     use crate::report::{ReportOptions, load_record, write_report};
     let run_dir = reports_dir.join(run_id);
     let rendered = async {
         let record = load_record(&run_dir.join(crate::run::journal::JOURNAL_FILE))?;
         let opts = ReportOptions {
             template_dir: None,
-            llm: cfg.and_then(|c| c.llm.clone()),
+            llm: cfg.llm.clone(),
             rendered_at: chrono::Utc::now(),
         };
         write_report(&run_dir, &record, &opts).await
@@ -1659,7 +1647,12 @@ async fn render_post_mortem(cfg: Option<&Config>, reports_dir: &std::path::Path,
     }
 }
 
-fn report_recovered(r: &crate::run::recover::Recovered) {
+/// Prints what recovering a run did and renders its post-mortem (a live run is left alone).
+async fn report_recovered(
+    cfg: &Config,
+    reports_dir: &std::path::Path,
+    r: &crate::run::recover::Recovered,
+) {
     if r.alive {
         println!(
             "run {} is still running (its process holds the lock); left alone",
@@ -1676,6 +1669,7 @@ fn report_recovered(r: &crate::run::recover::Recovered) {
     for (id, how) in &r.stop_failed {
         println!("STILL RUNNING {id}: {how}");
     }
+    render_post_mortem(cfg, reports_dir, &r.run_id).await;
 }
 
 async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
@@ -1715,10 +1709,7 @@ async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
         println!("nothing to recover under {}", args.reports_dir.display());
     }
     for r in &recovered {
-        report_recovered(r);
-        if !r.alive {
-            render_post_mortem(Some(&cfg), &args.reports_dir, &r.run_id).await;
-        }
+        report_recovered(&cfg, &args.reports_dir, r).await;
     }
     Ok(if recovered.iter().any(|r| !r.stop_failed.is_empty()) {
         crate::error::EXIT_STOP_FAILED

@@ -600,6 +600,53 @@ pub fn stage_template(
     })
 }
 
+/// The tags a stage's template is found again by in FIS (run and experiment tags come later).
+pub const TEMPLATE_IDENTITY_TAGS: [&str; 3] = ["gameday", "gameday-scenario", "gameday-stage"];
+
+/// One stage's CreateExperimentTemplate request, with the tags FIS finds its template by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageRequest {
+    /// Index of the scenario in the GameDay.
+    pub scenario: usize,
+    /// Index of the stage in the scenario.
+    pub stage: usize,
+    /// The template's file name (`<scenario>.<stage>.json`).
+    pub file_name: String,
+    /// The identity tags ([`TEMPLATE_IDENTITY_TAGS`]) and their values.
+    pub identity: BTreeMap<String, String>,
+    /// The request document.
+    pub request: serde_json::Value,
+}
+
+/// Every stage's template request, in run order.
+///
+/// # Errors
+///
+/// As [`stage_template`] (not for a validated scenario).
+pub fn stage_requests(gameday: &GameDayScenario) -> Result<Vec<StageRequest>, PlanError> {
+    let mut out = Vec::new();
+    for (i, scenario) in gameday.scenarios.iter().enumerate() {
+        for (j, stage) in scenario.stages.iter().enumerate() {
+            let template = stage_template(gameday, i, j)?;
+            let file_name = template_file_name(scenario, stage);
+            let request = template.to_value(&file_name)?;
+            let identity = template
+                .tags
+                .into_iter()
+                .filter(|(k, _)| TEMPLATE_IDENTITY_TAGS.contains(&k.as_str()))
+                .collect();
+            out.push(StageRequest {
+                scenario: i,
+                stage: j,
+                file_name,
+                identity,
+                request,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Every stage template of the GameDay, in run order, with its file name.
 ///
 /// # Errors

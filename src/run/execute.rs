@@ -23,7 +23,7 @@ use super::record::{
     ScenarioFinished, ScenarioStarted, Series, StageFinished, StageIntent, StopConfirmed,
     StopFailed, StopRequested, TemplateReady, Trigger, kind,
 };
-use crate::plan::scenario::{GameDayScenario, Scenario, Stage, stage_template, template_file_name};
+use crate::plan::scenario::{GameDayScenario, Scenario, Stage};
 use crate::provider::kube::ClusterTarget;
 use crate::provider::{
     AlarmStateValue, AlarmStore, ExperimentView, FaultInjector, MetricSource, is_terminal_status,
@@ -172,17 +172,6 @@ impl<T: FaultInjector + AlarmStore + MetricSource + Sync> RunProviders for T {}
 /// Extra preflight checks from outside AWS (Kubernetes), computed by the caller.
 pub type ExtraChecks = Vec<PreflightCheck>;
 
-/// The journal plus the clock, so every entry has its time.
-struct Writer {
-    journal: Journal,
-}
-
-impl Writer {
-    fn write(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
-        self.journal.append(Utc::now(), kind, data).map(|_| ())
-    }
-}
-
 /// Runs a GameDay end to end. The journal is created first; every later step is written
 /// before (intent) or right after (result) it happens.
 ///
@@ -240,26 +229,26 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
         },
     )?;
     let path = journal.path().to_owned();
-    let mut w = Writer { journal };
+    let mut w = journal;
     let mut progress = Progress::new(&gameday.name, &opts.run_id);
 
     // Preflight.
     let mut checks = extra_checks;
     let templates = super::preflight::preflight(gameday, providers, opts, &mut checks).await;
     for c in &checks {
-        w.write(kind::PREFLIGHT_CHECK, c)?;
+        w.record(kind::PREFLIGHT_CHECK, c)?;
         progress.check(c);
     }
     let failed: Vec<PreflightCheck> = checks.iter().filter(|c| !c.ok).cloned().collect();
-    w.write(
+    w.record(
         kind::PREFLIGHT_FINISHED,
         &PreflightFinished {
             ok: failed.is_empty(),
             failed: failed.len(),
         },
     )?;
-    let finish = |w: &mut Writer, outcome: RunOutcome, reason: Option<AbortReason>| {
-        w.write(
+    let finish = |w: &mut Journal, outcome: RunOutcome, reason: Option<AbortReason>| {
+        w.record(
             RUN_FINISHED,
             &RunFinished {
                 outcome,
@@ -296,7 +285,7 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
         if shutdown.token().is_cancelled() {
             break;
         }
-        w.write(
+        w.record(
             kind::SCENARIO_STARTED,
             &ScenarioStarted {
                 scenario: scenario.name.clone(),
@@ -332,7 +321,7 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
                 break;
             }
         }
-        w.write(
+        w.record(
             kind::SCENARIO_FINISHED,
             &ScenarioFinished {
                 scenario: scenario.name.clone(),
@@ -407,12 +396,12 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     providers: &P,
     opts: &RunOptions,
     shutdown: &Shutdown,
-    w: &mut Writer,
+    w: &mut Journal,
     progress: &mut Progress,
 ) -> Result<StageResult, RunError> {
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
     progress.stage(sc, st, planned_length(ctx.scenario, ctx.stage));
-    w.write(
+    w.record(
         kind::TEMPLATE_READY,
         &TemplateReady {
             scenario: sc.to_owned(),
@@ -432,7 +421,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     let Some(baseline) = baseline else {
         return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
     };
-    w.write(
+    w.record(
         kind::BASELINE,
         &Baseline {
             scenario: sc.to_owned(),
@@ -450,7 +439,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         ("gameday-scenario".to_owned(), sc.to_owned()),
         ("gameday-stage".to_owned(), st.to_owned()),
     ]);
-    w.write(
+    w.record(
         kind::STAGE_INTENT,
         &StageIntent {
             scenario: sc.to_owned(),
@@ -475,7 +464,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     };
     let id = experiment.id.clone();
     let stage_start = Utc::now();
-    w.write(
+    w.record(
         kind::EXPERIMENT_STARTED,
         &ExperimentStarted {
             scenario: sc.to_owned(),
@@ -516,7 +505,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
                 reason,
                 detail,
             };
-            w.write(kind::ABORT, &a)?;
+            w.record(kind::ABORT, &a)?;
             abort = Some(a);
             match stop_experiment(providers, &id, reason, opts.stop_timeout, w).await? {
                 Ok(status) => final_status = Some(status),
@@ -558,7 +547,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         outcome = Outcome::Aborted;
     }
     progress.note(&format!("{sc}/{st}: {}", outcome.as_str()));
-    w.write(
+    w.record(
         kind::STAGE_FINISHED,
         &StageFinished {
             scenario: sc.to_owned(),
@@ -597,7 +586,7 @@ fn abort_reason(shutdown: &Shutdown) -> AbortReason {
 fn not_started<K>(
     ctx: &StageCtx<'_, K>,
     opts: &RunOptions,
-    w: &mut Writer,
+    w: &mut Journal,
     abort: Option<AbortReason>,
     start_error: Option<String>,
 ) -> Result<StageResult, RunError> {
@@ -608,7 +597,7 @@ fn not_started<K>(
         detail: "cancelled before the experiment was started".to_owned(),
     });
     if let Some(a) = &a {
-        w.write(kind::ABORT, a)?;
+        w.record(kind::ABORT, a)?;
     }
     let verdict = judge(&StageFacts {
         metrics: &[],
@@ -622,7 +611,7 @@ fn not_started<K>(
         recovery_target_secs: opts.recovery_target(&ctx.scenario.service).as_secs(),
     });
     let outcome = verdict.outcome;
-    w.write(
+    w.record(
         kind::STAGE_FINISHED,
         &StageFinished {
             scenario: ctx.scenario.name.clone(),
@@ -651,7 +640,7 @@ pub(crate) async fn stop_experiment<F: FaultInjector>(
     id: &str,
     reason: AbortReason,
     timeout: Duration,
-    w: &mut impl JournalSink,
+    w: &mut Journal,
 ) -> Result<Result<String, String>, JournalError> {
     let how = format!(
         "aws fis stop-experiment --id {id}   (then: aws fis get-experiment --id {id} until \
@@ -738,16 +727,10 @@ pub(crate) async fn stop_experiment<F: FaultInjector>(
     }
 }
 
-/// Where stop events are written (the run's journal, or `recover`'s).
+/// The journal with the clock: every entry is stamped with the time it is written.
 pub(crate) trait JournalSink {
-    /// Appends an entry.
+    /// Appends an entry, stamped now.
     fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError>;
-}
-
-impl JournalSink for Writer {
-    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
-        self.write(kind, data)
-    }
 }
 
 impl JournalSink for Journal {
@@ -792,7 +775,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         providers: &P,
         opts: &RunOptions,
         shutdown: &Shutdown,
-        w: &mut Writer,
+        w: &mut Journal,
         progress: &mut Progress,
     ) -> Result<WatchEnd, RunError> {
         let deadline = tokio::time::Instant::now() + opts.stage_timeout;
@@ -848,7 +831,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
     fn on_state(
         &mut self,
         view: &ExperimentView,
-        w: &mut Writer,
+        w: &mut Journal,
         progress: &mut Progress,
     ) -> Result<Option<WatchEnd>, RunError> {
         let state = ExperimentState {
@@ -860,7 +843,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
             actions: view.actions.clone(),
         };
         if self.last_state.as_ref() != Some(&state) {
-            w.write(kind::EXPERIMENT_STATE, &state)?;
+            w.record(kind::EXPERIMENT_STATE, &state)?;
             progress.experiment(&view.status, &view.actions);
             self.last_state = Some(state);
         }
@@ -890,7 +873,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         &mut self,
         providers: &P,
         opts: &RunOptions,
-        w: &mut Writer,
+        w: &mut Journal,
         progress: &mut Progress,
         phase: Phase,
     ) -> Result<Option<(AbortReason, String)>, RunError> {
@@ -922,7 +905,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                     {
                         s.phase = Phase::Recovery;
                     }
-                    w.write(kind::GUARD_SAMPLE, &s)?;
+                    w.record(kind::GUARD_SAMPLE, &s)?;
                     progress.sample(&s);
                     if s.breach && phase == Phase::Fault && verdict.is_none() {
                         verdict = Some((
@@ -955,7 +938,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                     for a in alarms {
                         if self.alarm_states.get(&a.name) != Some(&a.state) {
                             self.alarm_states.insert(a.name.clone(), a.state);
-                            w.write(
+                            w.record(
                                 kind::ALARM_STATE,
                                 &AlarmState {
                                     scenario: sc.clone(),
@@ -986,7 +969,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
     /// Kubernetes evidence for the timeline: the target pods (journaled when ready count or
     /// restarts change) and new events about them. Read failures are logged, not fatal: the
     /// guard's metrics decide aborts, the cluster only explains them.
-    async fn cluster_evidence(&mut self, cluster: &K, w: &mut Writer) -> Result<(), RunError> {
+    async fn cluster_evidence(&mut self, cluster: &K, w: &mut Journal) -> Result<(), RunError> {
         let target = &self.ctx.scenario.target;
         let (sc, st) = (&self.ctx.scenario.name, &self.ctx.stage.name);
         match cluster.pods(&target.namespace, &target.selector).await {
@@ -994,7 +977,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                 self.events.observe(&pods);
                 let snap = super::cluster_checks::pod_snapshot(sc, st, &pods);
                 if self.last_pods.as_ref() != Some(&snap) {
-                    w.write(kind::K8S_PODS, &snap)?;
+                    w.record(kind::K8S_PODS, &snap)?;
                     self.last_pods = Some(snap);
                 }
             }
@@ -1004,7 +987,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         match cluster.events(&target.namespace, since).await {
             Ok(events) => {
                 for e in self.events.new_events(sc, st, &events) {
-                    w.write(kind::K8S_EVENT, &e)?;
+                    w.record(kind::K8S_EVENT, &e)?;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "listing events failed"),
@@ -1019,7 +1002,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         providers: &P,
         opts: &RunOptions,
         shutdown: &Shutdown,
-        w: &mut Writer,
+        w: &mut Journal,
         progress: &mut Progress,
     ) -> Result<(), RunError> {
         let Some(end) = self.fault_end.map(|t| t.timestamp()) else {
@@ -1064,34 +1047,4 @@ fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
         (None, Some(u)) => format!("<= {}", f(u)),
         (None, None) => "none".to_owned(),
     }
-}
-
-/// One stage's template request: (scenario, stage) indices, file name, identity tags, request.
-pub(crate) type StageRequest = (
-    (usize, usize),
-    String,
-    BTreeMap<String, String>,
-    serde_json::Value,
-);
-
-/// Stage templates keyed by (scenario index, stage index), with their identity tags.
-pub(crate) fn stage_requests(gameday: &GameDayScenario) -> Result<Vec<StageRequest>, String> {
-    let mut out = Vec::new();
-    for (i, scenario) in gameday.scenarios.iter().enumerate() {
-        for (j, stage) in scenario.stages.iter().enumerate() {
-            let t = stage_template(gameday, i, j).map_err(|e| e.to_string())?;
-            let name = template_file_name(scenario, stage);
-            let request = t.to_value(&name).map_err(|e| e.to_string())?;
-            let identity = t
-                .tags
-                .iter()
-                .filter(|(k, _)| {
-                    matches!(k.as_str(), "gameday" | "gameday-scenario" | "gameday-stage")
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            out.push(((i, j), name, identity, request));
-        }
-    }
-    Ok(out)
 }

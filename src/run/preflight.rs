@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::execute::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders, stage_requests};
+use super::execute::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders};
 use super::guard;
 use super::record::PreflightCheck;
 use crate::plan::scenario::GameDayScenario;
+use crate::plan::scenario::stage_requests;
 use crate::provider::{AlarmStateValue, is_terminal_status};
 
 /// Longest wait for a preview experiment to resolve its targets.
@@ -138,15 +139,16 @@ pub(crate) async fn preflight<P: RunProviders>(
     let requests = match stage_requests(gameday) {
         Ok(r) => r,
         Err(e) => {
-            checks.push(check(None, "template", false, e));
+            checks.push(check(None, "template", false, e.to_string()));
             return None;
         }
     };
     let mut ids = BTreeMap::new();
-    for ((si, ti), name, identity, request) in requests {
+    for r in requests {
+        let (si, ti, name) = (r.scenario, r.stage, &r.file_name);
         let scenario = &gameday.scenarios[si];
         let stage = &scenario.stages[ti];
-        match providers.apply_template(&identity, &request).await {
+        match providers.apply_template(&r.identity, &r.request).await {
             Ok((id, change)) => {
                 let mut c = check(
                     Some(&scenario.name),
