@@ -297,7 +297,7 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
         let mut scenario_outcome = Outcome::Passed;
         let mut stages_run = 0;
         for (ti, stage) in scenario.stages.iter().enumerate() {
-            let Some(template_id) = templates.get(&(si, ti)).cloned() else {
+            let Some((template_id, template_change)) = templates.get(&(si, ti)).cloned() else {
                 continue;
             };
             stages_run += 1;
@@ -306,6 +306,7 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
                 scenario,
                 stage,
                 template_id,
+                template_change,
                 metrics: &metrics,
                 cluster: clusters.get(&scenario.target.cluster),
             };
@@ -372,6 +373,8 @@ struct StageCtx<'a, K> {
     scenario: &'a Scenario,
     stage: &'a Stage,
     template_id: String,
+    /// What preflight's apply did to the template.
+    template_change: crate::provider::Change,
     metrics: &'a [GuardMetric],
     /// The scenario's cluster, for evidence (pods, events), when Kubernetes is in use.
     cluster: Option<&'a K>,
@@ -407,7 +410,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
             scenario: sc.to_owned(),
             stage: st.to_owned(),
             template_id: ctx.template_id.clone(),
-            change: "unchanged".to_owned(),
+            change: ctx.template_change.as_str().to_owned(),
         },
     )?;
 

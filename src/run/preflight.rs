@@ -16,7 +16,7 @@ use super::guard;
 use super::record::PreflightCheck;
 use crate::plan::scenario::GameDayScenario;
 use crate::plan::scenario::stage_requests;
-use crate::provider::{AlarmStateValue, is_terminal_status};
+use crate::provider::{AlarmStateValue, Change, is_terminal_status};
 
 /// Longest wait for a preview experiment to resolve its targets.
 const PREVIEW_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,15 +37,15 @@ fn with_fix(mut c: PreflightCheck, fix: impl Into<String>) -> PreflightCheck {
     c
 }
 
-/// Runs the AWS-side preflight checks, appending to `checks`. Returns the stage template ids
-/// by (scenario index, stage index) when every check (including those already in `checks`)
-/// passed and the templates are in place.
+/// Runs the AWS-side preflight checks, appending to `checks`. Returns the stage template ids,
+/// with what applying them changed, by (scenario index, stage index) when every check
+/// (including those already in `checks`) passed and the templates are in place.
 pub(crate) async fn preflight<P: RunProviders>(
     gameday: &GameDayScenario,
     providers: &P,
     opts: &RunOptions,
     checks: &mut Vec<PreflightCheck>,
-) -> Option<BTreeMap<(usize, usize), String>> {
+) -> Option<BTreeMap<(usize, usize), (String, Change)>> {
     // Guard metrics are readable for every scenario.
     let mut metrics = Vec::new();
     for s in &gameday.scenarios {
@@ -164,7 +164,7 @@ pub(crate) async fn preflight<P: RunProviders>(
                 let ok = p.ok;
                 checks.push(p);
                 if ok {
-                    ids.insert((si, ti), id);
+                    ids.insert((si, ti), (id, change));
                 }
             }
             Err(e) => {
