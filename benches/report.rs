@@ -259,6 +259,7 @@ fn record() -> RunRecord {
             },
         )),
         interrupted: None,
+        recovered: Vec::new(),
         last_at: t,
         unknown: Vec::new(),
     }

@@ -152,6 +152,13 @@ pub struct RunArgs {
     /// e.g. on the local emulator where no cluster exists. Recorded in the journal and report.
     #[arg(long)]
     pub skip_kube: bool,
+    /// Abort a stage (as a guard abort) after this many guard intervals in a row in which
+    /// neither the guard metrics nor the stop alarms could be read.
+    #[arg(long, default_value_t = crate::run::execute::DEFAULT_MAX_BLIND_INTERVALS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_blind_intervals: u32,
+    /// Least free space on the reports directory's file system that preflight accepts, in MiB.
+    #[arg(long, default_value_t = crate::run::execute::DEFAULT_MIN_FREE_BYTES / (1024 * 1024), value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub min_free_space_mib: u64,
 }
 
 /// `gameday recover`.
@@ -166,6 +173,10 @@ pub struct RecoverArgs {
     /// Longest wait for each stopped experiment to reach a terminal state.
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub stop_timeout: std::time::Duration,
+    /// After a run died between `stage-intent` and learning its experiment's id, how long
+    /// after the intent to look for the experiment again (the service may still be starting it).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub start_grace: std::time::Duration,
 }
 
 /// `gameday report`.
@@ -1496,15 +1507,26 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
         .await
         .map_err(Error::from)?;
 
-    // Runs that died before: stop what they left running before starting anything new.
-    for r in crate::run::recover::recover_all(&clients, &args.reports_dir, args.stop_timeout)
-        .await
-        .map_err(|e| anyhow::anyhow!(e).context("failed to recover earlier runs"))?
-    {
-        report_recovered(&cfg, &args.reports_dir, &r).await;
-        if !r.stop_failed.is_empty() {
-            return Ok(crate::error::EXIT_STOP_FAILED);
-        }
+    // Runs that died before, or whose stop failed: stop what they left running before
+    // starting anything new.
+    let recover_opts = crate::run::recover::RecoverOptions::new(args.stop_timeout);
+    let earlier =
+        match crate::run::recover::recover_all(&clients, &args.reports_dir, recover_opts).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!(
+                    "error: {}; earlier runs may have left experiments running: run `gameday \
+                     recover` once AWS answers",
+                    crate::doctor::error_chain(&e)
+                );
+                return Ok(crate::error::EXIT_STOP_FAILED);
+            }
+        };
+    for r in &earlier {
+        report_recovered(&cfg, &args.reports_dir, r).await;
+    }
+    if earlier.iter().any(|r| !r.stop_failed.is_empty()) {
+        return Ok(crate::error::EXIT_STOP_FAILED);
     }
 
     let mut opts = RunOptions::new(&run_id, args.reports_dir.clone());
@@ -1524,6 +1546,8 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
     opts.stop_on_failure = !args.continue_on_failure;
     opts.dry_run = args.dry_run;
     opts.max_targets = cfg.policy.max_count;
+    opts.max_blind_intervals = args.max_blind_intervals;
+    opts.min_free_bytes = args.min_free_space_mib.saturating_mul(1024 * 1024);
     opts.recovery_targets = cfg
         .services
         .iter()
@@ -1578,7 +1602,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
                 &clients,
                 &args.reports_dir,
                 &run_id,
-                args.stop_timeout,
+                recover_opts,
             )
             .await;
             return match r {
@@ -1639,11 +1663,21 @@ async fn render_post_mortem(cfg: &Config, reports_dir: &std::path::Path, run_id:
     .await;
     match rendered {
         Ok(paths) => println!("post-mortem: {}", paths.postmortem.display()),
-        Err(e) => eprintln!(
-            "warning: the post-mortem could not be rendered ({}); the journal is intact: run \
-             `gameday report {run_id}` to try again",
-            crate::doctor::error_chain(&e)
-        ),
+        Err(e) => {
+            let journal = run_dir.join(crate::run::journal::JOURNAL_FILE);
+            match crate::run::journal::read_journal(&journal) {
+                Ok(_) => eprintln!(
+                    "warning: the post-mortem could not be rendered ({}); the journal reads \
+                     back whole: run `gameday report {run_id}` to try again",
+                    crate::doctor::error_chain(&e)
+                ),
+                Err(j) => eprintln!(
+                    "warning: the post-mortem could not be rendered: the journal is damaged \
+                     ({}); gameday never rewrites it",
+                    crate::doctor::error_chain(&j)
+                ),
+            }
+        }
     }
 }
 
@@ -1655,8 +1689,9 @@ async fn report_recovered(
 ) {
     if r.alive {
         println!(
-            "run {} is still running (its process holds the lock); left alone",
-            r.run_id
+            "run {} is held by {}; left alone",
+            r.run_id,
+            r.holder.as_deref().unwrap_or("a live process")
         );
         return;
     }
@@ -1669,7 +1704,12 @@ async fn report_recovered(
     for (id, how) in &r.stop_failed {
         println!("STILL RUNNING {id}: {how}");
     }
-    render_post_mortem(cfg, reports_dir, &r.run_id).await;
+    if let Some(e) = &r.journal_error {
+        eprintln!("error: run {}: {e}", r.run_id);
+    }
+    if r.journal_error.is_none() {
+        render_post_mortem(cfg, reports_dir, &r.run_id).await;
+    }
 }
 
 async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
@@ -1677,7 +1717,11 @@ async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
     let clients = crate::provider::aws::AwsClients::connect(&AwsOptions::from(&cfg.aws))
         .await
         .map_err(Error::from)?;
-    let recovered = match &args.run_id {
+    let opts = crate::run::recover::RecoverOptions {
+        stop_timeout: args.stop_timeout,
+        start_grace: args.start_grace,
+    };
+    let listed = match &args.run_id {
         Some(id) => {
             let journal = args
                 .reports_dir
@@ -1690,20 +1734,23 @@ async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
                 ))
                 .into());
             }
-            vec![
-                crate::run::recover::recover_run(
-                    &clients,
-                    &args.reports_dir,
-                    id,
-                    args.stop_timeout,
-                )
+            crate::run::recover::recover_run(&clients, &args.reports_dir, id, opts)
                 .await
-                .map_err(|e| anyhow::anyhow!(e))?,
-            ]
+                .map(|r| vec![r])
         }
-        None => crate::run::recover::recover_all(&clients, &args.reports_dir, args.stop_timeout)
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?,
+        None => crate::run::recover::recover_all(&clients, &args.reports_dir, opts).await,
+    };
+    let recovered = match listed {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing can be proven stopped without FIS's list.
+            eprintln!(
+                "error: {}; nothing was recovered: run `gameday recover` again once AWS \
+                 answers",
+                crate::doctor::error_chain(&e)
+            );
+            return Ok(crate::error::EXIT_STOP_FAILED);
+        }
     };
     if recovered.is_empty() {
         println!("nothing to recover under {}", args.reports_dir.display());
@@ -1713,6 +1760,9 @@ async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
     }
     Ok(if recovered.iter().any(|r| !r.stop_failed.is_empty()) {
         crate::error::EXIT_STOP_FAILED
+    } else if recovered.iter().any(|r| r.journal_error.is_some()) {
+        // Everything found is stopped, but a journal could not be read or written.
+        crate::error::EXIT_INTERNAL
     } else {
         EXIT_OK
     })

@@ -2,8 +2,12 @@
 //!
 //! Input: OS signals. Output: a [`CancellationToken`] that every long-running loop selects on,
 //! and a [`TaskTracker`] for spawned tasks (shutdown is cancel, close, wait). A second signal
-//! exits at once with [`EXIT_ABORTED`](crate::error::EXIT_ABORTED). Must not: perform cleanup
-//! itself — whoever started an experiment stops it, under its own timeout.
+//! exits at once: with [`EXIT_STOP_FAILED`](crate::error::EXIT_STOP_FAILED) while an experiment
+//! this process started (or is stopping) may still run ([`InFlight`]), else with
+//! [`EXIT_ABORTED`](crate::error::EXIT_ABORTED). Must not: perform cleanup itself — whoever
+//! started an experiment stops it, under its own timeout.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +28,52 @@ pub enum AbortReason {
     Interrupt,
     /// The process was told to terminate (SIGTERM).
     Signal,
+}
+
+/// Experiments this process may have running: counted from just before StartExperiment (or
+/// from when `recover` takes one over) until it is known to be over.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// One experiment that may be running. [`InFlight::settled`] says it is over; dropping it
+/// without that keeps it counted — a stop that failed leaves the process holding a running
+/// experiment, and a second signal must say so.
+#[derive(Debug)]
+pub struct InFlight {
+    settled: bool,
+}
+
+impl InFlight {
+    /// Counts one more experiment that may be running.
+    pub fn begin() -> Self {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        Self { settled: false }
+    }
+
+    /// The experiment is over (or was never started).
+    pub fn settled(mut self) {
+        self.settle();
+    }
+
+    fn settle(&mut self) {
+        if !self.settled {
+            self.settled = true;
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Whether an experiment this process started may still be running.
+pub fn experiments_in_flight() -> bool {
+    IN_FLIGHT.load(Ordering::SeqCst) > 0
+}
+
+/// The exit code of a second signal: 5 while an experiment may still run, else 4.
+pub fn second_signal_exit_code() -> i32 {
+    if experiments_in_flight() {
+        crate::error::EXIT_STOP_FAILED
+    } else {
+        crate::error::EXIT_ABORTED
+    }
 }
 
 /// The process's shutdown handle.
@@ -89,10 +139,18 @@ impl Shutdown {
                         );
                         this.cancel(reason);
                     } else {
-                        tracing::error!(
-                            "second signal: exiting now; run `gameday recover` to stop anything left running"
-                        );
-                        std::process::exit(crate::error::EXIT_ABORTED);
+                        let code = second_signal_exit_code();
+                        if code == crate::error::EXIT_STOP_FAILED {
+                            tracing::error!(
+                                "second signal: exiting now while an experiment may still be \
+                                 running; run `gameday recover` to stop it"
+                            );
+                        } else {
+                            tracing::error!(
+                                "second signal: exiting now; no experiment was running"
+                            );
+                        }
+                        std::process::exit(code);
                     }
                 }
             });
@@ -105,7 +163,7 @@ impl Shutdown {
                     this.cancel(AbortReason::Interrupt);
                 }
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(crate::error::EXIT_ABORTED);
+                    std::process::exit(second_signal_exit_code());
                 }
             });
         }
@@ -134,5 +192,18 @@ mod tests {
         assert!(s.token().is_cancelled());
         assert!(AbortReason::StopCondition < AbortReason::Guard);
         assert!(AbortReason::Interrupt < AbortReason::Signal);
+    }
+
+    #[test]
+    fn issue_13_a_second_signal_exits_5_while_an_experiment_may_run() {
+        // Other tests may hold experiments of their own; this one only adds to the count.
+        let a = InFlight::begin();
+        let b = InFlight::begin();
+        assert_eq!(second_signal_exit_code(), crate::error::EXIT_STOP_FAILED);
+        a.settled();
+        assert_eq!(second_signal_exit_code(), crate::error::EXIT_STOP_FAILED);
+        // Dropped without `settled`: a stop that failed keeps it counted.
+        let _ = b;
+        assert_eq!(second_signal_exit_code(), crate::error::EXIT_STOP_FAILED);
     }
 }

@@ -28,7 +28,7 @@ use crate::provider::kube::ClusterTarget;
 use crate::provider::{
     AlarmStateValue, AlarmStore, ExperimentView, FaultInjector, MetricSource, is_terminal_status,
 };
-use crate::shutdown::{AbortReason, Shutdown};
+use crate::shutdown::{AbortReason, InFlight, Shutdown};
 
 /// Tag every experiment of a run carries, so `recover` finds them even if an id never reached
 /// the journal.
@@ -79,7 +79,26 @@ pub struct RunOptions {
     pub region: Option<String>,
     /// Most targets a stage may resolve (the policy's `max_count`).
     pub max_targets: u32,
+    /// Consecutive guard intervals in which neither the guard metrics nor the stop alarms could
+    /// be read before the stage is aborted as a guard abort (the guard is blind).
+    pub max_blind_intervals: u32,
+    /// Least free space preflight requires on the reports directory's file system, so the
+    /// journal is not the first thing to fail mid-stage.
+    pub min_free_bytes: u64,
 }
+
+/// Default for [`RunOptions::max_blind_intervals`]: one minute of a blind guard at the
+/// default 10 s interval — long enough to ride out a throttling burst the SDK's retries did
+/// not absorb, short enough that a fault is not left running unwatched.
+pub const DEFAULT_MAX_BLIND_INTERVALS: u32 = 6;
+/// Default for [`RunOptions::min_free_bytes`]: 64 MiB. A one-hour stage with a 1 s guard
+/// journals about 10,000 lines (~3 MB); the report and charts add a few MB more.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How often, and how far apart, a failed StartExperiment is followed by a look for the
+/// stage's experiment by its tags (the service may have acted and the reply been lost).
+const LOST_START_CHECKS: u32 = 3;
+const LOST_START_RECHECK: Duration = Duration::from_secs(2);
 
 impl RunOptions {
     /// Defaults for a run id and reports directory: 10 s guard interval, 60 s guard period,
@@ -107,6 +126,8 @@ impl RunOptions {
             account_id: None,
             region: None,
             max_targets: crate::plan::Policy::default().max_count,
+            max_blind_intervals: DEFAULT_MAX_BLIND_INTERVALS,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
         }
     }
 
@@ -234,7 +255,8 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
 
     // Preflight.
     let mut checks = extra_checks;
-    let templates = super::preflight::preflight(gameday, providers, opts, &mut checks).await;
+    let templates =
+        super::preflight::preflight(gameday, providers, opts, &mut checks, shutdown).await;
     for c in &checks {
         w.record(kind::PREFLIGHT_CHECK, c)?;
         progress.check(c);
@@ -256,6 +278,12 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
             },
         )
     };
+    if shutdown.token().is_cancelled() {
+        // A signal during preflight: its previews are stopped; nothing was injected.
+        let reason = abort_reason(shutdown);
+        finish(&mut w, RunOutcome::Aborted, Some(reason))?;
+        return Ok(summary(RunOutcome::Aborted, path));
+    }
     let templates = match templates {
         Some(t) if failed.is_empty() => t,
         _ => {
@@ -346,6 +374,10 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
             break;
         }
     }
+    // Anything else tagged with this run that is still active (a preview whose stop was lost,
+    // an experiment a lost StartExperiment reply hid) is stopped before the run ends.
+    let known: Vec<String> = still_running.iter().map(|(id, _)| id.clone()).collect();
+    still_running.extend(stop_strays(providers, opts, &known, &mut w).await?);
     if !still_running.is_empty() {
         worst = RunOutcome::StopFailed;
     }
@@ -455,6 +487,8 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     if shutdown.token().is_cancelled() {
         return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
     }
+    // Counted from before the request: a second signal while it is in flight exits 5.
+    let in_flight = InFlight::begin();
     // Not raced against cancellation: once the request is sent, we must learn the id to stop it.
     let started = providers.start(&ctx.template_id, &tags, false).await;
     let experiment = match started {
@@ -462,10 +496,56 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         Err(e) => {
             let msg = format!("{e}");
             progress.note(&format!("{sc}/{st}: StartExperiment failed: {msg}"));
-            return not_started(ctx, opts, w, None, Some(msg));
+            return failed_start(ctx, providers, opts, w, progress, msg, in_flight).await;
         }
     };
     let id = experiment.id.clone();
+    match with_experiment(ctx, providers, opts, shutdown, w, progress, &id, baseline).await {
+        Ok(result) => {
+            if result.still_running.is_none() {
+                in_flight.settled();
+            }
+            Ok(result)
+        }
+        Err(e) => {
+            // The journal failed (disk full, I/O error) while the experiment may be running:
+            // the journal is the record, not a precondition — stop it first, then report.
+            tracing::error!(experiment = %id, error = %e, "the run journal failed; stopping the experiment before reporting it");
+            let stop =
+                stop_experiment(providers, &id, AbortReason::Interrupt, opts.stop_timeout, w).await;
+            match stop.outcome {
+                Ok(status) => {
+                    tracing::warn!(experiment = %id, %status, "experiment stopped after the journal failed");
+                    in_flight.settled();
+                }
+                Err(how) => {
+                    tracing::error!(experiment = %id, "stop failed: a human must act: {how}");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A stage whose experiment was started: journal its id, watch it, stop it on an abort,
+/// observe recovery and judge. A journal error returns at once; the caller stops the
+/// experiment before reporting it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the stage's whole context, passed through once"
+)]
+async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
+    ctx: &StageCtx<'_, K>,
+    providers: &P,
+    opts: &RunOptions,
+    shutdown: &Shutdown,
+    w: &mut Journal,
+    progress: &mut Progress,
+    id: &str,
+    baseline: BTreeMap<String, Series>,
+) -> Result<StageResult, RunError> {
+    let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
+    let id = id.to_owned();
     let stage_start = Utc::now();
     w.record(
         kind::EXPERIMENT_STARTED,
@@ -490,6 +570,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         stage_start,
         events: super::cluster_checks::EventWatch::new(&ctx.scenario.target.namespace),
         last_pods: None,
+        blind_streak: 0,
     };
     let end = watch.watch(providers, opts, shutdown, w, progress).await?;
 
@@ -508,11 +589,17 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
                 reason,
                 detail,
             };
-            w.record(kind::ABORT, &a)?;
+            // Written before the stop, but a failed write never delays it.
+            let written = w.record(kind::ABORT, &a);
             abort = Some(a);
-            match stop_experiment(providers, &id, reason, opts.stop_timeout, w).await? {
+            let stop = stop_experiment(providers, &id, reason, opts.stop_timeout, w).await;
+            match stop.outcome {
                 Ok(status) => final_status = Some(status),
                 Err(how) => still_running = Some((id.clone(), how)),
+            }
+            written?;
+            if let Some(e) = stop.journal_error {
+                return Err(e.into());
             }
         }
     }
@@ -567,6 +654,190 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         abort: abort.map(|a| a.reason),
         still_running,
     })
+}
+
+/// Whether an experiment in a listing carries this run's tags for this stage (previews
+/// excluded).
+fn is_stage_experiment(
+    e: &crate::provider::ExperimentSummary,
+    run_id: &str,
+    scenario: &str,
+    stage: &str,
+) -> bool {
+    e.tags.get(RUN_TAG).map(String::as_str) == Some(run_id)
+        && e.tags.get("gameday-scenario").map(String::as_str) == Some(scenario)
+        && e.tags.get("gameday-stage").map(String::as_str) == Some(stage)
+        && !e.tags.contains_key(PREVIEW_TAG)
+}
+
+/// StartExperiment answered with an error — but the service may have acted and the reply been
+/// lost (a reset connection, a timeout). Look for the stage's experiment by its tags, a few
+/// times, and stop whatever is found. When FIS cannot even be listed, the stage ends with
+/// "may still be running" (exit 5): the journal then leaves the run to `recover`.
+async fn failed_start<P: RunProviders, K>(
+    ctx: &StageCtx<'_, K>,
+    providers: &P,
+    opts: &RunOptions,
+    w: &mut Journal,
+    progress: &mut Progress,
+    start_error: String,
+    in_flight: InFlight,
+) -> Result<StageResult, RunError> {
+    let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
+    let mut found: Vec<crate::provider::ExperimentSummary> = Vec::new();
+    let mut listed = false;
+    for check in 0..LOST_START_CHECKS {
+        if check > 0 {
+            tokio::time::sleep(LOST_START_RECHECK).await;
+        }
+        match providers.list().await {
+            Ok(all) => {
+                listed = true;
+                for e in all {
+                    if is_stage_experiment(&e, &opts.run_id, sc, st)
+                        && !found.iter().any(|f| f.id == e.id)
+                    {
+                        found.push(e);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "listing experiments after a failed StartExperiment failed; retrying");
+            }
+        }
+    }
+    let mut journal_error: Option<JournalError> = None;
+    let mut still_running = None;
+    let mut final_status = None;
+    let mut abort = None;
+    for e in &found {
+        progress.note(&format!(
+            "{sc}/{st}: StartExperiment failed, but FIS started {} (found by its run tag): stopping it",
+            e.id
+        ));
+        let started = w.record(
+            kind::EXPERIMENT_STARTED,
+            &ExperimentStarted {
+                scenario: sc.to_owned(),
+                stage: st.to_owned(),
+                experiment_id: e.id.clone(),
+                template_id: ctx.template_id.clone(),
+            },
+        );
+        let a = Abort {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            reason: AbortReason::Timeout,
+            detail: format!(
+                "StartExperiment failed ({start_error}) but FIS had started experiment {} \
+                 (found by its run tag); it is stopped, not watched",
+                e.id
+            ),
+        };
+        let written = started.and_then(|()| w.record(kind::ABORT, &a));
+        abort = Some(a);
+        let stop =
+            stop_experiment(providers, &e.id, AbortReason::Timeout, opts.stop_timeout, w).await;
+        match stop.outcome {
+            Ok(status) => final_status = Some(status),
+            Err(how) => still_running = Some((e.id.clone(), how)),
+        }
+        if let Err(err) = written {
+            journal_error.get_or_insert(err);
+        }
+        if let Some(err) = stop.journal_error {
+            journal_error.get_or_insert(err);
+        }
+    }
+    if !listed {
+        let how = format!(
+            "aws fis list-experiments --query \"experiments[?tags.\\\"{RUN_TAG}\\\"=='{}']\"   \
+             (stop any that is running with aws fis stop-experiment --id ID), or run \
+             `gameday recover {}` once AWS answers",
+            opts.run_id, opts.run_id
+        );
+        tracing::error!(
+            "StartExperiment failed and FIS could not be listed: an experiment may be running: {how}"
+        );
+        still_running = Some((
+            "(unknown: StartExperiment's reply was lost)".to_owned(),
+            how,
+        ));
+    }
+    if let Some(e) = journal_error {
+        return Err(e.into());
+    }
+    if still_running.is_none() {
+        in_flight.settled();
+    }
+    let verdict = judge(&StageFacts {
+        metrics: &[],
+        baseline: &BTreeMap::new(),
+        samples: &[],
+        fault_end: None,
+        recovery_observed: false,
+        abort: abort.as_ref(),
+        final_status: final_status.as_deref(),
+        start_error: Some(&start_error),
+        recovery_target_secs: opts.recovery_target(&ctx.scenario.service).as_secs(),
+    });
+    let mut outcome = verdict.outcome;
+    if still_running.is_some() {
+        outcome = Outcome::Aborted;
+    }
+    w.record(
+        kind::STAGE_FINISHED,
+        &StageFinished {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            experiment_id: found.first().map(|e| e.id.clone()),
+            final_status,
+            fault_start: None,
+            fault_end: None,
+            verdict,
+        },
+    )?;
+    Ok(StageResult {
+        outcome,
+        abort: abort.map(|a| a.reason),
+        still_running,
+    })
+}
+
+/// Stops every experiment tagged with this run that is still active (`pending`, `initiating`
+/// or `running`) and not in `known` (already reported as still running): the last check of a
+/// run that nothing tagged with it outlives it. A listing that fails is logged: the journal
+/// then proves nothing more than before, and `recover` checks by tag again.
+async fn stop_strays<F: FaultInjector>(
+    fis: &F,
+    opts: &RunOptions,
+    known: &[String],
+    w: &mut Journal,
+) -> Result<Vec<(String, String)>, RunError> {
+    let listed = match fis.list().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the run's experiments at its end; `gameday recover` checks them by tag");
+            return Ok(Vec::new());
+        }
+    };
+    let mut still = Vec::new();
+    for e in listed {
+        let ours = e.tags.get(RUN_TAG).map(String::as_str) == Some(opts.run_id.as_str());
+        let active = matches!(e.status.as_str(), "pending" | "initiating" | "running");
+        if !ours || !active || known.contains(&e.id) {
+            continue;
+        }
+        tracing::warn!(experiment = %e.id, status = %e.status, "an experiment tagged with this run is still active; stopping it");
+        let stop = stop_experiment(fis, &e.id, AbortReason::Interrupt, opts.stop_timeout, w).await;
+        if let Err(how) = stop.outcome {
+            still.push((e.id.clone(), how));
+        }
+        if let Some(err) = stop.journal_error {
+            return Err(err.into());
+        }
+    }
+    Ok(still)
 }
 
 /// How long a stage is planned to take: its longest fault action plus the observation window.
@@ -633,29 +904,42 @@ fn not_started<K>(
     })
 }
 
+/// What [`stop_experiment`] achieved.
+#[derive(Debug)]
+pub(crate) struct Stop {
+    /// The terminal status reached, or how a human stops the experiment (it may still run).
+    pub(crate) outcome: Result<String, String>,
+    /// The first journal write that failed while stopping. The stop went ahead regardless.
+    pub(crate) journal_error: Option<JournalError>,
+}
+
 /// Sends StopExperiment and waits, under its own timeout and never cancelled, until FIS says
-/// the experiment is over. `Ok(Err(how))` when it may still be running.
-///
-/// # Errors
-/// Only journal failures; stop failures are journaled and returned as `Ok(Err(..))`.
-pub(crate) async fn stop_experiment<F: FaultInjector>(
+/// the experiment is over. The journal is the record, not a precondition: when `stop-requested`
+/// cannot be written (disk full), StopExperiment is sent all the same and the journal failure
+/// is returned afterwards in [`Stop::journal_error`].
+pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
     fis: &F,
     id: &str,
     reason: AbortReason,
     timeout: Duration,
-    w: &mut Journal,
-) -> Result<Result<String, String>, JournalError> {
+    w: &mut W,
+) -> Stop {
     let how = format!(
         "aws fis stop-experiment --id {id}   (then: aws fis get-experiment --id {id} until \
          its state is stopped)"
     );
-    w.record(
-        kind::STOP_REQUESTED,
-        &StopRequested {
-            experiment_id: id.to_owned(),
-            reason,
-        },
-    )?;
+    let mut journal_error = w
+        .record(
+            kind::STOP_REQUESTED,
+            &StopRequested {
+                experiment_id: id.to_owned(),
+                reason,
+            },
+        )
+        .err();
+    if let Some(e) = &journal_error {
+        tracing::error!(experiment = id, error = %e, "the journal could not be written; stopping the experiment anyway");
+    }
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last_status = None;
     let mut last_error = None;
@@ -698,14 +982,19 @@ pub(crate) async fn stop_experiment<F: FaultInjector>(
     }
     match last_status {
         Some(s) if is_terminal_status(&s) => {
-            w.record(
+            if let Err(e) = w.record(
                 kind::STOP_CONFIRMED,
                 &StopConfirmed {
                     experiment_id: id.to_owned(),
                     status: s.clone(),
                 },
-            )?;
-            Ok(Ok(s))
+            ) {
+                journal_error.get_or_insert(e);
+            }
+            Stop {
+                outcome: Ok(s),
+                journal_error,
+            }
         }
         status => {
             let error = last_error.unwrap_or_else(|| {
@@ -716,7 +1005,7 @@ pub(crate) async fn stop_experiment<F: FaultInjector>(
                 )
             });
             tracing::error!(experiment = id, %error, "stop failed: a human must act: {how}");
-            w.record(
+            if let Err(e) = w.record(
                 kind::STOP_FAILED,
                 &StopFailed {
                     experiment_id: id.to_owned(),
@@ -724,8 +1013,13 @@ pub(crate) async fn stop_experiment<F: FaultInjector>(
                     last_status: status,
                     how_to_stop: how.clone(),
                 },
-            )?;
-            Ok(Err(how))
+            ) {
+                journal_error.get_or_insert(e);
+            }
+            Stop {
+                outcome: Err(how),
+                journal_error,
+            }
         }
     }
 }
@@ -754,6 +1048,8 @@ struct Watch<'a, K> {
     stage_start: DateTime<Utc>,
     events: super::cluster_checks::EventWatch,
     last_pods: Option<super::record::K8sPods>,
+    /// Consecutive guard polls that could read neither the metrics nor the stop alarms.
+    blind_streak: u32,
 }
 
 /// The fault actions of a stage: everything but the observation wait.
@@ -892,6 +1188,8 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         let period = chrono::Duration::from_std(longest).unwrap_or_default();
         let from = self.stage_start - period;
         let mut verdict = None;
+        let mut metrics_blind = false;
+        let mut alarms_blind = self.ctx.scenario.stop_alarms.is_empty();
         match guard::fetch(providers, self.ctx.metrics, from, now + period).await {
             Ok(fetched) => {
                 let fetched = only_since(fetched, from.timestamp());
@@ -927,7 +1225,10 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                     self.samples.push(s);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "guard metric read failed; retrying"),
+            Err(e) => {
+                metrics_blind = true;
+                tracing::warn!(error = %e, "guard metric read failed; retrying");
+            }
         }
         if let Some(cluster) = self.ctx.cluster {
             self.cluster_evidence(cluster, w).await?;
@@ -963,8 +1264,33 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "stop-alarm read failed; retrying"),
+                Err(e) => {
+                    alarms_blind = true;
+                    tracing::warn!(error = %e, "stop-alarm read failed; retrying");
+                }
             }
+        }
+        // A guard that can read neither its metrics nor its stop alarms sees nothing: a fault
+        // must not run on unwatched. After `max_blind_intervals` such polls in a row, abort.
+        if metrics_blind && alarms_blind {
+            self.blind_streak += 1;
+        } else {
+            self.blind_streak = 0;
+        }
+        if phase == Phase::Fault
+            && verdict.is_none()
+            && opts.max_blind_intervals > 0
+            && self.blind_streak >= opts.max_blind_intervals
+        {
+            verdict = Some((
+                AbortReason::Guard,
+                format!(
+                    "the guard was blind: neither the guard metrics nor the stop alarms could be \
+                     read for {} consecutive intervals ({} s apart)",
+                    self.blind_streak,
+                    opts.guard_interval.as_secs_f64()
+                ),
+            ));
         }
         Ok(verdict)
     }

@@ -23,6 +23,9 @@ pub const RUN_STARTED: &str = "run-started";
 pub const RUN_FINISHED: &str = "run-finished";
 /// The kind `recover` appends to a journal it closes after a crash.
 pub const RUN_INTERRUPTED: &str = "run-interrupted";
+/// The kind `recover` appends to a run that had already ended but may have left an experiment
+/// running (a failed stop, an experiment found by its run tag): what it stopped this time.
+pub const RUN_RECOVERED: &str = "run-recovered";
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -262,6 +265,64 @@ impl ReadJournal {
             .iter()
             .any(|e| e.kind == RUN_FINISHED || e.kind == RUN_INTERRUPTED)
     }
+
+    /// Whether the journal proves that nothing the run started can still be running: it ended,
+    /// and its last closing entry (`run-finished`, `run-interrupted` or `run-recovered`) names
+    /// no experiment that may still run. A `run-finished` with outcome `stop-failed`, or a
+    /// recovery whose stop failed again, leaves the run to be recovered — by run tag, whatever
+    /// else the journal says.
+    pub fn is_settled(&self) -> bool {
+        let Some(last) = self.entries.iter().rev().find(|e| {
+            matches!(
+                e.kind.as_str(),
+                RUN_FINISHED | RUN_INTERRUPTED | RUN_RECOVERED
+            )
+        }) else {
+            return false;
+        };
+        match last.kind.as_str() {
+            RUN_FINISHED => {
+                last.data.get("outcome").and_then(|o| o.as_str()) != Some("stop-failed")
+            }
+            _ => last
+                .data
+                .get("stop_failed")
+                .and_then(|f| f.as_array())
+                .is_none_or(Vec::is_empty),
+        }
+    }
+}
+
+/// One run directory's journal, read or not.
+#[derive(Debug)]
+pub struct RunJournal {
+    /// The run id (the directory name).
+    pub run_id: String,
+    /// The journal file.
+    pub path: PathBuf,
+    /// What reading it gave; a damaged journal is kept as its error, never skipped.
+    pub read: Result<ReadJournal, JournalError>,
+}
+
+/// Every run journal under `reports/*/`, sorted by run id. One damaged journal does not hide
+/// the others: its error is kept in its [`RunJournal::read`].
+pub fn run_journals(reports: &Path) -> Vec<RunJournal> {
+    let Ok(dirs) = std::fs::read_dir(reports) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for dir in dirs.flatten() {
+        let path = dir.path().join(JOURNAL_FILE);
+        let Some(run_id) = dir.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if path.is_file() {
+            let read = read_journal(&path);
+            found.push(RunJournal { run_id, path, read });
+        }
+    }
+    found.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    found
 }
 
 /// Reads a journal back.

@@ -155,6 +155,30 @@ pub fn run_is_alive(reports: &Path, run_id: &str) -> Result<bool, LockError> {
     }
 }
 
+/// The run's marker lock, held exclusively by `recover` while it recovers the run.
+#[derive(Debug)]
+pub struct RecoveryLock {
+    _file: File,
+}
+
+/// Takes the run's marker lock exclusively for recovery, without blocking. `Ok(Err(holder))`
+/// when a live run or another `recover` holds it: two recoveries never write one journal.
+///
+/// # Errors
+/// [`LockError::Io`] when the marker cannot be created or opened.
+pub fn lock_for_recovery(
+    reports: &Path,
+    run_id: &str,
+) -> Result<Result<RecoveryLock, String>, LockError> {
+    let path = reports.join(run_id).join(RUN_LOCK_FILE);
+    let holder = format!("recover of run {run_id} (pid {})", std::process::id());
+    match try_lock(&path, run_id, &holder) {
+        Ok(file) => Ok(Ok(RecoveryLock { _file: file })),
+        Err(LockError::Busy { holder, .. }) => Ok(Err(holder)),
+        Err(e) => Err(e),
+    }
+}
+
 /// The lock key of a pod target: one run per cluster, namespace and selector.
 pub fn target_key(cluster: &str, namespace: &str, selector: &str) -> String {
     format!("{cluster}.{namespace}.{selector}")
@@ -176,6 +200,28 @@ mod tests {
         drop(held);
         assert!(!run_is_alive(dir.path(), "r1").expect("readable"));
         acquire(dir.path(), "r2", &t).expect("free again");
+    }
+
+    #[test]
+    fn issue_13_recovery_holds_the_run_lock_exclusively() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("r1")).expect("run dir");
+        let first = lock_for_recovery(dir.path(), "r1")
+            .expect("io")
+            .expect("free");
+        let busy = lock_for_recovery(dir.path(), "r1")
+            .expect("io")
+            .expect_err("held by the first recovery");
+        assert!(busy.contains("recover of run r1"), "{busy}");
+        assert!(run_is_alive(dir.path(), "r1").expect("readable"));
+        drop(first);
+        lock_for_recovery(dir.path(), "r1")
+            .expect("io")
+            .expect("free again");
+        // A live run's lock keeps recovery out too.
+        let held = acquire(dir.path(), "r2", &[]).expect("free");
+        assert!(lock_for_recovery(dir.path(), "r2").expect("io").is_err());
+        drop(held);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::record::PreflightCheck;
 use crate::plan::scenario::GameDayScenario;
 use crate::plan::scenario::stage_requests;
 use crate::provider::{AlarmStateValue, Change, is_terminal_status};
+use crate::shutdown::{InFlight, Shutdown};
 
 /// Longest wait for a preview experiment to resolve its targets.
 const PREVIEW_TIMEOUT: Duration = Duration::from_secs(120);
@@ -45,7 +46,11 @@ pub(crate) async fn preflight<P: RunProviders>(
     providers: &P,
     opts: &RunOptions,
     checks: &mut Vec<PreflightCheck>,
+    shutdown: &Shutdown,
 ) -> Option<BTreeMap<(usize, usize), (String, Change)>> {
+    // The journal has room to record the run.
+    checks.push(disk_space_check(opts));
+
     // Guard metrics are readable for every scenario.
     let mut metrics = Vec::new();
     for s in &gameday.scenarios {
@@ -145,6 +150,15 @@ pub(crate) async fn preflight<P: RunProviders>(
     };
     let mut ids = BTreeMap::new();
     for r in requests {
+        if shutdown.token().is_cancelled() {
+            checks.push(check(
+                None,
+                "targets",
+                false,
+                "interrupted during preflight: the remaining stages were not previewed".to_owned(),
+            ));
+            break;
+        }
         let (si, ti, name) = (r.scenario, r.stage, &r.file_name);
         let scenario = &gameday.scenarios[si];
         let stage = &scenario.stages[ti];
@@ -158,7 +172,7 @@ pub(crate) async fn preflight<P: RunProviders>(
                 );
                 c.stage = Some(stage.name.clone());
                 checks.push(c);
-                let mut p = preview(providers, opts, &id).await;
+                let mut p = preview(providers, opts, &id, shutdown).await;
                 p.scenario = Some(scenario.name.clone());
                 p.stage = Some(stage.name.clone());
                 let ok = p.ok;
@@ -286,20 +300,122 @@ async fn alarm_checks<P: RunProviders>(
     }
 }
 
+/// Free space on the file system holding the reports directory (its nearest existing ancestor).
+fn disk_space_check(opts: &RunOptions) -> PreflightCheck {
+    let mut dir = opts.reports_dir.as_path();
+    while !dir.exists() {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => dir = p,
+            _ => {
+                dir = std::path::Path::new(".");
+                break;
+            }
+        }
+    }
+    let mib = |b: u64| b / (1024 * 1024);
+    match free_bytes(dir) {
+        Ok(free) if free >= opts.min_free_bytes => check(
+            None,
+            "disk-space",
+            true,
+            format!(
+                "{} MiB free for the journal under {} (at least {} MiB needed)",
+                mib(free),
+                opts.reports_dir.display(),
+                mib(opts.min_free_bytes)
+            ),
+        ),
+        Ok(free) => with_fix(
+            check(
+                None,
+                "disk-space",
+                false,
+                format!(
+                    "only {} MiB free under {}; a run needs at least {} MiB for its journal and \
+                     report",
+                    mib(free),
+                    opts.reports_dir.display(),
+                    mib(opts.min_free_bytes)
+                ),
+            ),
+            "free space on that file system, or pass --reports-dir on one with room",
+        ),
+        Err(e) => with_fix(
+            check(
+                None,
+                "disk-space",
+                false,
+                format!(
+                    "could not read the free space under {}: {e}",
+                    opts.reports_dir.display()
+                ),
+            ),
+            "check that the reports directory is readable",
+        ),
+    }
+}
+
+#[cfg(unix)]
+fn free_bytes(dir: &std::path::Path) -> std::io::Result<u64> {
+    let s = nix::sys::statvfs::statvfs(dir).map_err(std::io::Error::from)?;
+    #[expect(
+        clippy::useless_conversion,
+        reason = "the field types differ between platforms"
+    )]
+    let (blocks, size) = (
+        u64::from(s.blocks_available()),
+        u64::from(s.fragment_size()),
+    );
+    Ok(blocks.saturating_mul(size))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &std::path::Path) -> std::io::Result<u64> {
+    Ok(u64::MAX)
+}
+
+/// Sends StopExperiment to a preview (retried a few times) and says what happened, for its
+/// check's detail — the journal keeps it.
+async fn stop_preview<P: RunProviders>(providers: &P, id: &str) -> Result<String, String> {
+    let mut last = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        match providers.stop(id).await {
+            Ok(v) => return Ok(v.status),
+            Err(e) => {
+                if let Ok(v) = providers.get(id).await
+                    && is_terminal_status(&v.status)
+                {
+                    return Ok(v.status);
+                }
+                last = e.to_string();
+            }
+        }
+    }
+    Err(last)
+}
+
 /// Starts the stage's template with `actionsMode: skip-all` to let FIS resolve its targets,
-/// then makes sure the preview is over.
+/// then makes sure the preview is over. A signal ends the wait at once (the preview is
+/// stopped); the stop's result is part of the check.
 async fn preview<P: RunProviders>(
     providers: &P,
     opts: &RunOptions,
     template_id: &str,
+    shutdown: &Shutdown,
 ) -> PreflightCheck {
     let tags = BTreeMap::from([
         (RUN_TAG.to_owned(), opts.run_id.clone()),
         (PREVIEW_TAG.to_owned(), "true".to_owned()),
     ]);
+    let in_flight = InFlight::begin();
     let started = match providers.start(template_id, &tags, true).await {
         Ok(v) => v,
         Err(e) => {
+            // A preview whose reply was lost is found by its run tag at the end of the run
+            // and by `recover`.
             return with_fix(
                 check(
                     None,
@@ -315,19 +431,63 @@ async fn preview<P: RunProviders>(
     let deadline = tokio::time::Instant::now() + PREVIEW_TIMEOUT;
     let mut status = started.status.clone();
     let mut reason = started.reason.clone();
+    let token = shutdown.token().clone();
+    let mut interrupted = false;
     while matches!(status.as_str(), "pending" | "initiating")
         && tokio::time::Instant::now() < deadline
     {
-        tokio::time::sleep(opts.poll_interval.min(Duration::from_secs(1))).await;
+        tokio::select! {
+            () = token.cancelled() => {
+                interrupted = true;
+                break;
+            }
+            () = tokio::time::sleep(opts.poll_interval.min(Duration::from_secs(1))) => {}
+        }
         if let Ok(v) = providers.get(&id).await {
             status = v.status;
             reason = v.reason;
         }
     }
-    let resolved = providers.resolved_targets(&id).await;
+    let resolved = if interrupted {
+        Ok(Vec::new())
+    } else {
+        providers.resolved_targets(&id).await
+    };
     // Nothing was injected (skip-all); end the preview rather than wait for it.
-    if !is_terminal_status(&status) {
-        let _ = providers.stop(&id).await;
+    let stopped = if is_terminal_status(&status) {
+        Ok(status.clone())
+    } else {
+        stop_preview(providers, &id).await
+    };
+    let stop_note = match &stopped {
+        Ok(s) => format!("preview {id} ended ({s})"),
+        Err(e) => format!("StopExperiment on preview {id} failed: {e}"),
+    };
+    if stopped.is_ok() {
+        in_flight.settled();
+    }
+    if let Err(e) = &stopped {
+        return with_fix(
+            check(
+                None,
+                "targets",
+                false,
+                format!("{stop_note} (skip-all: nothing was injected); last status {status}: {e}"),
+            ),
+            format!(
+                "aws fis stop-experiment --id {id}, or `gameday recover {}` (it stops every \
+                 experiment tagged with the run)",
+                opts.run_id
+            ),
+        );
+    }
+    if interrupted {
+        return check(
+            None,
+            "targets",
+            false,
+            format!("interrupted while preview {id} resolved the targets; {stop_note}"),
+        );
     }
     if status == "failed" || matches!(status.as_str(), "pending" | "initiating") {
         return with_fix(
@@ -343,7 +503,7 @@ async fn preview<P: RunProviders>(
             "check the selector, namespace and cluster, and that pods carry the label",
         );
     }
-    match resolved {
+    let mut c = match resolved {
         Ok(targets) if !targets.is_empty() => {
             let n = targets.len();
             if n > opts.max_targets as usize {
@@ -386,5 +546,7 @@ async fn preview<P: RunProviders>(
             true,
             format!("preview {id} resolved the targets ({status}); listing them failed: {e}"),
         ),
-    }
+    };
+    c.detail.push_str(&format!("; {stop_note}"));
+    c
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::journal::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_STARTED};
+use super::journal::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_RECOVERED, RUN_STARTED};
 use crate::plan::scenario::GameDayScenario;
 use crate::provider::ActionView;
 use crate::shutdown::AbortReason;
@@ -551,6 +551,18 @@ pub struct RunInterrupted {
     pub detail: String,
 }
 
+/// `run-recovered`: written by `recover` into a run that had already ended but may have left
+/// an experiment running (a failed stop, an experiment found by the run's tag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecovered {
+    /// Experiments of the run that recover found still running and stopped.
+    pub stopped: Vec<String>,
+    /// Experiments it could not stop (a human must act).
+    pub stop_failed: Vec<String>,
+    /// What recover did.
+    pub detail: String,
+}
+
 /// One stage as the journal tells it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageRecord {
@@ -638,6 +650,8 @@ pub struct RunRecord {
     pub finished: Option<(DateTime<Utc>, RunFinished)>,
     /// The end written by `recover`.
     pub interrupted: Option<(DateTime<Utc>, RunInterrupted)>,
+    /// Later recoveries of a run that had ended with something possibly still running.
+    pub recovered: Vec<(DateTime<Utc>, RunRecovered)>,
     /// Time of the last entry.
     pub last_at: DateTime<Utc>,
     /// Entries of kinds this version does not know, kept in order.
@@ -707,6 +721,7 @@ impl RunRecord {
             scenarios: Vec::new(),
             finished: None,
             interrupted: None,
+            recovered: Vec::new(),
             last_at: first.at,
             unknown: Vec::new(),
         };
@@ -855,6 +870,7 @@ impl RunRecord {
             }
             RUN_FINISHED => self.finished = Some((at, payload(e)?)),
             RUN_INTERRUPTED => self.interrupted = Some((at, payload(e)?)),
+            RUN_RECOVERED => self.recovered.push((at, payload(e)?)),
             _ => self.unknown.push(e.clone()),
         }
         Ok(())

@@ -19,28 +19,28 @@ use tokio::io::AsyncReadExt as _;
 use crate::support::{Emulator, fis_emulator, options_for, slow_fis_emulator, unique};
 
 /// What the simulated service publishes.
-const HEALTHY: u8 = 0;
-const BREACHING: u8 = 1;
-const SILENT: u8 = 2;
+pub(crate) const HEALTHY: u8 = 0;
+pub(crate) const BREACHING: u8 = 1;
+pub(crate) const SILENT: u8 = 2;
 
 /// One test's world: its own metric namespace, alarms, namespace (so target locks never
 /// collide), scenario file and reports directory.
-struct RunEnv {
-    dir: tempfile::TempDir,
-    clients: AwsClients,
-    gameday: GameDayScenario,
-    dims: BTreeMap<String, String>,
-    ns: String,
-    mode: Arc<AtomicU8>,
-    url: String,
+pub(crate) struct RunEnv {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) clients: AwsClients,
+    pub(crate) gameday: GameDayScenario,
+    pub(crate) dims: BTreeMap<String, String>,
+    pub(crate) ns: String,
+    pub(crate) mode: Arc<AtomicU8>,
+    pub(crate) url: String,
 }
 
 impl RunEnv {
-    async fn new(stages: usize) -> Self {
+    pub(crate) async fn new(stages: usize) -> Self {
         Self::on(fis_emulator(), stages).await
     }
 
-    async fn on(emulator: &'static Emulator, stages: usize) -> Self {
+    pub(crate) async fn on(emulator: &'static Emulator, stages: usize) -> Self {
         let url = emulator.url.clone();
         let clients = AwsClients::connect(&options_for(&url))
             .await
@@ -101,7 +101,7 @@ impl RunEnv {
 
     /// A world whose stop alarms exist and whose service is healthy, with 10 minutes of
     /// history and live datapoints every 0.5 s (the returned task; abort it when done).
-    async fn healthy(stages: usize) -> (Self, tokio::task::JoinHandle<()>) {
+    pub(crate) async fn healthy(stages: usize) -> (Self, tokio::task::JoinHandle<()>) {
         let env = Self::new(stages).await;
         env.create_alarms().await;
         env.publish_history(false).await;
@@ -109,7 +109,7 @@ impl RunEnv {
         (env, live)
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
@@ -133,7 +133,7 @@ impl RunEnv {
         self.gameday.alarms.iter().map(|a| a.name.clone()).collect()
     }
 
-    async fn create_alarms(&self) {
+    pub(crate) async fn create_alarms(&self) {
         for a in &self.gameday.alarms {
             let spec = a.to_provider(&self.gameday.name).expect("alarm spec");
             self.clients.put_alarm(&spec).await.expect("put alarm");
@@ -145,7 +145,7 @@ impl RunEnv {
     }
 
     /// Healthy history: one datapoint set every 10 s over the last 10 minutes.
-    async fn publish_history(&self, breaching: bool) {
+    pub(crate) async fn publish_history(&self, breaching: bool) {
         let now = Utc::now();
         let mut all = Vec::new();
         for i in 1..=60 {
@@ -160,7 +160,7 @@ impl RunEnv {
     }
 
     /// Publishes every 500 ms in the current mode until the returned guard is dropped.
-    fn publish_live(&self) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn publish_live(&self) -> tokio::task::JoinHandle<()> {
         let (clients, mode, ns) = (self.clients.clone(), self.mode.clone(), self.ns.clone());
         let me = self.data_fn();
         tokio::spawn(async move {
@@ -196,7 +196,7 @@ impl RunEnv {
         }
     }
 
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("gameday"));
         cmd.current_dir(self.path());
         for (key, value) in crate::support::test_env(self.path()) {
@@ -214,7 +214,7 @@ impl RunEnv {
         cmd
     }
 
-    fn run_args(&self, run_id: &str) -> Vec<String> {
+    pub(crate) fn run_args(&self, run_id: &str) -> Vec<String> {
         [
             "run",
             "scenario.yaml",
@@ -242,21 +242,26 @@ impl RunEnv {
         .collect()
     }
 
-    fn journal(&self, run_id: &str) -> PathBuf {
+    pub(crate) fn journal(&self, run_id: &str) -> PathBuf {
         self.path()
             .join("reports")
             .join(run_id)
             .join("journal.jsonl")
     }
 
-    fn entries(&self, run_id: &str) -> Vec<Entry> {
+    pub(crate) fn entries(&self, run_id: &str) -> Vec<Entry> {
         read_journal(&self.journal(run_id))
             .map(|j| j.entries)
             .unwrap_or_default()
     }
 
     /// Waits (bounded) until the journal has an entry matching `pred`.
-    async fn wait_for(&self, run_id: &str, what: &str, pred: impl Fn(&Entry) -> bool) -> Entry {
+    pub(crate) async fn wait_for(
+        &self,
+        run_id: &str,
+        what: &str,
+        pred: impl Fn(&Entry) -> bool,
+    ) -> Entry {
         for _ in 0..1200 {
             if let Some(e) = self.entries(run_id).into_iter().find(|e| pred(e)) {
                 return e;
@@ -270,7 +275,10 @@ impl RunEnv {
     }
 
     /// Experiments this run started, previews included, from FIS itself.
-    async fn all_experiments_of(&self, run_id: &str) -> Vec<gameday::provider::ExperimentSummary> {
+    pub(crate) async fn all_experiments_of(
+        &self,
+        run_id: &str,
+    ) -> Vec<gameday::provider::ExperimentSummary> {
         self.clients
             .list()
             .await
@@ -281,20 +289,23 @@ impl RunEnv {
     }
 
     /// Experiments this run started (not previews), from FIS itself.
-    async fn experiments_of(&self, run_id: &str) -> Vec<gameday::provider::ExperimentSummary> {
+    pub(crate) async fn experiments_of(
+        &self,
+        run_id: &str,
+    ) -> Vec<gameday::provider::ExperimentSummary> {
         let mut all = self.all_experiments_of(run_id).await;
         all.retain(|e| !e.tags.contains_key("gameday-preview"));
         all
     }
 }
 
-struct Finished {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Finished {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-async fn finish(mut child: tokio::process::Child) -> Finished {
+pub(crate) async fn finish(mut child: tokio::process::Child) -> Finished {
     let mut stdout = String::new();
     let mut stderr = String::new();
     let (mut o, mut e) = (
@@ -340,11 +351,11 @@ fn assert_report(env: &RunEnv, run_id: &str, outcome: &str) {
     }
 }
 
-fn kinds(entries: &[Entry]) -> Vec<String> {
+pub(crate) fn kinds(entries: &[Entry]) -> Vec<String> {
     entries.iter().map(|e| e.kind.clone()).collect()
 }
 
-fn of_kind<'a>(entries: &'a [Entry], kind: &str) -> Vec<&'a Entry> {
+pub(crate) fn of_kind<'a>(entries: &'a [Entry], kind: &str) -> Vec<&'a Entry> {
     entries.iter().filter(|e| e.kind == kind).collect()
 }
 
@@ -546,7 +557,7 @@ async fn a_stop_alarm_in_alarm_during_a_stage_aborts_it() {
     assert_eq!(of_kind(&entries, "stop-confirmed").len(), 1);
 }
 
-fn signal(child: &tokio::process::Child, sig: &str) {
+pub(crate) fn signal(child: &tokio::process::Child, sig: &str) {
     let pid = child.id().expect("running").to_string();
     let status = std::process::Command::new("kill")
         .args([sig, &pid])
