@@ -827,3 +827,114 @@ async fn issue_13_signals_while_stopping_leave_nothing_running() {
 async fn issue_13_signals_during_recovery_leave_nothing_running() {
     every_signal_at(Boundary::DuringRecovery).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_13_a_blind_guard_aborts_the_stage_after_n_intervals() {
+    let (env, live) = RunEnv::healthy(1).await;
+    let proxy = FaultProxy::start(&env.url, 0.0, 5);
+    let run_id = unique("blind");
+    let args = with_flag(env.run_args(&run_id), "--max-blind-intervals", "3");
+    let child = env
+        .command(&[])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(args)
+        .spawn()
+        .expect("spawn");
+    env.wait_for(&run_id, "experiment", |e| e.kind == "experiment-started")
+        .await;
+    // From now on neither the guard metrics nor the stop alarms can be read.
+    for op in ["GetMetricData", "DescribeAlarms"] {
+        proxy.add_rule(Rule {
+            method: "POST",
+            path_prefix: format!("/service/GraniteServiceVersion20100801/operation/{op}"),
+            body_contains: None,
+            body_lacks: None,
+            fault: Fault::ServerError(503),
+        });
+    }
+    let out = finish(child).await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        out.code,
+        4,
+        "{}\n{}\n{:?}",
+        out.stdout,
+        out.stderr,
+        kinds(&entries)
+    );
+    let abort = of_kind(&entries, "abort");
+    assert_eq!(abort[0].data["reason"], "guard", "{:#?}", abort[0].data);
+    assert!(
+        abort[0].data["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("blind"),
+        "{:#?}",
+        abort[0].data
+    );
+    assert_eq!(of_kind(&entries, "stop-confirmed").len(), 1);
+    assert_nothing_left(&env, &run_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_13_a_signal_during_preflight_ends_the_preview_loop_and_stops_its_previews() {
+    let (env, live) = RunEnv::healthy(3).await;
+    let run_id = unique("preflight-int");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    // The first preview exists (the journal only has preflight's checks once it is over).
+    let mut seen = false;
+    for _ in 0..600 {
+        if !env.all_experiments_of(&run_id).await.is_empty() {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen, "no preview started");
+    signal(&child, "-INT");
+    let out = finish(child).await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        out.code,
+        4,
+        "{}\n{}\n{:?}",
+        out.stdout,
+        out.stderr,
+        kinds(&entries)
+    );
+    assert_eq!(
+        of_kind(&entries, "run-finished")[0].data["abort_reason"],
+        "interrupt"
+    );
+    // Not every stage was previewed, nothing was injected, and each preview's stop is in
+    // the journal.
+    let all = env.all_experiments_of(&run_id).await;
+    assert!(all.len() < 3, "{all:?}");
+    assert!(env.experiments_of(&run_id).await.is_empty());
+    let targets: Vec<String> = of_kind(&entries, "preflight-check")
+        .iter()
+        .filter(|e| e.data["check"] == "targets")
+        .map(|e| e.data["detail"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        targets.iter().any(|d| d.contains("interrupted")),
+        "{targets:?}"
+    );
+    for p in &all {
+        assert!(
+            targets
+                .iter()
+                .any(|d| d.contains(&p.id) && d.contains("ended")),
+            "preview {} has no journaled stop: {targets:?}",
+            p.id
+        );
+    }
+    assert!(!kinds(&entries).iter().any(|k| k == "stage-intent"));
+    assert_nothing_left(&env, &run_id).await;
+}
