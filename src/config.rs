@@ -580,9 +580,23 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] with `file:line:column` for anything malformed or invalid.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
+        let text = crate::input::read_text(path).map_err(|e| match e {
+            crate::input::InputError::Read { path, source } => ConfigError::Read { path, source },
+            other => {
+                let (line, column) = other.location().unwrap_or((1, 1));
+                let message = match &other {
+                    crate::input::InputError::NotText { problem, hint, .. } => {
+                        format!("{problem}; {hint}")
+                    }
+                    _ => other.to_string(),
+                };
+                ConfigError::Parse {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    message,
+                }
+            }
         })?;
         Self::from_yaml(path, &text)
     }
@@ -592,6 +606,8 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] with `file:line:column` for anything malformed or invalid.
     pub fn from_yaml(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        // A UTF-8 byte-order mark is not content (editors on Windows write one).
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // An empty file is a valid, all-defaults config.
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
@@ -715,6 +731,9 @@ impl Validator<'_> {
         let d = AwsSettings::default();
         if let Some(url) = &raw.endpoint_url {
             check_url(url).map_err(|m| self.invalid("aws.endpoint_url", m))?;
+        }
+        if let Some(region) = &raw.region {
+            check_region(region).map_err(|m| self.invalid("aws.region", m))?;
         }
         if let Some(account) = &raw.account_id
             && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
@@ -1203,10 +1222,62 @@ pub fn is_production(environment: &str) -> bool {
 }
 
 fn check_url(url: &str) -> Result<(), String> {
-    if url.starts_with("http://") || url.starts_with("https://") {
+    check_endpoint_url(url)
+}
+
+/// Checks an endpoint URL: `http://` or `https://` with a host (and optional port and path),
+/// no spaces or control characters.
+///
+/// # Errors
+/// A message quoting the URL (cut to 200 characters) and the expected form.
+pub fn check_endpoint_url(url: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "`{}` is not an http(s) URL with a host (e.g. http://127.0.0.1:4566 or \
+             https://fis.us-east-1.amazonaws.com)",
+            crate::input::cut(url)
+        )
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let uri: http::Uri = url.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let host_ok = uri.host().is_some_and(|h| {
+        !h.is_empty()
+            && h.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':')
+            })
+    });
+    if scheme_ok && host_ok {
         Ok(())
     } else {
-        Err(format!("`{url}` is not an http(s) URL"))
+        Err(bad())
+    }
+}
+
+/// Checks an AWS region name: two letters, one or more `-word` parts, then `-N`
+/// (`us-east-1`, `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`).
+///
+/// # Errors
+/// A message quoting the region (cut to 200 characters) and the expected form.
+pub fn check_region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+        && parts[parts.len() - 1].len() <= 2;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an AWS region: expected a name such as us-east-1 or eu-west-1",
+            crate::input::cut(region)
+        ))
     }
 }
 

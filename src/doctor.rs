@@ -159,6 +159,9 @@ pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check
         }
     };
 
+    if let Some(profile) = &aws.profile {
+        checks.push(profile_check(profile));
+    }
     let clients = match timed("aws", AwsClients::connect(aws)).await {
         Ok(Ok(c)) => Some(c),
         Ok(Err(e)) => {
@@ -181,6 +184,62 @@ pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check
     checks.push(kube);
     checks.push(llm);
     checks
+}
+
+/// Whether a named profile exists in the shared AWS config or credentials file: the SDK
+/// falls back to other credentials (environment variables) for a profile that does not exist,
+/// so without this check a misspelt `--profile` would go unnoticed.
+fn profile_check(profile: &str) -> Check {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    let config = file("AWS_CONFIG_FILE", "config");
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let has_section = |path: &Option<std::path::PathBuf>, headers: &[String]| {
+        path.as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .is_some_and(|text| {
+                text.lines().any(|l| {
+                    let l = l.trim();
+                    headers.iter().any(|h| {
+                        l.strip_prefix('[')
+                            .and_then(|r| r.strip_suffix(']'))
+                            .is_some_and(|inner| {
+                                inner.split_whitespace().collect::<Vec<_>>().join(" ") == *h
+                            })
+                    })
+                })
+            })
+    };
+    let mut config_headers = vec![format!("profile {profile}")];
+    if profile == "default" {
+        config_headers.push("default".to_owned());
+    }
+    let found =
+        has_section(&config, &config_headers) || has_section(&credentials, &[profile.to_owned()]);
+    let shown = |p: &Option<std::path::PathBuf>| {
+        p.as_ref()
+            .map_or_else(|| "(no HOME)".to_owned(), |p| p.display().to_string())
+    };
+    if found {
+        Check::ok("profile", format!("profile {profile} is defined"))
+    } else {
+        Check::fail(
+            "profile",
+            format!(
+                "profile {profile} is not defined in {} or {}",
+                shown(&config),
+                shown(&credentials)
+            ),
+            format!(
+                "create it (`aws configure --profile {profile}` or `aws configure sso`), or fix \
+                 the name given to --profile / aws.profile"
+            ),
+        )
+    }
 }
 
 async fn aws_checks(c: &AwsClients, cfg: Option<&Config>) -> Vec<Check> {

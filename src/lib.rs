@@ -18,6 +18,8 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod error;
+pub mod flags;
+pub mod input;
 pub mod mine;
 pub mod plan;
 pub mod provider;

@@ -717,6 +717,43 @@ pub fn check_scenario_policy(
     }
 }
 
+/// The blast-radius policy violations (errors and warnings) of every stage, each with the
+/// dotted scenario-file key it comes from (`scenarios[0].stages[1].selection`), so `lint` and
+/// `run` can point at `file:line:column`.
+///
+/// # Errors
+///
+/// [`PlanError`] when a stage's template cannot be built.
+pub fn scenario_policy_violations(
+    gameday: &GameDayScenario,
+    policy: &super::Policy,
+    cli_allow_production: bool,
+) -> Result<Vec<(String, PolicyViolation)>, PlanError> {
+    let mut out = Vec::new();
+    for (i, scenario) in gameday.scenarios.iter().enumerate() {
+        for (j, stage) in scenario.stages.iter().enumerate() {
+            let template = stage_template(gameday, i, j)?;
+            let value = template.to_value(&template_file_name(scenario, stage))?;
+            let label = format!("{}/{}", scenario.name, stage.name);
+            let ctx = PolicyContext {
+                policy,
+                stage: &label,
+                environment: &gameday.environment,
+                cli_allow_production,
+            };
+            for v in check_policy(&value, catalogue(), &ctx) {
+                let key = if v.pointer.is_empty() {
+                    "environment".to_owned()
+                } else {
+                    template_pointer_key(scenario, i, j, &v.pointer)
+                };
+                out.push((key, v));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Checks that a scenario file belongs to the configured environment, account and region (those
 /// the config sets), so a file planned for staging is never run with production credentials.
 ///
@@ -977,6 +1014,9 @@ impl Validator<'_> {
             ));
         }
         self.non_empty(&format!("{key}.rollback"), &s.rollback)?;
+        for (k, h) in s.hypothesis.iter().enumerate() {
+            self.hypothesis_metric(&format!("{key}.hypothesis[{k}]"), h)?;
+        }
 
         // Everything a template needs is checked by lint over the real template.
         let opts = LintOptions {
@@ -1001,26 +1041,34 @@ impl Validator<'_> {
 
     /// The scenario key a template finding comes from (best effort: the stage otherwise).
     fn finding_key(&self, s: &Scenario, i: usize, j: usize, pointer: &str) -> String {
-        let key = format!("scenarios[{i}]");
-        let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-        match parts.as_slice() {
-            ["actions", name, "parameters", param, ..] => {
-                match s.actions.iter().position(|a| a.name == *name) {
-                    Some(k) => format!("{key}.actions[{k}].parameters.{param}"),
-                    None => format!("{key}.stages[{j}].observe"),
-                }
+        template_pointer_key(s, i, j, pointer)
+    }
+
+    /// A hypothesis metric's abort bounds: finite, not inverted (the same rule as
+    /// [`crate::steady_state::validate_hypothesis`] applies to hypothesis files).
+    fn hypothesis_metric(&self, key: &str, h: &HypothesisMetric) -> Result<(), PlanError> {
+        for (side, v) in [
+            ("abort_lower", h.abort_lower),
+            ("abort_upper", h.abort_upper),
+        ] {
+            if let Some(v) = v
+                && !v.is_finite()
+            {
+                return Err(self.invalid(
+                    &format!("{key}.{side}"),
+                    format!("{v} is not a finite number (leave the key out for no bound)"),
+                ));
             }
-            ["actions", name, ..] => match s.actions.iter().position(|a| a.name == *name) {
-                Some(k) => format!("{key}.actions[{k}]"),
-                None => format!("{key}.stages[{j}]"),
-            },
-            ["targets", _, "selectionMode", ..] => format!("{key}.stages[{j}].selection"),
-            ["targets", ..] => format!("{key}.target"),
-            ["stopConditions", ..] => format!("{key}.stop_alarms"),
-            ["roleArn", ..] => "fis.role_arn".to_owned(),
-            ["logConfiguration", ..] => "fis.log_group_arn".to_owned(),
-            _ => format!("{key}.stages[{j}]"),
         }
+        if let (Some(l), Some(u)) = (h.abort_lower, h.abort_upper)
+            && l > u
+        {
+            return Err(self.invalid(
+                &format!("{key}.abort_lower"),
+                format!("the bounds are inverted: abort_lower {l} is above abort_upper {u}"),
+            ));
+        }
+        Ok(())
     }
 
     fn alarm(&self, i: usize, a: &AlarmSpec) -> Result<(), PlanError> {
@@ -1050,6 +1098,18 @@ impl Validator<'_> {
                 "need 1 <= datapoints_to_alarm <= evaluation_periods",
             ));
         }
+        // CloudWatch: Period × EvaluationPeriods ≤ 1 day below an hour's period, else 7 days.
+        let max_secs: i64 = if p < 3600 { 86_400 } else { 604_800 };
+        let periods = i64::try_from(a.evaluation_periods).unwrap_or(i64::MAX);
+        if periods.saturating_mul(p) > max_secs {
+            return Err(self.invalid(
+                &format!("{key}.evaluation_periods"),
+                format!(
+                    "{} periods of {p} s exceed CloudWatch's {max_secs} s evaluation range",
+                    a.evaluation_periods
+                ),
+            ));
+        }
         if !a.threshold.is_finite() {
             return Err(self.invalid(&format!("{key}.threshold"), "must be a finite number"));
         }
@@ -1075,6 +1135,31 @@ impl Validator<'_> {
             ));
         }
         Ok(())
+    }
+}
+
+/// The scenario-file key (`scenarios[0].stages[1].selection`) a pointer into the template of
+/// stage `j` of scenario `i` comes from (best effort: the stage otherwise).
+fn template_pointer_key(s: &Scenario, i: usize, j: usize, pointer: &str) -> String {
+    let key = format!("scenarios[{i}]");
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["actions", name, "parameters", param, ..] => {
+            match s.actions.iter().position(|a| a.name == *name) {
+                Some(k) => format!("{key}.actions[{k}].parameters.{param}"),
+                None => format!("{key}.stages[{j}].observe"),
+            }
+        }
+        ["actions", name, ..] => match s.actions.iter().position(|a| a.name == *name) {
+            Some(k) => format!("{key}.actions[{k}]"),
+            None => format!("{key}.stages[{j}]"),
+        },
+        ["targets", _, "selectionMode", ..] => format!("{key}.stages[{j}].selection"),
+        ["targets", ..] => format!("{key}.target"),
+        ["stopConditions", ..] => format!("{key}.stop_alarms"),
+        ["roleArn", ..] => "fis.role_arn".to_owned(),
+        ["logConfiguration", ..] => "fis.log_group_arn".to_owned(),
+        _ => format!("{key}.stages[{j}]"),
     }
 }
 
