@@ -443,7 +443,9 @@ impl Linter<'_> {
                             Anchor::Value,
                             "source none cannot be combined with alarm stop conditions".into(),
                         );
-                    } else if !allow {
+                    } else if !allow && opts.policy.is_some() {
+                        // FIS accepts `none` (the API documents it); refusing it is our safety
+                        // rule, so it is a policy finding: `--no-policy` judges FIS validity.
                         self.error(
                             Rule::StopConditionNone,
                             &src_ptr,
@@ -508,6 +510,17 @@ impl Linter<'_> {
                 None => None,
                 Some(t) => {
                     let found = self.cat.resource_type(t);
+                    if let Some(current) = found.and_then(|r| r.legacy_of.as_deref()) {
+                        self.warn(
+                            Rule::LegacyId,
+                            &format!("{ptr}/resourceType"),
+                            Anchor::Value,
+                            format!(
+                                "resource type {t} is a legacy ID FIS still accepts; the current \
+                                 one is {current}"
+                            ),
+                        );
+                    }
                     if found.is_none() {
                         let ids: Vec<&str> = self
                             .cat
@@ -831,6 +844,17 @@ impl Linter<'_> {
                 None => None,
                 Some(id) => {
                     let spec = self.cat.action(id);
+                    if let Some(current) = spec.and_then(|a| a.legacy_of.as_deref()) {
+                        self.warn(
+                            Rule::LegacyId,
+                            &format!("{ptr}/actionId"),
+                            Anchor::Value,
+                            format!(
+                                "action ID {id} is a legacy ID FIS still accepts; the current one \
+                                 is {current}"
+                            ),
+                        );
+                    }
                     if spec.is_none() {
                         let suggestion = self
                             .cat
@@ -1031,8 +1055,18 @@ impl Linter<'_> {
                     continue;
                 };
                 let actual = target.get("resourceType").and_then(Value::as_str);
+                // A legacy type and its current type are the same resources to FIS.
+                let same = |a: &str, b: &str| {
+                    let current = |t: &str| {
+                        self.cat
+                            .resource_type(t)
+                            .and_then(|r| r.legacy_of.clone())
+                            .unwrap_or_else(|| t.to_owned())
+                    };
+                    current(a) == current(b)
+                };
                 if let (Some(expected), Some(actual)) = (expected, actual)
-                    && expected != actual
+                    && !same(expected, actual)
                     && self.cat.resource_type(actual).is_some()
                 {
                     self.error(
@@ -1720,8 +1754,18 @@ mod tests {
 
     #[test]
     fn fixture_stop_condition_none() {
-        let f = lint_fixture("stop-condition-none.json", &LintOptions::default());
-        assert_eq!(summary(&f), vec![(Rule::StopConditionNone, 5, 16)]);
+        // FIS accepts `source: none`: without the policy, lint judges FIS validity only.
+        assert_eq!(
+            lint_fixture("stop-condition-none.json", &LintOptions::default()),
+            vec![]
+        );
+        // Our safety rule refuses it by default, as a policy finding.
+        let policy = Policy::default();
+        let f = lint_fixture("stop-condition-none.json", &with_policy(&policy, false));
+        assert!(
+            summary(&f).contains(&(Rule::StopConditionNone, 5, 16)),
+            "{f:?}"
+        );
         assert_eq!(
             lint_fixture("stop-condition-none.json", &ALLOW_NO_STOP),
             vec![]
