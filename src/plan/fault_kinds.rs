@@ -44,6 +44,7 @@ const PORT_WORDS: &[(&str, u16)] = &[
     ("postgres", 5432),
     ("pgbouncer", 5432),
     ("psql", 5432),
+    ("pq: ", 5432),
     ("mysql", 3306),
     ("mariadb", 3306),
     ("redis", 6379),
