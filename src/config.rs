@@ -154,6 +154,22 @@ pub struct RawService {
     /// Steady-state metrics.
     #[serde(default)]
     pub metrics: Vec<RawMetric>,
+    /// What faults beyond pods need to know about the service.
+    pub faults: Option<RawServiceFaults>,
+}
+
+/// Fault targets of a service beyond its pods (all optional).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceFaults {
+    /// IAM role the service's pods use (IRSA or Pod Identity), for API faults.
+    pub iam_role_arn: Option<String>,
+    /// Port of the dependency whose connections fail (e.g. 5432), when the evidence names none.
+    pub dependency_port: Option<u16>,
+    /// Its protocol: `tcp` (default) or `udp`.
+    pub dependency_protocol: Option<String>,
+    /// Availability zone an AZ fault impairs (default: the region's `a` zone).
+    pub availability_zone: Option<String>,
 }
 
 /// One steady-state metric of a service.
@@ -419,6 +435,21 @@ pub struct Service {
     pub recovery_target: Duration,
     /// Steady-state metrics.
     pub metrics: Vec<MetricDef>,
+    /// Fault targets beyond the pods.
+    pub faults: ServiceFaults,
+}
+
+/// Fault targets of a service beyond its pods, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceFaults {
+    /// IAM role the service's pods use.
+    pub iam_role_arn: Option<String>,
+    /// Dependency port.
+    pub dependency_port: Option<u16>,
+    /// Dependency protocol (`tcp` or `udp`).
+    pub dependency_protocol: Option<String>,
+    /// Availability zone for AZ faults.
+    pub availability_zone: Option<String>,
 }
 
 /// A steady-state metric definition.
@@ -828,6 +859,37 @@ impl Validator<'_> {
                 Duration::from_secs(300),
             )?,
             metrics,
+            faults: self.service_faults(i, raw.faults.unwrap_or_default())?,
+        })
+    }
+
+    fn service_faults(
+        &self,
+        i: usize,
+        raw: RawServiceFaults,
+    ) -> Result<ServiceFaults, ConfigError> {
+        let key = |k: &str| format!("services[{i}].faults.{k}");
+        if let Some(arn) = &raw.iam_role_arn
+            && !(arn.starts_with("arn:") && arn.contains(":role/"))
+        {
+            return Err(self.invalid(
+                &key("iam_role_arn"),
+                format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+            ));
+        }
+        if let Some(p) = &raw.dependency_protocol
+            && !matches!(p.as_str(), "tcp" | "udp")
+        {
+            return Err(self.invalid(
+                &key("dependency_protocol"),
+                format!("`{p}` is not tcp or udp"),
+            ));
+        }
+        Ok(ServiceFaults {
+            iam_role_arn: raw.iam_role_arn,
+            dependency_port: raw.dependency_port,
+            dependency_protocol: raw.dependency_protocol,
+            availability_zone: raw.availability_zone,
         })
     }
 

@@ -18,6 +18,7 @@ pub mod catalogue;
 pub mod duration;
 pub mod error;
 pub mod export;
+pub(crate) mod fault_kinds;
 pub mod finding;
 pub mod generate;
 pub mod lint;
