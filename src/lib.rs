@@ -18,6 +18,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod error;
+pub mod iam;
 pub mod mine;
 pub mod plan;
 pub mod provider;
