@@ -98,6 +98,22 @@ pub enum Command {
     /// and action items from redacted facts, and every sentence citing a number or id not in the
     /// facts is dropped; without it, or when the model fails, the rule-based text is used.
     Report(ReportArgs),
+    /// Write the permissions a planned GameDay needs: the runner policies (what gameday itself
+    /// calls, read-only and write sets), the FIS experiment role (trust policy and the
+    /// permissions of exactly the planned actions) and the Kubernetes RBAC and EKS access entry
+    /// of FIS pod actions. `plan --export` puts the same into CloudFormation and Terraform.
+    Iam(IamArgs),
+}
+
+/// `gameday iam`.
+#[derive(Debug, Args)]
+pub struct IamArgs {
+    /// The scenario file written by `gameday plan` (scenarios/NAME.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Directory the documents are written to.
+    #[arg(long, default_value = "iam", value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 /// `gameday run`.
@@ -525,6 +541,10 @@ pub struct DoctorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Also check the FIS experiment role against exactly the permissions this scenario file's
+    /// actions need (scenarios/NAME.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Text or JSON output.
@@ -603,7 +623,34 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::Recover(args) => recover(&cli, args).await,
         Command::Schedule(args) => Ok(crate::schedule::command::run(&cli, args, &shutdown).await?),
         Command::Report(args) => report(&cli, args).await,
+        Command::Iam(args) => iam(&cli, args),
     }
+}
+
+/// `gameday iam`: write the runner policies, the FIS role documents and the Kubernetes RBAC.
+fn iam(cli: &Cli, args: &IamArgs) -> anyhow::Result<i32> {
+    let cfg = cli.load_config()?;
+    let text = read_text(&args.scenario)?;
+    let gameday = crate::plan::load_scenario(&args.scenario, &text).map_err(Error::from)?;
+    let unknown = crate::iam::experiment::unknown_actions(&gameday);
+    if !unknown.is_empty() {
+        return Err(Error::Usage(format!(
+            "no IAM permissions are known for FIS action(s) {}: add them to \
+             iam::experiment::ACTION_PERMISSIONS from the FIS actions reference",
+            unknown.join(", ")
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(&args.out_dir).map_err(|source| Error::Write {
+        path: args.out_dir.clone(),
+        source,
+    })?;
+    for (name, contents) in crate::iam::iam_files(&gameday, &cfg.incidents.log_groups) {
+        let path = args.out_dir.join(name);
+        write_output(Some(&path), &contents)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(EXIT_OK)
 }
 
 /// `gameday report`: fold the journal, render, print the post-mortem's path.
@@ -641,9 +688,17 @@ async fn report(cli: &Cli, args: &ReportArgs) -> anyhow::Result<i32> {
 async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> {
     let cfg = cli.load_config();
     let aws = cli.aws_options(cfg.as_ref().ok());
-    let checks = crate::doctor::run(
+    let scenario = match &args.scenario {
+        Some(path) => {
+            let text = read_text(path)?;
+            Some(crate::plan::load_scenario(path, &text).map_err(Error::from)?)
+        }
+        None => None,
+    };
+    let checks = crate::doctor::run_with(
         cfg.as_ref().map_err(|e| crate::doctor::error_chain(e)),
         &aws,
+        scenario.as_ref(),
     )
     .await;
     match args.format {
@@ -1478,6 +1533,12 @@ async fn apply_plan(
             .map_err(Error::from)?;
         println!("{:<9} template {id} ({})", change.as_str(), r.file_name);
     }
+    let dashboard = crate::plan::dashboard::dashboard_name(gameday);
+    let change = clients
+        .apply_dashboard(&dashboard, &crate::plan::dashboard::dashboard_body(gameday))
+        .await
+        .map_err(Error::from)?;
+    println!("{:<9} dashboard {dashboard}", change.as_str());
     Ok(())
 }
 

@@ -240,6 +240,22 @@ pub struct RawFis {
     pub kubernetes_service_account: Option<String>,
     /// Log group ARN for FIS experiment logs.
     pub log_group_arn: Option<String>,
+    /// FIS experiment reports (PDF in S3 with the GameDay dashboard's graphs).
+    pub report: Option<RawFisReport>,
+}
+
+/// `fis.report:` section.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFisReport {
+    /// S3 bucket the reports go to.
+    pub bucket: Option<String>,
+    /// Key prefix.
+    pub prefix: Option<String>,
+    /// Graph time before each experiment (default 20m).
+    pub pre_experiment: Option<String>,
+    /// Graph time after each experiment (default 20m).
+    pub post_experiment: Option<String>,
 }
 
 /// `llm:` section.
@@ -503,7 +519,25 @@ pub struct FisSettings {
     pub kubernetes_service_account: String,
     /// Experiment log group ARN.
     pub log_group_arn: Option<String>,
+    /// Experiment reports, when configured.
+    pub report: Option<FisReport>,
 }
+
+/// Validated `fis.report`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FisReport {
+    /// S3 bucket.
+    pub bucket: String,
+    /// Key prefix.
+    pub prefix: Option<String>,
+    /// Graph time before each experiment.
+    pub pre_experiment: crate::plan::IsoDuration,
+    /// Graph time after each experiment.
+    pub post_experiment: crate::plan::IsoDuration,
+}
+
+/// Default graph window before and after an experiment in its report.
+const DEFAULT_REPORT_WINDOW: Duration = Duration::from_secs(20 * 60);
 
 /// LLM settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1084,6 +1118,38 @@ impl Validator<'_> {
                 .kubernetes_service_account
                 .unwrap_or_else(|| DEFAULT_SERVICE_ACCOUNT.to_owned()),
             log_group_arn: raw.log_group_arn,
+            report: raw.report.map(|r| self.fis_report(r)).transpose()?,
+        })
+    }
+
+    fn fis_report(&self, raw: RawFisReport) -> Result<FisReport, ConfigError> {
+        let bucket = raw.bucket.unwrap_or_default();
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !valid {
+            return Err(self.invalid(
+                "fis.report.bucket",
+                format!(
+                    "`{bucket}` is not an S3 bucket name (3-63 lowercase letters, digits, `-`, `.`)"
+                ),
+            ));
+        }
+        if let Some(prefix) = &raw.prefix
+            && (prefix.is_empty() || prefix.len() > 256)
+        {
+            return Err(self.invalid("fis.report.prefix", "must be 1 to 256 characters"));
+        }
+        let window = |key: &str, raw: Option<&String>| {
+            self.duration(key, raw, DEFAULT_REPORT_WINDOW)
+                .map(|d| crate::plan::IsoDuration::from_secs(d.as_secs()))
+        };
+        Ok(FisReport {
+            bucket,
+            prefix: raw.prefix,
+            pre_experiment: window("fis.report.pre_experiment", raw.pre_experiment.as_ref())?,
+            post_experiment: window("fis.report.post_experiment", raw.post_experiment.as_ref())?,
         })
     }
 

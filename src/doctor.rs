@@ -108,6 +108,16 @@ fn aws_fix(endpoint: Option<&str>, permission: &str) -> String {
 
 /// Runs every check and returns the checklist (config first).
 pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check> {
+    run_with(config, aws, None).await
+}
+
+/// [`run`], plus — with a scenario file — the FIS experiment role checked against exactly the
+/// permissions its planned actions need.
+pub async fn run_with(
+    config: Result<&Config, String>,
+    aws: &AwsOptions,
+    scenario: Option<&crate::plan::GameDayScenario>,
+) -> Vec<Check> {
     let mut checks = Vec::new();
     let cfg = match config {
         Ok(cfg) => {
@@ -179,6 +189,7 @@ pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check
     };
     if let Some(clients) = &clients {
         checks.extend(aws_checks(clients, cfg).await);
+        checks.push(fis_role_check(clients, cfg, scenario).await);
     }
     let (kube, llm) = tokio::join!(kube_check(cfg), llm_check(cfg));
     checks.push(kube);
@@ -379,6 +390,54 @@ async fn aws_checks(c: &AwsClients, cfg: Option<&Config>) -> Vec<Check> {
     };
     let (a, b, d, e) = tokio::join!(identity, fis, cloudwatch, logs);
     vec![a, b, d, e]
+}
+
+/// Where the fix of the `fis-role` check expects `gameday iam` to have written its files.
+const IAM_DIR: &str = "iam";
+
+/// The FIS experiment role exists, trusts FIS and grants the planned actions' permissions
+/// (with a scenario; without one, the log-delivery permissions when a log group is set).
+async fn fis_role_check(
+    c: &AwsClients,
+    cfg: Option<&Config>,
+    scenario: Option<&crate::plan::GameDayScenario>,
+) -> Check {
+    const NAME: &str = "fis-role";
+    let role_arn = scenario
+        .map(|g| g.fis.role_arn.clone())
+        .or_else(|| cfg.and_then(|c| c.fis.role_arn.clone()));
+    let Some(role_arn) = role_arn else {
+        return Check::skip(NAME, "no fis.role_arn configured and no --scenario given");
+    };
+    let required: std::collections::BTreeSet<String> = match scenario {
+        Some(g) => crate::iam::required_actions(g),
+        None if cfg.is_some_and(|c| c.fis.log_group_arn.is_some()) => {
+            crate::iam::experiment::LOG_DELIVERY
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect()
+        }
+        None => std::collections::BTreeSet::new(),
+    };
+    let (name, _) = crate::iam::experiment::role_name_and_path(&role_arn);
+    match timed(NAME, c.role_facts(&name)).await {
+        Ok(Ok(facts)) => {
+            let v = crate::iam::check::check_role(&role_arn, facts.as_ref(), &required, IAM_DIR);
+            match v.fix {
+                None => Check::ok(NAME, v.detail),
+                Some(fix) => Check::fail(NAME, v.detail, fix),
+            }
+        }
+        Ok(Err(e)) => Check::fail(
+            NAME,
+            error_chain(&e),
+            aws_fix(
+                c.endpoint_url.as_deref(),
+                "iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion on the FIS role",
+            ),
+        ),
+        Err(check) => check,
+    }
 }
 
 async fn kube_check(cfg: Option<&Config>) -> Check {

@@ -259,6 +259,16 @@ pub fn plan(
             role_arn,
             log_group_arn,
             kubernetes_service_account: config.fis.kubernetes_service_account.clone(),
+            report: config
+                .fis
+                .report
+                .as_ref()
+                .map(|r| super::scenario::ScenarioReport {
+                    bucket: r.bucket.clone(),
+                    prefix: r.prefix.clone(),
+                    pre_experiment: r.pre_experiment,
+                    post_experiment: r.post_experiment,
+                }),
         },
         scenarios,
         alarms,

@@ -15,6 +15,7 @@
 pub mod blast_radius;
 pub mod brief;
 pub mod catalogue;
+pub mod dashboard;
 pub mod duration;
 pub mod error;
 pub mod export;

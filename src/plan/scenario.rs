@@ -105,6 +105,24 @@ pub struct ScenarioFis {
     pub log_group_arn: String,
     /// Kubernetes service account of the FIS pod.
     pub kubernetes_service_account: String,
+    /// FIS experiment reports (PDF to S3, with the GameDay dashboard), when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ScenarioReport>,
+}
+
+/// Where FIS writes each experiment's report, and the window its graphs cover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioReport {
+    /// S3 bucket name.
+    pub bucket: String,
+    /// Key prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Graph time before the experiment.
+    pub pre_experiment: IsoDuration,
+    /// Graph time after the experiment.
+    pub post_experiment: IsoDuration,
 }
 
 /// One fault class exercised on one service, in stages.
@@ -704,7 +722,11 @@ pub fn stage_template(
             account_targeting: None,
             empty_target_resolution_mode: Some(EmptyTargetResolutionMode::Fail),
         }),
-        experiment_report_configuration: None,
+        experiment_report_configuration: gameday
+            .fis
+            .report
+            .as_ref()
+            .map(|r| super::dashboard::report_configuration(gameday, r)),
     })
 }
 
