@@ -878,19 +878,30 @@ fn write_output(out: Option<&PathBuf>, text: &str) -> Result<(), Error> {
 
 fn patterns(args: &PatternsArgs) -> anyhow::Result<i32> {
     use std::fmt::Write as _;
-    let lines = if args.input.as_os_str() == "-" {
-        crate::mine::read_message_lines(std::io::stdin().lock(), &args.input)
-            .map_err(Error::from)?
+    // Lines are mined as they are read and not kept: memory is bounded by the templates (plus
+    // one id per line when every line's assignment is printed).
+    let mut miner = crate::mine::miner::TemplateMiner::new();
+    let mut ids = Vec::new();
+    let keep_ids = args.emit == Emit::Assignments;
+    let mut add = |message: &str| {
+        let id = miner.add(message);
+        if keep_ids {
+            ids.push(id);
+        }
+    };
+    if args.input.as_os_str() == "-" {
+        crate::mine::for_each_message_line(std::io::stdin().lock(), &args.input, &mut add)
+            .map_err(Error::from)?;
     } else {
         let file = std::fs::File::open(&args.input).map_err(|source| Error::Read {
             path: args.input.clone(),
             source,
         })?;
-        crate::mine::read_message_lines(std::io::BufReader::new(file), &args.input)
-            .map_err(Error::from)?
-    };
-    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let (miner, ids) = crate::mine::miner::assign_all(&refs);
+        let reader = std::io::BufReader::with_capacity(1 << 16, file);
+        crate::mine::for_each_message_line(reader, &args.input, &mut add)
+            .map_err(Error::from)?;
+    }
+    let ids: Vec<_> = ids.into_iter().map(|id| miner.resolve(id)).collect();
     let mut out = String::new();
     match (args.emit, args.format) {
         (Emit::Assignments, OutputFormat::Text) => {

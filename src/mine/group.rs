@@ -4,12 +4,18 @@
 //! start, service, class. Two items of the same service and class belong to the same incident
 //! when the later one starts strictly less than `gap_ms` after the incident's current end; an
 //! item exactly `gap_ms` later opens a new incident. An alarm item spans its ALARM→OK interval,
-//! so an alarm's recovery bounds the incident. Must not classify or rank.
+//! so an alarm's recovery bounds the incident. Evidence that names no service (node events,
+//! kernel OOM kills: service `unknown`) then joins a concurrent incident of the same class of an
+//! attributed service, the earliest one that starts less than `gap_ms` after it ends and ends
+//! less than `gap_ms` before it starts; only evidence with no such incident stays an `unknown`
+//! incident. Must not classify or rank.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::mine::attribute::UNKNOWN_SERVICE;
 
 /// Incident severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -105,7 +111,7 @@ pub(crate) fn group_incidents(
         (&a.service, &a.class, a.start_ms, a.end_ms)
             .cmp(&(&b.service, &b.class, b.start_ms, b.end_ms))
     });
-    let mut incidents = Vec::new();
+    let mut groups: Vec<Vec<EvidenceItem>> = Vec::new();
     let mut current: Vec<EvidenceItem> = Vec::new();
     let mut current_end = i64::MIN;
     for item in items {
@@ -118,16 +124,68 @@ pub(crate) fn group_incidents(
             continue;
         }
         if !current.is_empty() {
-            incidents.push(build_incident(std::mem::take(&mut current), top_templates));
+            groups.push(std::mem::take(&mut current));
         }
         current_end = item.end_ms;
         current.push(item);
     }
     if !current.is_empty() {
-        incidents.push(build_incident(current, top_templates));
+        groups.push(current);
     }
+    let mut incidents: Vec<Incident> = join_unattributed(groups, gap_ms)
+        .into_iter()
+        .map(|group| build_incident(group, top_templates))
+        .collect();
     incidents.sort_by(|a, b| (a.start, &a.service, &a.class).cmp(&(b.start, &b.service, &b.class)));
     incidents
+}
+
+/// Moves every `unknown`-service group into the earliest concurrent group of the same class
+/// with a service (see the module doc); groups left empty are dropped.
+fn join_unattributed(mut groups: Vec<Vec<EvidenceItem>>, gap_ms: i64) -> Vec<Vec<EvidenceItem>> {
+    let span = |g: &[EvidenceItem]| {
+        let start = g.iter().map(|i| i.start_ms).min().unwrap_or_default();
+        let end = g
+            .iter()
+            .map(|i| i.end_ms.max(i.start_ms))
+            .max()
+            .unwrap_or(start);
+        (start, end)
+    };
+    let spans: Vec<(i64, i64)> = groups.iter().map(|g| span(g)).collect();
+    for u in 0..groups.len() {
+        let Some(first) = groups[u].first() else {
+            continue;
+        };
+        if first.service != UNKNOWN_SERVICE {
+            continue;
+        }
+        let class = first.class.clone();
+        let (u_start, u_end) = spans[u];
+        let host = (0..groups.len())
+            .filter(|&a| {
+                groups[a]
+                    .first()
+                    .is_some_and(|f| f.service != UNKNOWN_SERVICE && f.class == class)
+            })
+            .filter(|&a| {
+                let (a_start, a_end) = spans[a];
+                a_start.saturating_sub(u_end) < gap_ms && u_start.saturating_sub(a_end) < gap_ms
+            })
+            .min_by_key(|&a| (spans[a].0, a));
+        if let Some(a) = host {
+            let moved: Vec<EvidenceItem> = std::mem::take(&mut groups[u])
+                .into_iter()
+                .map(|mut item| {
+                    item.service.clone_from(&groups[a][0].service);
+                    item
+                })
+                .collect();
+            groups[a].extend(moved);
+        }
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
 }
 
 fn build_incident(items: Vec<EvidenceItem>, top_templates: usize) -> Incident {
@@ -216,6 +274,49 @@ mod tests {
             template: format!("{class} evidence"),
             is_alarm: false,
         }
+    }
+
+    fn node_item(class: &str, at: i64) -> EvidenceItem {
+        EvidenceItem {
+            resources: vec![Resource::Node("ip-10-0-1-5".to_owned())],
+            ..item(UNKNOWN_SERVICE, class, at)
+        }
+    }
+
+    #[test]
+    fn unattributed_evidence_joins_a_concurrent_incident_of_its_class() {
+        let items = vec![
+            // The kernel's OOM kill on the node, a minute before the service's own OOM lines.
+            node_item("memory-exhaustion", 9 * MIN),
+            item("checkout", "memory-exhaustion", 10 * MIN),
+            item("checkout", "memory-exhaustion", 12 * MIN),
+            // Another class at the same time does not absorb it.
+            item("payments", "network-latency", 9 * MIN),
+            // A node event with no attributed incident nearby stays its own incident.
+            node_item("memory-exhaustion", 300 * MIN),
+        ];
+        let incidents = group_incidents(items, GAP, 5);
+        let oom: Vec<&Incident> = incidents
+            .iter()
+            .filter(|i| i.class == "memory-exhaustion")
+            .collect();
+        assert_eq!(oom.len(), 2, "{oom:#?}");
+        assert_eq!(oom[0].service, "checkout");
+        assert_eq!(oom[0].events, 3);
+        assert_eq!(oom[0].start, ms_to_time(9 * MIN));
+        assert_eq!(oom[0].nodes, vec!["ip-10-0-1-5".to_owned()]);
+        assert_eq!(oom[1].service, UNKNOWN_SERVICE);
+        assert_eq!(oom[1].events, 1);
+        // Evidence a gap or more away from the attributed incident is not concurrent.
+        let apart = group_incidents(
+            vec![
+                node_item("memory-exhaustion", 0),
+                item("checkout", "memory-exhaustion", GAP),
+            ],
+            GAP,
+            5,
+        );
+        assert_eq!(apart.len(), 2);
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub use evidence::{
 pub use group::{Incident, Severity, TemplateCount};
 pub use query::{insights_query, insights_query_for};
 pub use read::{
-    JsonlEvents, LogEvent, MAX_LINE_BYTES, parse_timestamp_ms, read_events, read_events_file,
-    read_message_lines,
+    JsonlEvents, LogEvent, MAX_LINE_BYTES, for_each_message_line, parse_timestamp_ms, read_events,
+    read_events_file, read_message_lines,
 };
 pub use render::{format_duration, render_markdown, render_table};
 pub use signatures::{FaultClass, FisAction, KNOWN_FIS_ACTIONS, Signature, SignatureLibrary};

@@ -219,40 +219,58 @@ impl<R: BufRead> Iterator for JsonlEvents<R> {
 ///
 /// # Errors
 /// [`MineError::Io`], or [`MineError::Parse`] for binary content or over-long lines.
-pub fn read_message_lines<R: BufRead>(
+pub fn read_message_lines<R: BufRead>(reader: R, name: &Path) -> Result<Vec<String>, MineError> {
+    let mut out = Vec::new();
+    for_each_message_line(reader, name, |message| out.push(message.to_owned()))?;
+    Ok(out)
+}
+
+/// Streams the messages [`read_message_lines`] would return to `each`, one at a time, without
+/// keeping them: memory stays bounded by the longest line whatever the input size. Returns the
+/// number of messages.
+///
+/// # Errors
+/// As [`read_message_lines`]; messages before the faulty line have been passed to `each`.
+pub fn for_each_message_line<R: BufRead>(
     mut reader: R,
     name: &Path,
-) -> Result<Vec<String>, MineError> {
-    let mut out = Vec::new();
+    mut each: impl FnMut(&str),
+) -> Result<u64, MineError> {
     let mut buf = Vec::new();
     let mut line_no = 0_u64;
+    let mut count = 0_u64;
     loop {
         line_no += 1;
         match read_bounded_line(&mut reader, &mut buf).map_err(|source| io_error(name, source))? {
-            LineRead::Eof => return Ok(out),
+            LineRead::Eof => return Ok(count),
             LineRead::TooLong => return Err(too_long(name, line_no)),
             LineRead::Line => {
-                let text = line_text(&buf, name, line_no)?;
+                let text = line_str(&buf, name, line_no)?;
                 if text.trim().is_empty() {
                     continue;
                 }
-                out.push(message_of_line(text));
+                count += 1;
+                match json_message(text) {
+                    Some(message) => each(&message),
+                    None => each(text),
+                }
             }
         }
     }
 }
 
-fn message_of_line(text: String) -> String {
+/// The message field of a JSON Lines record, or `None` for a plain text line.
+fn json_message(text: &str) -> Option<String> {
     if text.trim_start().starts_with('{')
-        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text)
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text)
     {
         for key in ["message", "@message", "log"] {
             if let Some(serde_json::Value::String(message)) = map.get(key) {
-                return message.trim_end_matches(['\r', '\n']).to_owned();
+                return Some(message.trim_end_matches(['\r', '\n']).to_owned());
             }
         }
     }
-    text
+    None
 }
 
 /// Parses an epoch-milliseconds value or an ISO-8601 / RFC 3339 timestamp string into epoch ms.
@@ -568,6 +586,11 @@ fn read_bounded_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Resul
 
 /// Validates one raw line as text: no NUL bytes, valid UTF-8; strips a trailing `\r`.
 fn line_text(buf: &[u8], name: &Path, line: u64) -> Result<String, MineError> {
+    line_str(buf, name, line).map(str::to_owned)
+}
+
+/// [`line_text`] without the copy.
+fn line_str<'a>(buf: &'a [u8], name: &Path, line: u64) -> Result<&'a str, MineError> {
     if let Some(at) = buf.iter().position(|b| *b == 0) {
         return Err(MineError::Parse {
             path: name.to_path_buf(),
@@ -596,7 +619,7 @@ fn line_text(buf: &[u8], name: &Path, line: u64) -> Result<String, MineError> {
     } else {
         text
     };
-    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
+    Ok(text.strip_suffix('\r').unwrap_or(text))
 }
 
 fn too_long(name: &Path, line: u64) -> MineError {

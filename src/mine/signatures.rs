@@ -619,6 +619,26 @@ mod tests {
             ),
             ("Too many connections", "dependency-connection-failure"),
             (
+                "org.postgresql.util.PSQLException: Connection to orders-db:5432 refused. Check that the hostname and port are correct",
+                "dependency-connection-failure",
+            ),
+            (
+                "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure",
+                "dependency-connection-failure",
+            ),
+            (
+                "redis.clients.jedis.exceptions.JedisConnectionException: Could not get a resource from the pool",
+                "dependency-connection-failure",
+            ),
+            (
+                "com.mongodb.MongoSocketOpenException: Exception opening socket",
+                "dependency-connection-failure",
+            ),
+            (
+                "ERROR 2002 (HY000): Can't connect to MySQL server on 'db' (115)",
+                "dependency-connection-failure",
+            ),
+            (
                 "read tcp 10.0.0.1:5000->10.0.0.2:6379: read: connection reset by peer",
                 "dependency-connection-failure",
             ),

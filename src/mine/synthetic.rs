@@ -15,7 +15,9 @@
 //! Shape of an incident of each supported class (events at most 4 minutes apart, so one
 //! incident is never split by the default 15-minute gap; incidents of one class fall on
 //! distinct days, so two never merge):
-//! - `memory-exhaustion`: alarm `<svc>-memory-high` ALARM→OK + FATAL/ERROR OutOfMemory lines
+//! - `memory-exhaustion`: alarm `<svc>-memory-high` ALARM→OK + FATAL/ERROR OutOfMemory lines +
+//!   one node-scoped `OOMKilling` Warning event on the pod's Node (it names no service, as the
+//!   kernel's OOM killer does not; mining must join it to the service's incident)
 //! - `cpu-saturation`: alarm `<svc>-cpu-high` ALARM→OK + WARN CPU-throttling lines
 //! - `network-latency`: alarm `<svc>-latency-p99` ALARM→OK + ERROR `context deadline exceeded`
 //! - `dependency-connection-failure`: ERROR `connection refused` / `too many clients` lines
@@ -330,6 +332,9 @@ impl Sim<'_> {
                         )
                     };
                     self.app_line(service_index, &pod, &node, t, &text);
+                    if i == 1 {
+                        self.node_oom_kill(&node, t - 5_000);
+                    }
                 }
                 "cpu-saturation" => {
                     let text = format!(
@@ -521,6 +526,21 @@ impl Sim<'_> {
                 );
             }
         }
+    }
+
+    /// The kernel OOM killer's Node event (as node-problem-detector reports it). It draws from
+    /// its own generator so adding it leaves every other simulated value unchanged.
+    fn node_oom_kill(&mut self, node: &str, t: i64) {
+        let own = SplitMix64::new(self.spec.seed ^ t.unsigned_abs());
+        let saved = std::mem::replace(&mut self.rng, own);
+        let pid = self.rng.range(1_000, 60_000);
+        let message = format!(
+            "Memory cgroup out of memory: Killed process {pid} (java) total-vm:{}kB, anon-rss:{}kB, file-rss:0kB, shmem-rss:0kB",
+            self.rng.range(2_000_000, 4_000_000),
+            self.rng.range(900_000, 1_100_000)
+        );
+        self.kube_event("Node", node, "OOMKilling", &message, "Warning", node, t);
+        self.rng = saved;
     }
 
     fn push(&mut self, t: i64, message: String, stream: &str, group: &str) {

@@ -169,6 +169,19 @@ async fn mines_a_seeded_180_day_history_over_the_wire() {
             seeded.class
         );
     }
+    // Node-scoped OOM kills joined their service's incident: no `unknown` memory incident.
+    let memory = classes
+        .iter()
+        .find(|c| c["class"] == "memory-exhaustion")
+        .expect("memory-exhaustion reported");
+    assert!(
+        !memory["services"]
+            .as_array()
+            .expect("services")
+            .iter()
+            .any(|s| s == "unknown"),
+        "{memory}"
+    );
     // Ranked: ranks are 1..n in order, unverified classes first, priority non-increasing within.
     for (i, c) in classes.iter().enumerate() {
         assert_eq!(c["rank"].as_u64(), Some(i as u64 + 1));
