@@ -199,6 +199,47 @@ fn line_of(text: &str, needle: &str) -> usize {
         + 1
 }
 
+/// The line of the first line containing `needle` after the first containing `after`.
+/// Where a bad member is reported: its key's line; for a pair of bounds, the `lower` inside it.
+fn located_line(doc: &str, key: &str) -> usize {
+    if matches!(key, "\"abort\"" | "\"slo\"") {
+        line_after(doc, key, "\"lower\"")
+    } else {
+        line_of(doc, key)
+    }
+}
+
+fn line_after(text: &str, after: &str, needle: &str) -> usize {
+    let from = line_of(text, after);
+    text.lines()
+        .enumerate()
+        .skip(from)
+        .find(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("{needle:?} after {after:?}"))
+}
+
+/// `doc` (pretty JSON) with the line of member `key` replaced by `"key": raw,` as written.
+fn set_json_line(doc: &str, key: &str, raw: &str) -> String {
+    let needle = format!("\"{key}\":");
+    let mut done = false;
+    let out: Vec<String> = doc
+        .lines()
+        .map(|l| {
+            if !done && l.trim_start().starts_with(&needle) {
+                done = true;
+                let indent = &l[..l.len() - l.trim_start().len()];
+                let comma = if l.trim_end().ends_with(',') { "," } else { "" };
+                format!("{indent}{needle} {raw}{comma}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert!(done, "{key} in the JSON");
+    out.join("\n")
+}
+
 /// `doc` (YAML) with the first `key:` line after the line `header:` (or anywhere, for an empty
 /// header) set to `value`.
 fn set_yaml(doc: &str, header: &str, key: &str, value: &str) -> String {
@@ -359,7 +400,7 @@ fn corpus(b: &Base) -> Vec<Case> {
         (
             "profile missing buckets",
             format!("{m}/profile/centre"),
-            serde_json::json!([1.0]),
+            serde_json::json!([]),
             "\"centre\"",
         ),
         (
@@ -377,7 +418,7 @@ fn corpus(b: &Base) -> Vec<Case> {
     ];
     for (name, pointer, value, key) in hyp_cases {
         let doc = pretty(&with(hyps, &pointer, value));
-        let line = line_of(&doc, key);
+        let line = located_line(&doc, key);
         cases.push(
             case(
                 &format!("plan hypotheses: {name}"),
@@ -396,8 +437,12 @@ fn corpus(b: &Base) -> Vec<Case> {
         ("YAML .nan abort", "abort", "lower", ".nan"),
     ] {
         let doc = set_yaml(&yaml_base, header, key, value);
+        let args: Vec<&str> = plan
+            .iter()
+            .map(|a| if *a == "hyp.json" { "hyp.yaml" } else { *a })
+            .collect();
         cases.push(
-            case(&format!("plan hypotheses: {name}"), &plan, &["hyp.yaml:"]).file("hyp.yaml", doc),
+            case(&format!("plan hypotheses: {name}"), &args, &["hyp.yaml:"]).file("hyp.yaml", doc),
         );
     }
     for (name, doc, want) in [
@@ -410,12 +455,7 @@ fn corpus(b: &Base) -> Vec<Case> {
         ("empty", String::new(), "hyp.json:"),
         (
             "huge number",
-            pretty(&with(
-                hyps,
-                &format!("{m}/k_upper"),
-                serde_json::json!(1e308),
-            ))
-            .replace("1e308", "1e999"),
+            set_json_line(&pretty(hyps), "k_upper", "1e999"),
             "hyp.json:",
         ),
         ("array", "[1, 2, 3]".to_owned(), "hyp.json:1:"),
@@ -503,7 +543,7 @@ fn corpus(b: &Base) -> Vec<Case> {
             );
         }
         let doc = pretty(&v);
-        let line = line_of(&doc, key);
+        let line = located_line(&doc, key);
         cases.push(
             case(
                 &format!("check: {name}"),
