@@ -1362,11 +1362,7 @@ async fn issue_13_hostile_input_changes_nothing_in_aws() {
                 case("run --dry-run: policy violation", &run, &["scenario.yaml:"]).file(
                     "scenario.yaml",
                     b.scenario
-                        .replace("selection: PERCENT(25)", "selection: PERCENT(50)")
-                        .replace(
-                            "account_id: \"123456789012\"",
-                            "account_id: \"123456789012\"",
-                        ),
+                        .replace("selection: PERCENT(25)", "selection: PERCENT(50)"),
                 ),
             );
             let mut failures: Vec<String> = cases
