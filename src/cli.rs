@@ -609,10 +609,17 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::Lint(args) => lint(&cli, args),
         Command::Mine(args) => match &args.command {
             Some(MineCommand::Patterns(p)) => patterns(p),
-            None => mine(&cli, args).await,
+            None => until_signal(&shutdown, "mine", mine(&cli, args)).await,
         },
         Command::SteadyState(SteadyStateCommand::Derive(args)) => match &args.service {
-            Some(service) => derive_service(&cli, args, service).await,
+            Some(service) => {
+                until_signal(
+                    &shutdown,
+                    "steady-state derive",
+                    derive_service(&cli, args, service),
+                )
+                .await
+            }
             None => derive(args),
         },
         Command::SteadyState(SteadyStateCommand::Check(args)) => check(args),
@@ -651,6 +658,22 @@ fn iam(cli: &Cli, args: &IamArgs) -> anyhow::Result<i32> {
         println!("wrote {}", path.display());
     }
     Ok(EXIT_OK)
+}
+
+/// Runs a long read-only command until it finishes or the first SIGINT/SIGTERM arrives; then it
+/// is dropped at its next await (nothing it does needs stopping) and the exit code is 4.
+async fn until_signal(
+    shutdown: &Shutdown,
+    what: &str,
+    work: impl std::future::Future<Output = anyhow::Result<i32>>,
+) -> anyhow::Result<i32> {
+    tokio::select! {
+        r = work => r,
+        () = shutdown.token().cancelled() => {
+            eprintln!("{what} interrupted by a signal; run it again to finish");
+            Ok(crate::error::EXIT_ABORTED)
+        }
+    }
 }
 
 /// `gameday report`: fold the journal, render, print the post-mortem's path.
@@ -1054,7 +1077,7 @@ fn read_series(path: &std::path::Path) -> Result<Vec<crate::steady_state::Point>
                 path: path.to_owned(),
                 line,
                 column: 1,
-                message: format!("not a `timestamp,value` metric CSV: {problem}"),
+                message: format!("metric CSV line {line} is not `timestamp,value`: {problem}"),
             }
             .into()
         }

@@ -120,39 +120,37 @@ pub fn decode(path: &Path, mut bytes: Vec<u8>) -> Result<String, InputError> {
             HINT_UTF16,
         ));
     }
+    // The first byte that is not text: a NUL (binary or UTF-16 without a byte-order mark) or
+    // the start of an invalid UTF-8 sequence. Any NUL in the file names it binary.
     let nul = bytes.iter().position(|b| *b == 0);
-    match String::from_utf8(bytes) {
-        Ok(text) => match nul {
-            None => Ok(text),
-            Some(at) => Err(not_text(
-                at,
-                text.as_bytes(),
-                "binary data (a NUL byte) instead of text".to_owned(),
-                HINT_BINARY,
-            )),
-        },
-        Err(e) => {
-            let bad = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            match nul.filter(|n| *n < bad) {
-                Some(at) => Err(not_text(
-                    at,
-                    &bytes,
-                    "binary data (a NUL byte) instead of text".to_owned(),
-                    HINT_BINARY,
-                )),
-                None => Err(not_text(
-                    bad,
-                    &bytes,
-                    format!(
-                        "invalid UTF-8 (byte 0x{:02X})",
-                        bytes.get(bad).copied().unwrap_or(0)
-                    ),
-                    HINT_ENCODING,
-                )),
-            }
+    let invalid = std::str::from_utf8(&bytes).err().map(|e| e.valid_up_to());
+    let first = match (nul, invalid) {
+        (None, None) => {
+            return String::from_utf8(bytes)
+                .map_err(|e| not_text(0, &[], format!("invalid UTF-8 ({e})"), HINT_ENCODING));
         }
-    }
+        (Some(n), Some(i)) => n.min(i),
+        (Some(n), None) => n,
+        (None, Some(i)) => i,
+    };
+    let valid = std::str::from_utf8(&bytes[..first]).map_or(0, str::len);
+    Err(match nul {
+        Some(_) => not_text(
+            valid,
+            &bytes,
+            "binary data (NUL bytes) instead of text".to_owned(),
+            HINT_BINARY,
+        ),
+        None => not_text(
+            valid,
+            &bytes,
+            format!(
+                "invalid UTF-8 (byte 0x{:02X})",
+                bytes.get(first).copied().unwrap_or(0)
+            ),
+            HINT_ENCODING,
+        ),
+    })
 }
 
 /// 1-based line and column (in characters) of byte offset `at`; `bytes[..at]` is valid UTF-8.
@@ -328,6 +326,10 @@ mod tests {
         let e = err(b"ab\ncd\x00ef");
         assert_eq!(e.location(), Some((2, 3)));
         assert!(e.to_string().contains("NUL"), "{e}");
+        // Binary is named binary even when an invalid byte comes before the first NUL.
+        let e = err(b"\x1f\x8b\x00\x08");
+        assert_eq!(e.location(), Some((1, 2)));
+        assert!(e.to_string().contains("binary"), "{e}");
         // UTF-16 without a byte-order mark shows as NUL bytes.
         let e = err(b"a\x00b\x00");
         assert_eq!(e.location(), Some((1, 2)));

@@ -512,13 +512,14 @@ fn number_ms(number: &serde_json::Number) -> Result<i64, BadLine> {
             }
         },
     };
-    if ms.abs() < MIN_PLAUSIBLE_EPOCH_MS {
+    // `unsigned_abs`: a saturated i64::MIN has no i64 absolute value.
+    if ms.unsigned_abs() < MIN_PLAUSIBLE_EPOCH_MS.unsigned_abs() {
         return Err(BadLine::new(
             format!("field `timestamp` {ms} looks like epoch seconds, not milliseconds"),
             "hint: multiply epoch seconds by 1000",
         ));
     }
-    if ms.abs() > MAX_EPOCH_MS {
+    if ms.unsigned_abs() > MAX_EPOCH_MS.unsigned_abs() {
         return Err(BadLine::new(
             format!("field `timestamp` {number} is out of range (after the year 9999)"),
             HINT_TIMESTAMP,

@@ -120,7 +120,9 @@ fn a_user_template_directory_replaces_the_built_in_template() {
     // Strict undefined: a typo in a user template is an error, not an empty string.
     std::fs::write(dir.path().join(TEMPLATE_FILE), "{{ gamedya }}\n").expect("write");
     let err = render(&fixtures::all_passed().record(), &o, None).expect_err("strict");
-    assert_eq!(err.kind(), "report_render");
+    // Issue 13: the caller's template, so the caller's error (exit 2), like a syntax error.
+    assert_eq!(err.kind(), "report_template");
+    assert!(err.is_usage());
     let missing = ReportOptions {
         template_dir: Some(dir.path().join("nope")),
         ..opts()

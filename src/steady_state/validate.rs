@@ -168,12 +168,19 @@ pub fn breach_problem(h: &MetricHypothesis) -> Option<HypothesisProblem> {
     if upper || lower {
         return None;
     }
+    let why = match &h.status {
+        super::hypothesis::Status::Degenerate { reason } => {
+            format!(" (it is degenerate: {reason})")
+        }
+        super::hypothesis::Status::Ok => String::new(),
+    };
     Some(HypothesisProblem {
-        key: if learned { "k_upper" } else { "profile" }.to_owned(),
-        message: "this hypothesis can never breach: no guarded side has a threshold (k with a \
-                  profile, or an slo bound), so every series would pass; derive it again or set \
-                  slo.upper/slo.lower"
-            .to_owned(),
+        key: if learned { "k_upper" } else { "status" }.to_owned(),
+        message: format!(
+            "this hypothesis can never breach: no guarded side has a threshold (k with a \
+             profile, or an slo bound){why}, so every series would pass; derive it again from \
+             more history or set slo.upper/slo.lower"
+        ),
     })
 }
 

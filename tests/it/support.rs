@@ -220,3 +220,9 @@ pub(crate) async fn seed_logs(group: &str, stream: &str, events: &[(i64, String)
         .expect("seed request");
     assert!(resp.status().is_success(), "seed failed: {}", resp.status());
 }
+
+/// An emulator no other test uses, for tests that compare everything in it before and after.
+pub(crate) fn isolated_emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(start_emulator)
+}
