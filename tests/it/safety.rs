@@ -205,6 +205,15 @@ async fn issue_13_a_damaged_journal_never_blocks_recovering_another_run() {
             .contains("\ngarbage\n"),
         "the damaged journal is left as it was"
     );
+    // A later run in the same reports directory is not blocked by it.
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let next = unique("next");
+    let mut args = env.run_args(&next);
+    args.push("--dry-run".to_owned());
+    let out = finish(env.command(&[]).args(args).spawn().expect("spawn")).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("not a journal entry"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -937,4 +946,59 @@ async fn issue_13_a_signal_during_preflight_ends_the_preview_loop_and_stops_its_
     }
     assert!(!kinds(&entries).iter().any(|k| k == "stage-intent"));
     assert_nothing_left(&env, &run_id).await;
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[test]
+fn issue_13_local_aws_keeps_its_state_per_port() {
+    let script = crate::support::repo().join("scripts/local-aws");
+    let (a, b) = (free_port(), free_port());
+    let local_aws = |port: u16, cmd: &str| {
+        let out = std::process::Command::new(&script)
+            .arg(cmd)
+            .env("PORT", port.to_string())
+            .output()
+            .expect("local-aws runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, started_a) = local_aws(a, "start");
+    assert_eq!(code, Some(0), "{started_a}");
+    // Another port is another emulator, not "already running" on the first one.
+    let (code, started_b) = local_aws(b, "start");
+    assert_eq!(code, Some(0), "{started_b}");
+    assert!(!started_b.contains("already running"), "{started_b}");
+    assert!(
+        started_b.trim_end().ends_with(&format!(":{b}")),
+        "{started_b}"
+    );
+    // Stopping B leaves A running.
+    let (code, stopped) = local_aws(b, "stop");
+    assert_eq!(code, Some(0), "{stopped}");
+    let (code, status_a) = local_aws(a, "status");
+    assert_eq!(code, Some(0), "A still runs: {status_a}");
+    assert!(
+        status_a.trim_end().ends_with(&format!(":{a}")),
+        "{status_a}"
+    );
+    let (code, status_b) = local_aws(b, "status");
+    assert_eq!(code, Some(1), "B is stopped: {status_b}");
+    let (code, stopped) = local_aws(a, "stop");
+    assert_eq!(code, Some(0), "{stopped}");
+    for port in [a, b] {
+        let _ = std::fs::remove_dir_all(
+            crate::support::repo()
+                .join(".local-aws")
+                .join(format!("port-{port}")),
+        );
+    }
 }
