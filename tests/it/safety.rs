@@ -14,6 +14,23 @@ use crate::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::run::{RunEnv, finish, kinds, of_kind, signal};
 use crate::support::unique;
 
+/// An emulator whose FIS experiment states last 5 s each: a stage's experiment runs for
+/// about 15 s, so a test that must act on it while it runs (a stop that fails, a blind guard,
+/// a full disk) does not race its natural end on a loaded machine.
+fn steady_fis_emulator() -> &'static crate::support::Emulator {
+    static EMULATOR: std::sync::OnceLock<crate::support::Emulator> = std::sync::OnceLock::new();
+    EMULATOR.get_or_init(|| crate::support::emulator_with_fis_states(5))
+}
+
+/// A healthy world on [`steady_fis_emulator`].
+async fn steady_healthy() -> (RunEnv, tokio::task::JoinHandle<()>) {
+    let env = RunEnv::on(steady_fis_emulator(), 1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    (env, live)
+}
+
 /// Experiments tagged with the run (previews included) that are not over.
 async fn active(env: &RunEnv, run_id: &str) -> Vec<ExperimentSummary> {
     let mut all = env.all_experiments_of(run_id).await;
@@ -308,7 +325,7 @@ async fn issue_13_recover_stops_the_experiment_even_when_the_journal_cannot_be_w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_a_journal_that_fails_mid_stage_stops_the_experiment_first() {
-    let (env, live) = RunEnv::healthy(1).await;
+    let (env, live) = steady_healthy().await;
     let run_id = unique("full-stage");
     let child = with_file_limit(&env, None, &env.run_args(&run_id));
     let pid = child.id().expect("running");
@@ -395,10 +412,10 @@ fn stage_start(fault: Fault) -> Rule {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_stop_experiment_failing_every_try_exits_5_and_a_later_recover_stops_it() {
-    let (env, live) = RunEnv::healthy(1).await;
+    let (env, live) = steady_healthy().await;
     let proxy = FaultProxy::start(&env.url, 0.0, 7);
     let run_id = unique("stop-503");
-    let args = with_flag(env.run_args(&run_id), "--stop-timeout", "5s");
+    let args = with_flag(env.run_args(&run_id), "--stop-timeout", "3s");
     let child = env
         .command(&[])
         .env("AWS_ENDPOINT_URL", &proxy.url)
@@ -839,7 +856,7 @@ async fn issue_13_signals_during_recovery_leave_nothing_running() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_a_blind_guard_aborts_the_stage_after_n_intervals() {
-    let (env, live) = RunEnv::healthy(1).await;
+    let (env, live) = steady_healthy().await;
     let proxy = FaultProxy::start(&env.url, 0.0, 5);
     let run_id = unique("blind");
     let args = with_flag(env.run_args(&run_id), "--max-blind-intervals", "3");
