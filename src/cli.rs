@@ -24,10 +24,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// AWS region (overrides aws.region).
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", value_parser = crate::flags::region)]
     pub region: Option<String>,
     /// Endpoint for every AWS service, e.g. the local emulator (overrides aws.endpoint_url).
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_ENDPOINT_URL",
+        value_name = "URL",
+        value_parser = crate::flags::endpoint_url
+    )]
     pub endpoint_url: Option<String>,
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -92,6 +98,22 @@ pub enum Command {
     /// and action items from redacted facts, and every sentence citing a number or id not in the
     /// facts is dropped; without it, or when the model fails, the rule-based text is used.
     Report(ReportArgs),
+    /// Write the permissions a planned GameDay needs: the runner policies (what gameday itself
+    /// calls, read-only and write sets), the FIS experiment role (trust policy and the
+    /// permissions of exactly the planned actions) and the Kubernetes RBAC and EKS access entry
+    /// of FIS pod actions. `plan --export` puts the same into CloudFormation and Terraform.
+    Iam(IamArgs),
+}
+
+/// `gameday iam`.
+#[derive(Debug, Args)]
+pub struct IamArgs {
+    /// The scenario file written by `gameday plan` (scenarios/NAME.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Directory the documents are written to.
+    #[arg(long, default_value = "iam", value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 /// `gameday run`.
@@ -107,7 +129,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Run id [default: GAMEDAY-UTCTIME-RANDOM].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = crate::flags::run_id)]
     pub run_id: Option<String>,
     /// How the run was triggered: `manual` or `schedule:<entry>`.
     #[arg(long, default_value = "manual")]
@@ -119,31 +141,31 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_production: bool,
     /// Time between guard polls (metrics and stop alarms).
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "10s", allow_hyphen_values = true, value_parser = crate::flags::guard_interval)]
     pub guard_interval: std::time::Duration,
     /// GetMetricData period of guard reads (10s/30s for high-resolution metrics).
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "60s", allow_hyphen_values = true, value_parser = crate::flags::guard_period)]
     pub guard_period: std::time::Duration,
     /// Time between GetExperiment polls.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "5s", allow_hyphen_values = true, value_parser = crate::flags::poll_interval)]
     pub poll_interval: std::time::Duration,
     /// Longest wait for a stopped experiment to reach a terminal state.
-    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "2m", allow_hyphen_values = true, value_parser = crate::flags::stop_timeout)]
     pub stop_timeout: std::time::Duration,
     /// Longest recovery observation after each fault.
-    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "10m", allow_hyphen_values = true, value_parser = crate::flags::recovery_cap)]
     pub recovery_cap: std::time::Duration,
     /// Baseline window read before each stage (the judge compares the fault with it).
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30m", allow_hyphen_values = true, value_parser = crate::flags::metric_window)]
     pub baseline: std::time::Duration,
     /// Window in which the hypothesis must hold right now (preflight).
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "15m", allow_hyphen_values = true, value_parser = crate::flags::metric_window)]
     pub hypothesis_window: std::time::Duration,
     /// How long a stop alarm may be INSUFFICIENT_DATA and still count as armed.
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "15m", allow_hyphen_values = true, value_parser = crate::flags::insufficient_data_tolerance)]
     pub insufficient_data_tolerance: std::time::Duration,
     /// Longest a stage may run before it is stopped [default: the policy's max_duration].
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, allow_hyphen_values = true, value_parser = crate::flags::stage_timeout)]
     pub stage_timeout: Option<std::time::Duration>,
     /// Go on with the next scenario when one fails (default: stop the run).
     #[arg(long)]
@@ -165,13 +187,13 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct RecoverArgs {
     /// One run id [default: every unfinished run under the reports directory].
-    #[arg(value_name = "RUN_ID")]
+    #[arg(value_name = "RUN_ID", value_parser = crate::flags::run_id)]
     pub run_id: Option<String>,
     /// Where run directories are.
     #[arg(long, default_value = "reports", value_name = "DIR")]
     pub reports_dir: PathBuf,
     /// Longest wait for each stopped experiment to reach a terminal state.
-    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "2m", allow_hyphen_values = true, value_parser = crate::flags::stop_timeout)]
     pub stop_timeout: std::time::Duration,
     /// After a run died between `stage-intent` and learning its experiment's id, how long
     /// after the intent to look for the experiment again (the service may still be starting it).
@@ -218,7 +240,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub hypotheses: Vec<PathBuf>,
     /// Fault classes per service.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, allow_hyphen_values = true, value_parser = crate::flags::top)]
     pub top: usize,
     /// Plan only this configured service (repeatable) [default: every configured service].
     #[arg(long = "service", value_name = "NAME")]
@@ -285,13 +307,13 @@ pub enum DemoCommand {
 pub struct DemoWorkloadArgs {
     /// Recent history to publish first (one datapoint per 10 s), so `gameday run` finds data
     /// for its baseline and preflight (the seeded history ends an hour ago).
-    #[arg(long, default_value = "20m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "20m", allow_hyphen_values = true, value_parser = crate::flags::backfill)]
     pub backfill: std::time::Duration,
     /// Time between live datapoints.
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1s", allow_hyphen_values = true, value_parser = crate::flags::workload_interval)]
     pub interval: std::time::Duration,
     /// Stop after this long [default: run until Ctrl-C or SIGTERM].
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, allow_hyphen_values = true, value_parser = crate::flags::workload_duration)]
     pub duration: Option<std::time::Duration>,
     /// Write this file once the backfill is published (scripts wait for it).
     #[arg(long, value_name = "FILE")]
@@ -302,10 +324,10 @@ pub struct DemoWorkloadArgs {
 #[derive(Debug, Args)]
 pub struct DemoSeedArgs {
     /// Days of simulated log history.
-    #[arg(long, default_value_t = 180)]
+    #[arg(long, default_value_t = 180, allow_hyphen_values = true, value_parser = crate::flags::log_days)]
     pub log_days: u32,
     /// Days of simulated metric history.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, allow_hyphen_values = true, value_parser = crate::flags::metric_days)]
     pub metric_days: u32,
     /// Where to write the config for the simulated environment.
     #[arg(long, value_name = "FILE", default_value = "gameday.demo.yaml")]
@@ -336,7 +358,9 @@ pub struct DeriveArgs {
         long,
         default_value = "30d",
         value_name = "DURATION",
-        requires = "service"
+        requires = "service",
+        allow_hyphen_values = true,
+        value_parser = crate::flags::lookback
     )]
     pub lookback: String,
     /// Incident catalogue (`gameday mine --format json`) whose incidents of this service are
@@ -415,7 +439,7 @@ pub struct MineArgs {
     #[command(subcommand)]
     pub command: Option<MineCommand>,
     /// How far back to read [default: incidents.lookback, 180d].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = crate::flags::since)]
     pub since: Option<String>,
     /// Read events from files instead of CloudWatch Logs: `aws logs filter-log-events` JSON or
     /// JSON Lines (`timestamp`, `message`, optional `logStreamName`/`logGroupName`). Repeatable.
@@ -431,10 +455,10 @@ pub struct MineArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Rows per Logs Insights query at which a time slice is split (the service caps at 10000).
-    #[arg(long, default_value_t = crate::mine::pull::INSIGHTS_ROW_CAP, hide = true)]
+    #[arg(long, default_value_t = crate::mine::pull::INSIGHTS_ROW_CAP, hide = true, allow_hyphen_values = true, value_parser = crate::flags::row_cap)]
     pub row_cap: usize,
     /// Length of the first Logs Insights time slices.
-    #[arg(long, default_value = "1d", value_name = "DURATION")]
+    #[arg(long, default_value = "1d", value_name = "DURATION", allow_hyphen_values = true, value_parser = crate::flags::slice)]
     pub slice: String,
     /// How to read CloudWatch Logs: Logs Insights queries in time slices (fast, filtered on
     /// the server), or FilterLogEvents paging (streams every event; slower, rate-limited to
@@ -517,6 +541,10 @@ pub struct DoctorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Also check the FIS experiment role against exactly the permissions this scenario file's
+    /// actions need (scenarios/NAME.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Text or JSON output.
@@ -595,7 +623,34 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::Recover(args) => recover(&cli, args).await,
         Command::Schedule(args) => Ok(crate::schedule::command::run(&cli, args, &shutdown).await?),
         Command::Report(args) => report(&cli, args).await,
+        Command::Iam(args) => iam(&cli, args),
     }
+}
+
+/// `gameday iam`: write the runner policies, the FIS role documents and the Kubernetes RBAC.
+fn iam(cli: &Cli, args: &IamArgs) -> anyhow::Result<i32> {
+    let cfg = cli.load_config()?;
+    let text = read_text(&args.scenario)?;
+    let gameday = crate::plan::load_scenario(&args.scenario, &text).map_err(Error::from)?;
+    let unknown = crate::iam::experiment::unknown_actions(&gameday);
+    if !unknown.is_empty() {
+        return Err(Error::Usage(format!(
+            "no IAM permissions are known for FIS action(s) {}: add them to \
+             iam::experiment::ACTION_PERMISSIONS from the FIS actions reference",
+            unknown.join(", ")
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(&args.out_dir).map_err(|source| Error::Write {
+        path: args.out_dir.clone(),
+        source,
+    })?;
+    for (name, contents) in crate::iam::iam_files(&gameday, &cfg.incidents.log_groups) {
+        let path = args.out_dir.join(name);
+        write_output(Some(&path), &contents)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(EXIT_OK)
 }
 
 /// `gameday report`: fold the journal, render, print the post-mortem's path.
@@ -633,9 +688,17 @@ async fn report(cli: &Cli, args: &ReportArgs) -> anyhow::Result<i32> {
 async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> {
     let cfg = cli.load_config();
     let aws = cli.aws_options(cfg.as_ref().ok());
-    let checks = crate::doctor::run(
+    let scenario = match &args.scenario {
+        Some(path) => {
+            let text = read_text(path)?;
+            Some(crate::plan::load_scenario(path, &text).map_err(Error::from)?)
+        }
+        None => None,
+    };
+    let checks = crate::doctor::run_with(
         cfg.as_ref().map_err(|e| crate::doctor::error_chain(e)),
         &aws,
+        scenario.as_ref(),
     )
     .await;
     match args.format {
@@ -667,7 +730,9 @@ fn lint_scenario(
     cfg: &Config,
     args: &LintArgs,
 ) -> Vec<crate::plan::Finding> {
-    use crate::plan::{Finding, PlanError, Rule, Severity, check_scenario_policy, load_scenario};
+    use crate::plan::{
+        Finding, PlanError, Rule, Severity, load_scenario, scenario_policy_violations,
+    };
     let finding = |line, col, message: String| Finding {
         file: shown.to_owned(),
         line,
@@ -701,13 +766,17 @@ fn lint_scenario(
     if args.no_policy {
         return Vec::new();
     }
-    match check_scenario_policy(&scenario, &cfg.policy, args.allow_production) {
-        Ok(warnings) => warnings
+    match scenario_policy_violations(&scenario, &cfg.policy, args.allow_production) {
+        Ok(violations) => violations
             .into_iter()
-            .map(|v| Finding {
-                severity: Severity::Warning,
-                rule_id: v.rule,
-                ..finding(1, 1, v.message)
+            .map(|(key, v)| {
+                let (line, col) = crate::config::locate_key(text, &key).unwrap_or((1, 1));
+                Finding {
+                    severity: v.severity,
+                    rule_id: v.rule,
+                    pointer: key,
+                    ..finding(line, col, v.message)
+                }
             })
             .collect(),
         Err(e) => vec![finding(1, 1, crate::doctor::error_chain(&e))],
@@ -723,10 +792,7 @@ fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<i32> {
     let mut findings = Vec::new();
     for path in &args.files {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = read_text(path)?;
         if matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
@@ -760,6 +826,40 @@ fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<i32> {
     })
 }
 
+/// Refuses an output file that cannot be one (a directory, or inside something that is not a
+/// directory) before any work starts: a usage error, exit 2.
+fn check_out_file(flag: &str, path: Option<&PathBuf>) -> Result<(), Error> {
+    let Some(path) = path else { return Ok(()) };
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{flag} {}: is a directory; give a file path",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && parent.exists()
+        && !parent.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "{flag} {}: {} is not a directory",
+            path.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an output directory that exists as something else, before any work starts.
+fn check_out_dir(flag: &str, path: &std::path::Path) -> Result<(), Error> {
+    if path.exists() && !path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{flag} {}: is not a directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 fn write_output(out: Option<&PathBuf>, text: &str) -> Result<(), Error> {
     match out {
         Some(path) => std::fs::write(path, text).map_err(|source| Error::Write {
@@ -779,13 +879,15 @@ fn write_output(out: Option<&PathBuf>, text: &str) -> Result<(), Error> {
 fn patterns(args: &PatternsArgs) -> anyhow::Result<i32> {
     use std::fmt::Write as _;
     let lines = if args.input.as_os_str() == "-" {
-        crate::mine::read_message_lines(std::io::stdin().lock(), &args.input)?
+        crate::mine::read_message_lines(std::io::stdin().lock(), &args.input)
+            .map_err(Error::from)?
     } else {
         let file = std::fs::File::open(&args.input).map_err(|source| Error::Read {
             path: args.input.clone(),
             source,
         })?;
-        crate::mine::read_message_lines(std::io::BufReader::new(file), &args.input)?
+        crate::mine::read_message_lines(std::io::BufReader::new(file), &args.input)
+            .map_err(Error::from)?
     };
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let (miner, ids) = crate::mine::miner::assign_all(&refs);
@@ -835,6 +937,7 @@ impl crate::mine::pull::PullProgress for PullBar {
 }
 
 async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
+    check_out_file("--out", args.out.as_ref())?;
     let cfg = cli.load_config()?;
     let catalogue = build_catalogue(cli, &cfg, args).await?;
     let text = match args.format {
@@ -879,6 +982,7 @@ async fn build_catalogue(
         }
         let slice = crate::config::parse_duration(&args.slice)
             .map_err(|m| Error::Usage(format!("--slice: {m}")))?;
+        crate::flags::check_slices(since, slice).map_err(Error::Usage)?;
         if args.row_cap == 0 {
             return Err(Error::Usage("--row-cap must be at least 1".to_owned()).into());
         }
@@ -928,20 +1032,26 @@ async fn build_catalogue(
     Ok(crate::mine::mine(events, &opts))
 }
 
-fn read_text(path: &PathBuf) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.clone(),
-        source,
-    })
+fn read_text(path: &std::path::Path) -> Result<String, Error> {
+    Ok(crate::input::read_text(path)?)
 }
 
-fn read_series(path: &PathBuf) -> Result<Vec<crate::steady_state::Point>, Error> {
-    crate::steady_state::parse_csv(&read_text(path)?).map_err(|e| {
-        Error::Usage(format!(
+fn read_series(path: &std::path::Path) -> Result<Vec<crate::steady_state::Point>, Error> {
+    crate::steady_state::parse_csv(&read_text(path)?).map_err(|e| match e {
+        crate::steady_state::SteadyStateError::Parse { line, problem } => {
+            crate::input::InputError::Invalid {
+                path: path.to_owned(),
+                line,
+                column: 1,
+                message: format!("not a `timestamp,value` metric CSV: {problem}"),
+            }
+            .into()
+        }
+        other => Error::Usage(format!(
             "{}: {}",
             path.display(),
-            crate::doctor::error_chain(&e)
-        ))
+            crate::doctor::error_chain(&other)
+        )),
     })
 }
 
@@ -958,6 +1068,7 @@ fn serialise<T: serde::Serialize>(value: &T, format: DataFormat) -> anyhow::Resu
 
 fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
     use crate::steady_state::{DeriveOptions, Direction};
+    check_out_file("--out", args.out.as_ref())?;
     let Some(csv) = &args.from_csv else {
         return Err(Error::Usage("give --from-csv FILE or --service NAME".to_owned()).into());
     };
@@ -992,33 +1103,27 @@ fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// Reads a JSON or YAML document (chosen by its first character), with the location of any
-/// error; `what` names the expected document and where it comes from.
-fn read_document<T: serde::de::DeserializeOwned>(path: &PathBuf, what: &str) -> Result<T, Error> {
-    let text = read_text(path)?;
-    if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{}:{}:{}: not {what}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })
-    } else {
-        yaml_serde::from_str(&text).map_err(|e| {
-            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            Error::Usage(format!("{}:{line}:{col}: not {what}: {e}", path.display()))
-        })
-    }
-}
-
 /// Reads an incident catalogue written by `gameday mine --format json`.
-fn read_catalogue(path: &PathBuf) -> Result<crate::mine::Catalogue, Error> {
-    read_document(
+fn read_catalogue(path: &std::path::Path) -> Result<crate::mine::Catalogue, Error> {
+    let (catalogue, text): (crate::mine::Catalogue, String) = crate::input::read_document(
         path,
         "an incident catalogue (write one with `gameday mine --format json`)",
-    )
+    )?;
+    if catalogue.schema_version != crate::mine::CATALOGUE_SCHEMA_VERSION {
+        return Err(crate::input::invalid_at(
+            path,
+            &text,
+            "schema_version",
+            &format!(
+                "unsupported version {}; this gameday reads version {} (write the catalogue \
+                 again with `gameday mine --format json`)",
+                catalogue.schema_version,
+                crate::mine::CATALOGUE_SCHEMA_VERSION
+            ),
+        )
+        .into());
+    }
+    Ok(catalogue)
 }
 
 /// Incident windows of one service in a mined catalogue, padded by the grouping gap on each
@@ -1040,6 +1145,7 @@ fn incident_windows(
 
 async fn derive_service(cli: &Cli, args: &DeriveArgs, name: &str) -> anyhow::Result<i32> {
     use crate::steady_state::cloudwatch::apply_alarms;
+    check_out_file("--out", args.out.as_ref())?;
     let cfg = cli.load_config()?;
     let lookback = crate::config::parse_duration(&args.lookback)
         .map_err(|m| Error::Usage(format!("--lookback: {m}")))?;
@@ -1126,10 +1232,13 @@ async fn hypotheses_for(
 
 fn check(args: &CheckArgs) -> anyhow::Result<i32> {
     use std::fmt::Write as _;
-    let h: crate::steady_state::MetricHypothesis = read_document(
+    let (h, text): (crate::steady_state::MetricHypothesis, String) = crate::input::read_document(
         &args.hypothesis,
         "a hypothesis (write one with `gameday steady-state derive`)",
-    )?;
+    )
+    .map_err(Error::from)?;
+    crate::input::check_hypotheses(&args.hypothesis, &text, [(String::new(), &h)], true)
+        .map_err(Error::from)?;
     let points = read_series(&args.from_csv)?;
     let (verdicts, summary) = crate::steady_state::check_with_summary(&h, &points);
     let mut out = String::new();
@@ -1170,6 +1279,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
 
 async fn demo_seed(cli: &Cli, args: &DemoSeedArgs) -> anyhow::Result<i32> {
     use crate::demo::{DemoError, DemoOptions, log_batches, log_history, metric_history, seed};
+    check_out_file("--write-config", Some(&args.write_config))?;
     let endpoint = cli.endpoint_url.clone().unwrap_or_default();
     if !crate::provider::aws::is_loopback_endpoint(&endpoint) {
         return Err(Error::from(DemoError::NotEmulator {
@@ -1263,6 +1373,7 @@ async fn demo_workload(
 async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
     use crate::plan::{ExportFormat, PlanOptions, plan_files};
     use crate::steady_state::cloudwatch::ServiceHypotheses;
+    check_out_dir("--out-dir", &args.out_dir)?;
     let cfg = cli.load_config()?;
     if let Some(unknown) = args
         .services
@@ -1313,6 +1424,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
         }
     };
     let mut hypotheses = Vec::new();
+    let mut hypotheses_files: Vec<(String, PathBuf, String)> = Vec::new();
     if args.hypotheses.is_empty() {
         let clients = clients
             .as_ref()
@@ -1331,10 +1443,22 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
         }
     } else {
         for path in &args.hypotheses {
-            let h: ServiceHypotheses = read_document(
+            let (h, text): (ServiceHypotheses, String) = crate::input::read_document(
                 path,
                 "a hypotheses file (write one with `gameday steady-state derive --service`)",
-            )?;
+            )
+            .map_err(Error::from)?;
+            crate::input::check_hypotheses(
+                path,
+                &text,
+                h.metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (format!("metrics[{i}]"), m)),
+                false,
+            )
+            .map_err(Error::from)?;
+            hypotheses_files.push((h.service.clone(), path.clone(), text));
             hypotheses.push((h.service, h.metrics));
         }
     }
@@ -1359,7 +1483,8 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
     opts.top_per_service = args.top;
     opts.only_services.clone_from(&args.services);
     opts.cli_allow_production = args.allow_production;
-    let gameday = crate::plan::plan(&catalogue, &hypotheses, &cfg, &opts).map_err(Error::from)?;
+    let gameday = crate::plan::plan(&catalogue, &hypotheses, &cfg, &opts)
+        .map_err(|e| locate_plan_error(e, &cfg, &hypotheses_files))?;
     let exports: Vec<ExportFormat> = args
         .export
         .iter()
@@ -1408,6 +1533,12 @@ async fn apply_plan(
             .map_err(Error::from)?;
         println!("{:<9} template {id} ({})", change.as_str(), r.file_name);
     }
+    let dashboard = crate::plan::dashboard::dashboard_name(gameday);
+    let change = clients
+        .apply_dashboard(&dashboard, &crate::plan::dashboard::dashboard_body(gameday))
+        .await
+        .map_err(Error::from)?;
+    println!("{:<9} dashboard {dashboard}", change.as_str());
     Ok(())
 }
 
@@ -1418,14 +1549,107 @@ fn load_runnable(
     path: &std::path::Path,
     allow_production: bool,
 ) -> anyhow::Result<crate::plan::GameDayScenario> {
-    use crate::plan::{check_scenario_config, check_scenario_policy, load_scenario};
-    let text = read_text(&path.to_path_buf())?;
+    use crate::plan::{
+        PlanError, Severity, check_scenario_config, load_scenario, scenario_policy_violations,
+    };
+    let text = read_text(path)?;
     let gameday = load_scenario(path, &text).map_err(Error::from)?;
-    check_scenario_config(&gameday, cfg).map_err(Error::from)?;
-    for w in check_scenario_policy(&gameday, &cfg.policy, allow_production).map_err(Error::from)? {
+    check_scenario_config(&gameday, cfg).map_err(|e| locate_mismatch(e, path, &text, cfg))?;
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        scenario_policy_violations(&gameday, &cfg.policy, allow_production)
+            .map_err(Error::from)?
+            .into_iter()
+            .partition(|(_, v)| v.severity == Severity::Error);
+    for (_, w) in warnings {
         tracing::warn!("{}", w.message);
     }
+    let more = errors.len().saturating_sub(1);
+    if let Some((key, v)) = errors.into_iter().next() {
+        let (line, column) = crate::config::locate_key(&text, &key).unwrap_or((1, 1));
+        let mut message = format!("{} [{}]", v.message, v.rule);
+        if more > 0 {
+            message.push_str(&format!(
+                " (and {more} more violation(s); `gameday lint` lists them)"
+            ));
+        }
+        return Err(Error::from(PlanError::ScenarioInvalid {
+            path: path.to_owned(),
+            line,
+            column,
+            key,
+            message,
+        })
+        .into());
+    }
     Ok(gameday)
+}
+
+/// A scenario/config mismatch located at the scenario file's key, naming where the config's
+/// value comes from.
+fn locate_mismatch(
+    e: crate::plan::PlanError,
+    path: &std::path::Path,
+    text: &str,
+    cfg: &Config,
+) -> Error {
+    let crate::plan::PlanError::ScenarioMismatch { field, .. } = &e else {
+        return e.into();
+    };
+    let config_key = match *field {
+        "environment" => "environment",
+        "account_id" => "aws.account_id",
+        _ => "aws.region",
+    };
+    let from = cfg
+        .source
+        .as_ref()
+        .and_then(|p| {
+            let t = crate::input::read_text(p).ok()?;
+            let (l, c) = crate::config::locate_key(&t, config_key)?;
+            Some(format!("{}:{l}:{c}", p.display()))
+        })
+        .unwrap_or_else(|| format!("{config_key} or its command-line flag"));
+    let (line, column) = crate::config::locate_key(text, field).unwrap_or((1, 1));
+    crate::input::InputError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message: format!("{field}: {e} (config: {from})"),
+    }
+    .into()
+}
+
+/// Adds the file and line to a planning error: a service without an abort threshold points at
+/// its hypotheses file, a config setting at its key in the config file.
+fn locate_plan_error(
+    e: crate::plan::PlanError,
+    cfg: &Config,
+    hypotheses_files: &[(String, PathBuf, String)],
+) -> Error {
+    let crate::plan::PlanError::Unplannable { service, field, .. } = &e else {
+        return e.into();
+    };
+    let located = if field == "hypotheses" {
+        hypotheses_files
+            .iter()
+            .find(|(s, ..)| s == service)
+            .map(|(_, path, text)| (path.clone(), crate::input::locate(text, "metrics")))
+    } else {
+        cfg.source.as_ref().and_then(|p| {
+            let t = crate::input::read_text(p).ok()?;
+            Some((p.clone(), crate::config::locate_key(&t, field)?))
+        })
+    };
+    match located {
+        Some((path, (line, column))) => crate::input::InputError::Invalid {
+            path,
+            line,
+            column,
+            message: e.to_string(),
+        }
+        .into(),
+        None => e.into(),
+    }
 }
 
 fn new_run_id(gameday: &str) -> String {
@@ -1488,6 +1712,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
 
     use crate::run::execute::{RunOptions, run};
     use crate::run::record::RunOutcome;
+    check_out_dir("--reports-dir", &args.reports_dir)?;
     let cfg = cli.load_config()?;
     let gameday = load_runnable(&cfg, &args.scenario, args.allow_production)?;
     if !args.yes && !args.dry_run && !std::io::stdin().is_terminal() {

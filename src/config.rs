@@ -154,6 +154,22 @@ pub struct RawService {
     /// Steady-state metrics.
     #[serde(default)]
     pub metrics: Vec<RawMetric>,
+    /// What faults beyond pods need to know about the service.
+    pub faults: Option<RawServiceFaults>,
+}
+
+/// Fault targets of a service beyond its pods (all optional).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceFaults {
+    /// IAM role the service's pods use (IRSA or Pod Identity), for API faults.
+    pub iam_role_arn: Option<String>,
+    /// Port of the dependency whose connections fail (e.g. 5432), when the evidence names none.
+    pub dependency_port: Option<u16>,
+    /// Its protocol: `tcp` (default) or `udp`.
+    pub dependency_protocol: Option<String>,
+    /// Availability zone an AZ fault impairs (default: the region's `a` zone).
+    pub availability_zone: Option<String>,
 }
 
 /// One steady-state metric of a service.
@@ -224,6 +240,22 @@ pub struct RawFis {
     pub kubernetes_service_account: Option<String>,
     /// Log group ARN for FIS experiment logs.
     pub log_group_arn: Option<String>,
+    /// FIS experiment reports (PDF in S3 with the GameDay dashboard's graphs).
+    pub report: Option<RawFisReport>,
+}
+
+/// `fis.report:` section.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFisReport {
+    /// S3 bucket the reports go to.
+    pub bucket: Option<String>,
+    /// Key prefix.
+    pub prefix: Option<String>,
+    /// Graph time before each experiment (default 20m).
+    pub pre_experiment: Option<String>,
+    /// Graph time after each experiment (default 20m).
+    pub post_experiment: Option<String>,
 }
 
 /// `llm:` section.
@@ -419,6 +451,21 @@ pub struct Service {
     pub recovery_target: Duration,
     /// Steady-state metrics.
     pub metrics: Vec<MetricDef>,
+    /// Fault targets beyond the pods.
+    pub faults: ServiceFaults,
+}
+
+/// Fault targets of a service beyond its pods, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceFaults {
+    /// IAM role the service's pods use.
+    pub iam_role_arn: Option<String>,
+    /// Dependency port.
+    pub dependency_port: Option<u16>,
+    /// Dependency protocol (`tcp` or `udp`).
+    pub dependency_protocol: Option<String>,
+    /// Availability zone for AZ faults.
+    pub availability_zone: Option<String>,
 }
 
 /// A steady-state metric definition.
@@ -472,7 +519,25 @@ pub struct FisSettings {
     pub kubernetes_service_account: String,
     /// Experiment log group ARN.
     pub log_group_arn: Option<String>,
+    /// Experiment reports, when configured.
+    pub report: Option<FisReport>,
 }
+
+/// Validated `fis.report`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FisReport {
+    /// S3 bucket.
+    pub bucket: String,
+    /// Key prefix.
+    pub prefix: Option<String>,
+    /// Graph time before each experiment.
+    pub pre_experiment: crate::plan::IsoDuration,
+    /// Graph time after each experiment.
+    pub post_experiment: crate::plan::IsoDuration,
+}
+
+/// Default graph window before and after an experiment in its report.
+const DEFAULT_REPORT_WINDOW: Duration = Duration::from_secs(20 * 60);
 
 /// LLM settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -580,9 +645,23 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] with `file:line:column` for anything malformed or invalid.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
+        let text = crate::input::read_text(path).map_err(|e| match e {
+            crate::input::InputError::Read { path, source } => ConfigError::Read { path, source },
+            other => {
+                let (line, column) = other.location().unwrap_or((1, 1));
+                let message = match &other {
+                    crate::input::InputError::NotText { problem, hint, .. } => {
+                        format!("{problem}; {hint}")
+                    }
+                    _ => other.to_string(),
+                };
+                ConfigError::Parse {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    message,
+                }
+            }
         })?;
         Self::from_yaml(path, &text)
     }
@@ -592,6 +671,8 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] with `file:line:column` for anything malformed or invalid.
     pub fn from_yaml(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        // A UTF-8 byte-order mark is not content (editors on Windows write one).
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // An empty file is a valid, all-defaults config.
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
@@ -716,6 +797,9 @@ impl Validator<'_> {
         if let Some(url) = &raw.endpoint_url {
             check_url(url).map_err(|m| self.invalid("aws.endpoint_url", m))?;
         }
+        if let Some(region) = &raw.region {
+            check_region(region).map_err(|m| self.invalid("aws.region", m))?;
+        }
         if let Some(account) = &raw.account_id
             && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
         {
@@ -809,6 +893,37 @@ impl Validator<'_> {
                 Duration::from_secs(300),
             )?,
             metrics,
+            faults: self.service_faults(i, raw.faults.unwrap_or_default())?,
+        })
+    }
+
+    fn service_faults(
+        &self,
+        i: usize,
+        raw: RawServiceFaults,
+    ) -> Result<ServiceFaults, ConfigError> {
+        let key = |k: &str| format!("services[{i}].faults.{k}");
+        if let Some(arn) = &raw.iam_role_arn
+            && !(arn.starts_with("arn:") && arn.contains(":role/"))
+        {
+            return Err(self.invalid(
+                &key("iam_role_arn"),
+                format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+            ));
+        }
+        if let Some(p) = &raw.dependency_protocol
+            && !matches!(p.as_str(), "tcp" | "udp")
+        {
+            return Err(self.invalid(
+                &key("dependency_protocol"),
+                format!("`{p}` is not tcp or udp"),
+            ));
+        }
+        Ok(ServiceFaults {
+            iam_role_arn: raw.iam_role_arn,
+            dependency_port: raw.dependency_port,
+            dependency_protocol: raw.dependency_protocol,
+            availability_zone: raw.availability_zone,
         })
     }
 
@@ -1003,6 +1118,38 @@ impl Validator<'_> {
                 .kubernetes_service_account
                 .unwrap_or_else(|| DEFAULT_SERVICE_ACCOUNT.to_owned()),
             log_group_arn: raw.log_group_arn,
+            report: raw.report.map(|r| self.fis_report(r)).transpose()?,
+        })
+    }
+
+    fn fis_report(&self, raw: RawFisReport) -> Result<FisReport, ConfigError> {
+        let bucket = raw.bucket.unwrap_or_default();
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !valid {
+            return Err(self.invalid(
+                "fis.report.bucket",
+                format!(
+                    "`{bucket}` is not an S3 bucket name (3-63 lowercase letters, digits, `-`, `.`)"
+                ),
+            ));
+        }
+        if let Some(prefix) = &raw.prefix
+            && (prefix.is_empty() || prefix.len() > 256)
+        {
+            return Err(self.invalid("fis.report.prefix", "must be 1 to 256 characters"));
+        }
+        let window = |key: &str, raw: Option<&String>| {
+            self.duration(key, raw, DEFAULT_REPORT_WINDOW)
+                .map(|d| crate::plan::IsoDuration::from_secs(d.as_secs()))
+        };
+        Ok(FisReport {
+            bucket,
+            prefix: raw.prefix,
+            pre_experiment: window("fis.report.pre_experiment", raw.pre_experiment.as_ref())?,
+            post_experiment: window("fis.report.post_experiment", raw.post_experiment.as_ref())?,
         })
     }
 
@@ -1203,10 +1350,62 @@ pub fn is_production(environment: &str) -> bool {
 }
 
 fn check_url(url: &str) -> Result<(), String> {
-    if url.starts_with("http://") || url.starts_with("https://") {
+    check_endpoint_url(url)
+}
+
+/// Checks an endpoint URL: `http://` or `https://` with a host (and optional port and path),
+/// no spaces or control characters.
+///
+/// # Errors
+/// A message quoting the URL (cut to 200 characters) and the expected form.
+pub fn check_endpoint_url(url: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "`{}` is not an http(s) URL with a host (e.g. http://127.0.0.1:4566 or \
+             https://fis.us-east-1.amazonaws.com)",
+            crate::input::cut(url)
+        )
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let uri: http::Uri = url.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let host_ok = uri.host().is_some_and(|h| {
+        !h.is_empty()
+            && h.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':')
+            })
+    });
+    if scheme_ok && host_ok {
         Ok(())
     } else {
-        Err(format!("`{url}` is not an http(s) URL"))
+        Err(bad())
+    }
+}
+
+/// Checks an AWS region name: two letters, one or more `-word` parts, then `-N`
+/// (`us-east-1`, `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`).
+///
+/// # Errors
+/// A message quoting the region (cut to 200 characters) and the expected form.
+pub fn check_region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+        && parts[parts.len() - 1].len() <= 2;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an AWS region: expected a name such as us-east-1 or eu-west-1",
+            crate::input::cut(region)
+        ))
     }
 }
 

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::mine::synthetic::{SplitMix64, SyntheticHistory, SyntheticSpec, generate};
+use crate::mine::synthetic::{
+    SplitMix64, SyntheticHistory, SyntheticSpec, generate, more_fault_evidence,
+};
 use crate::provider::MetricDatum;
 
 pub mod workload;
@@ -46,8 +48,23 @@ pub fn log_history(opts: &DemoOptions) -> SyntheticHistory {
         past_experiments: Vec::new(),
         ..SyntheticSpec::default()
     };
-    generate(&spec)
+    let mut history = generate(&spec);
+    // Node, database, zone, dependency, throttling, packet-loss and crash incidents, so every
+    // fault class with a FIS action has evidence to plan from.
+    let beyond = more_fault_evidence(&spec, MORE_FAULT_INCIDENTS);
+    history.events.extend(beyond.events);
+    history
+        .events
+        .sort_by(|a, b| (a.timestamp_ms, &a.message).cmp(&(b.timestamp_ms, &b.message)));
+    history.incidents.extend(beyond.incidents);
+    history
+        .incidents
+        .sort_by(|a, b| (a.start_ms, &a.class).cmp(&(b.start_ms, &b.class)));
+    history
 }
+
+/// Incidents per class of [`crate::mine::synthetic::MORE_FAULT_CLASSES`] in the demo history.
+const MORE_FAULT_INCIDENTS: u32 = 4;
 
 /// Name of the simulated p99 latency metric (milliseconds, read with `Average`).
 pub const LATENCY_METRIC: &str = "LatencyP99";
@@ -188,7 +205,7 @@ pub fn config_yaml(endpoint_url: &str, log_groups: &[String]) -> String {
     for s in DEMO_SERVICES {
         let _ = write!(
             y,
-            "  - name: {s}\n    owner: team-{s}\n    cluster: {DEMO_CLUSTER}\n    namespace: shop\n    selector: app={s}\n    recovery_target: 5m\n    metrics:\n      - name: p99_latency_ms\n        direction: upper\n        slo: 2500\n        metric: {{namespace: {DEMO_NAMESPACE}, name: {LATENCY_METRIC}, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n      - name: request_rate\n        direction: lower\n        metric: {{namespace: {DEMO_NAMESPACE}, name: {RATE_METRIC}, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n"
+            "  - name: {s}\n    owner: team-{s}\n    cluster: {DEMO_CLUSTER}\n    namespace: shop\n    selector: app={s}\n    recovery_target: 5m\n    faults: {{iam_role_arn: 'arn:aws:iam::123456789012:role/{s}-pods'}}\n    metrics:\n      - name: p99_latency_ms\n        direction: upper\n        slo: 2500\n        metric: {{namespace: {DEMO_NAMESPACE}, name: {LATENCY_METRIC}, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n      - name: request_rate\n        direction: lower\n        metric: {{namespace: {DEMO_NAMESPACE}, name: {RATE_METRIC}, dimensions: {{Service: {s}}}, stat: Average, period: 5m}}\n"
         );
     }
     y.push_str(

@@ -108,6 +108,16 @@ fn aws_fix(endpoint: Option<&str>, permission: &str) -> String {
 
 /// Runs every check and returns the checklist (config first).
 pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check> {
+    run_with(config, aws, None).await
+}
+
+/// [`run`], plus — with a scenario file — the FIS experiment role checked against exactly the
+/// permissions its planned actions need.
+pub async fn run_with(
+    config: Result<&Config, String>,
+    aws: &AwsOptions,
+    scenario: Option<&crate::plan::GameDayScenario>,
+) -> Vec<Check> {
     let mut checks = Vec::new();
     let cfg = match config {
         Ok(cfg) => {
@@ -159,6 +169,9 @@ pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check
         }
     };
 
+    if let Some(profile) = &aws.profile {
+        checks.push(profile_check(profile));
+    }
     let clients = match timed("aws", AwsClients::connect(aws)).await {
         Ok(Ok(c)) => Some(c),
         Ok(Err(e)) => {
@@ -176,11 +189,68 @@ pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check
     };
     if let Some(clients) = &clients {
         checks.extend(aws_checks(clients, cfg).await);
+        checks.push(fis_role_check(clients, cfg, scenario).await);
     }
     let (kube, llm) = tokio::join!(kube_check(cfg), llm_check(cfg));
     checks.push(kube);
     checks.push(llm);
     checks
+}
+
+/// Whether a named profile exists in the shared AWS config or credentials file: the SDK
+/// falls back to other credentials (environment variables) for a profile that does not exist,
+/// so without this check a misspelt `--profile` would go unnoticed.
+fn profile_check(profile: &str) -> Check {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    let config = file("AWS_CONFIG_FILE", "config");
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let has_section = |path: &Option<std::path::PathBuf>, headers: &[String]| {
+        path.as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .is_some_and(|text| {
+                text.lines().any(|l| {
+                    let l = l.trim();
+                    headers.iter().any(|h| {
+                        l.strip_prefix('[')
+                            .and_then(|r| r.strip_suffix(']'))
+                            .is_some_and(|inner| {
+                                inner.split_whitespace().collect::<Vec<_>>().join(" ") == *h
+                            })
+                    })
+                })
+            })
+    };
+    let mut config_headers = vec![format!("profile {profile}")];
+    if profile == "default" {
+        config_headers.push("default".to_owned());
+    }
+    let found =
+        has_section(&config, &config_headers) || has_section(&credentials, &[profile.to_owned()]);
+    let shown = |p: &Option<std::path::PathBuf>| {
+        p.as_ref()
+            .map_or_else(|| "(no HOME)".to_owned(), |p| p.display().to_string())
+    };
+    if found {
+        Check::ok("profile", format!("profile {profile} is defined"))
+    } else {
+        Check::fail(
+            "profile",
+            format!(
+                "profile {profile} is not defined in {} or {}",
+                shown(&config),
+                shown(&credentials)
+            ),
+            format!(
+                "create it (`aws configure --profile {profile}` or `aws configure sso`), or fix \
+                 the name given to --profile / aws.profile"
+            ),
+        )
+    }
 }
 
 async fn aws_checks(c: &AwsClients, cfg: Option<&Config>) -> Vec<Check> {
@@ -320,6 +390,54 @@ async fn aws_checks(c: &AwsClients, cfg: Option<&Config>) -> Vec<Check> {
     };
     let (a, b, d, e) = tokio::join!(identity, fis, cloudwatch, logs);
     vec![a, b, d, e]
+}
+
+/// Where the fix of the `fis-role` check expects `gameday iam` to have written its files.
+const IAM_DIR: &str = "iam";
+
+/// The FIS experiment role exists, trusts FIS and grants the planned actions' permissions
+/// (with a scenario; without one, the log-delivery permissions when a log group is set).
+async fn fis_role_check(
+    c: &AwsClients,
+    cfg: Option<&Config>,
+    scenario: Option<&crate::plan::GameDayScenario>,
+) -> Check {
+    const NAME: &str = "fis-role";
+    let role_arn = scenario
+        .map(|g| g.fis.role_arn.clone())
+        .or_else(|| cfg.and_then(|c| c.fis.role_arn.clone()));
+    let Some(role_arn) = role_arn else {
+        return Check::skip(NAME, "no fis.role_arn configured and no --scenario given");
+    };
+    let required: std::collections::BTreeSet<String> = match scenario {
+        Some(g) => crate::iam::required_actions(g),
+        None if cfg.is_some_and(|c| c.fis.log_group_arn.is_some()) => {
+            crate::iam::experiment::LOG_DELIVERY
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect()
+        }
+        None => std::collections::BTreeSet::new(),
+    };
+    let (name, _) = crate::iam::experiment::role_name_and_path(&role_arn);
+    match timed(NAME, c.role_facts(&name)).await {
+        Ok(Ok(facts)) => {
+            let v = crate::iam::check::check_role(&role_arn, facts.as_ref(), &required, IAM_DIR);
+            match v.fix {
+                None => Check::ok(NAME, v.detail),
+                Some(fix) => Check::fail(NAME, v.detail, fix),
+            }
+        }
+        Ok(Err(e)) => Check::fail(
+            NAME,
+            error_chain(&e),
+            aws_fix(
+                c.endpoint_url.as_deref(),
+                "iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion on the FIS role",
+            ),
+        ),
+        Err(check) => check,
+    }
 }
 
 async fn kube_check(cfg: Option<&Config>) -> Check {

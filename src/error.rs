@@ -64,6 +64,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An input file is not UTF-8 text, or a document in it is invalid (located).
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     /// The command line asked for something that cannot be done.
     #[error("{0}")]
     Usage(String),
@@ -92,6 +95,7 @@ impl Error {
             Self::Read { .. } => "read",
             Self::Write { .. } => "write",
             Self::Usage(_) => "usage",
+            Self::Input(e) => e.kind(),
             Self::ChecksFailed { .. } => "checks_failed",
         }
     }
@@ -105,7 +109,8 @@ impl Error {
             | Self::Read { .. }
             | Self::Mine(_)
             | Self::Plan(_)
-            | Self::ChecksFailed { .. } => EXIT_USAGE,
+            | Self::ChecksFailed { .. }
+            | Self::Input(_) => EXIT_USAGE,
             Self::Demo(crate::demo::DemoError::NotEmulator { .. }) => EXIT_USAGE,
             Self::Schedule(e) if e.is_usage() => EXIT_USAGE,
             Self::Schedule(_) => EXIT_INTERNAL,

@@ -18,36 +18,52 @@
 //! 1. **Generic masking before clustering** (replaces Drain's per-dataset regexes). Inside each
 //!    token, alphanumeric runs that start with a digit (numbers, `0x..` hex, `10ms` durations,
 //!    IP octets, dates), runs of 4+ hex characters containing a digit, runs that alternate
-//!    letters and digits 3+ times (random ids) and UUIDs become `<*>`; identifiers such as
-//!    `ssh2`, `jk2_init()` or `log4j` stay. A sign in front of a number is swallowed
-//!    (`blk_-42` and `blk_42` give the same token); masks separated by one of `. : - , _ +`
-//!    collapse (`10.0.0.1:80` → `<*>`). Whole values are masked for `key=value` tokens (a
-//!    quoted value may contain spaces: `tag="View Lock"`), paths and URLs (2+ `/` or `\`) and
-//!    single-token quoted strings. A quoted span with spaces that is not a value keeps its
-//!    words, since they often tell events apart (`"GET /a HTTP/1.1"` vs `"POST ..."`). A run
-//!    of identical masked tokens (a list, e.g. `blk_1 blk_2 ...`) becomes one token, so list
-//!    length does not split templates. Tokens containing a mask are *masked*, the rest *words*.
-//! 2. **Wildcards always match.** Drain3 compares a message with a template by counting equal
-//!    tokens and does not count `<*>` positions as equal, so a template that became mostly
+//!    letters and digits 3+ times (random ids) and UUIDs become `<*>`; the number ending a
+//!    name is masked and the name kept (`bglio78` → `bglio<*>`, `ssh2` → `ssh<*>`), digits
+//!    inside a name stay (`log4j`). Groups of hex digits joined by `: - .` (MAC addresses,
+//!    hex dumps) are one value, and so are month and weekday names (`Fri Jun 17 07:07:00`
+//!    → `<*>`) and a size or time unit after a number (`5.2 KB`, `93.0 B` → `<*>`). A sign in
+//!    front of a number is swallowed (`blk_-42` and `blk_42` give the same token); masks
+//!    separated by one of `. : - , _ +` collapse (`10.0.0.1:80` → `<*>`). Whole values are
+//!    masked for `key=value` tokens whose value holds a digit, a path or a quote (a quoted
+//!    value may contain spaces: `tag="View Lock"`); a value of letters only (`user=root`) is
+//!    a word like any other, and one that starts with punctuation keeps its shape (`tty=:0`
+//!    → `tty=:<*>`). Paths and URLs (2+ `/` or `\`) and single-token quoted strings are
+//!    masked. A quoted span with spaces that is not a value keeps its words, since they often
+//!    tell events apart (`"GET /a HTTP/1.1"` vs `"POST ..."`). A run of identical masked
+//!    tokens (`blk_1 blk_2 ...`), or of an identical group of up to four tokens holding a value (`node-1 0x1fc <ok> node-2 0x1fc <ok>`), is a list and becomes
+//!    one copy, so list length does not split templates. Tokens containing a mask are
+//!    *masked*, the rest *words*; the constant text before a masked token's first mask is its
+//!    *prefix* (`rhost=` for `rhost=<*>`).
+//! 2. **Wildcards always match; masked tokens match their own shape.** Drain3 compares a
+//!    message with a template by counting equal tokens and does not count `<*>` positions as
+//!    equal, so a template that became mostly
 //!    wildcards never reaches the similarity threshold again and every recurrence spawns a new
 //!    cluster (drain3: 1,514 clusters for HDFS's 16 templates on 1M lines). Here `<*>` accepts
-//!    any token and the similarity is taken over the template's word positions only.
+//!    any token and the similarity is taken over the template's word and masked positions. A
+//!    masked position matches a masked token with the same prefix (`blk_<*>` and `blk_<*>_1`);
+//!    one with another prefix (`rdd_<*>` against `broadcast_<*>`) is accepted as a change that
+//!    does not count towards the similarity, so a template made of values (`lr:<*> cr:<*>`)
+//!    does not swallow another made of other values (`r24=<*> r25=<*>`).
 //! 3. **Words are constants until proven otherwise.** Drain's single similarity threshold
 //!    either merges events that differ in one word (`Failed password ...` / `Failed none ...`)
 //!    or splits parameters that contain no digit (user names). We accept a message into a
 //!    template only if no word of the template disagrees with a word of the message; a word
 //!    position becomes a variable on evidence instead:
 //!    - *type evidence*: the message has a masked token where the template has a word (or the
-//!      reverse), as for user `admin` then user `0101`; more than half of the template's words
-//!      must still match exactly;
+//!      reverse), as for user `admin` then user `0101`, provided the word starts with the
+//!      masked token's prefix (`rhost=` fits `rhost=<*>`, `tty=NODEVssh` does not fit
+//!      `tty=:<*>`, `normal` does not fit `ambient=<*>`); more than half of the template's
+//!      words and masked tokens must still match;
 //!    - *cardinality evidence*: when a new template is created, the templates of the same
 //!      length that differ from it in the same one or two word positions (and share more than
-//!      half of their other words) are gathered; if each of those positions has taken
-//!      [`MERGE_MIN_DISTINCT`] or more distinct words, they are merged and the positions become
+//!      half of their other words, and at least [`MERGE_MIN_CONTEXT`] of them) are gathered;
+//!      if each of those positions has taken [`MERGE_MIN_DISTINCT`] or more distinct words, they are merged and the positions become
 //!      `<*>`. A position with two or three values (`root`/`admin`, `LOOKING`/`LEADING`,
 //!      `password`/`none`) stays constant; one with many values (user, host or program names)
 //!      becomes a variable. This also covers a variable *first* token, which Drain's prefix
-//!      tree cannot repair.
+//!      tree cannot repair. A word with too little context (`boot (command <*>)`, `cupsd
+//!      startup succeeded`) names the event itself and stays constant.
 //! 4. **Subsumption.** When a template gains a wildcard, other templates of the same length
 //!    that now fit it are merged into it, so `Invalid user admin from <*>` joins
 //!    `Invalid user <*> from <*>` instead of living on beside it.
@@ -56,14 +72,21 @@
 //! and resolves to the surviving template, which is what [`TemplateMiner::template`],
 //! [`TemplateMiner::patterns`] and [`assign_all`] report.
 //!
-//! Grouping accuracy on the Loghub-2k samples in `shared/data/loghub` (test
+//! None of these rules names a system or a log format; they describe value shapes (numbers,
+//! dates, units, lists, `key=value`) that recur across systems.
+//!
+//! Grouping accuracy on the ten Loghub-2k samples in `shared/data/loghub` (test
 //! `loghub_grouping_accuracy`, no per-dataset settings): HDFS 1.000, Apache 1.000,
-//! OpenSSH 1.000, Zookeeper 0.990.
+//! OpenSSH 1.000, Zookeeper 0.995, BGL 0.994, HPC 0.953, Linux 0.939, Spark 0.997,
+//! Windows 1.000, OpenStack 0.946; mean 0.982. Mixing the ten systems through one miner
+//! leaves every set's accuracy unchanged (`loghub_grouping_accuracy_when_systems_are_mixed`).
 //!
 //! Known limits: as in Drain, templates have a fixed token count, so a parameter of varying
 //! length (free text, an optional `(1.2 KB)`) splits its event into several templates; a
 //! parameter with fewer than [`MERGE_MIN_DISTINCT`] word values (and no digits) is kept as
-//! a constant.
+//! a constant (`session opened for user cyrus` and `... user news` stay apart), and a
+//! masked token of another prefix is accepted as a value, so an enumeration that ends in a
+//! number (`interface ee0`, `interface alt0`) becomes a variable.
 //!
 //! # Cost
 //!
@@ -85,6 +108,11 @@ use serde::Serialize;
 /// `failures`); parameters such as user, host or program names show many more.
 pub const MERGE_MIN_DISTINCT: usize = 4;
 
+/// Minimum number of constant words that templates must share around the positions that
+/// cardinality evidence would turn into variables. With less context (`boot (command <*>)`,
+/// `cupsd startup succeeded`) the differing word is the event itself, not a parameter.
+pub const MERGE_MIN_CONTEXT: u32 = 3;
+
 /// Number of entries of the exact-sequence cache before it is cleared. 2^16 entries cost about
 /// 2 MB and cover the distinct masked shapes of real logs many times over; clearing only costs
 /// the template comparisons of the next few lines.
@@ -98,6 +126,9 @@ const COLLAPSE: &[u8] = b".:-,_+";
 
 /// Characters that may close a value or a path without belonging to it.
 const CLOSERS: &[u8] = b",;)]}>\"'";
+
+/// Longest group of tokens recognised as a repeated list item.
+const MAX_LIST_PERIOD: usize = 4;
 
 /// Bucket key of templates whose first token is not a word.
 const WILD_KEY: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -161,7 +192,7 @@ impl TemplateMiner {
         if let Some(&id) = self.cache.get(&line.hash()) {
             return Some(PatternId(self.find(id)));
         }
-        self.best_match(&line.toks).map(PatternId)
+        self.best_match(&line, message).map(PatternId)
     }
 
     /// Returns the id that `id` stands for now: the template it was merged into, or itself.
@@ -223,7 +254,7 @@ impl TemplateMiner {
             }
             return root;
         }
-        let id = match self.best_match(&line.toks) {
+        let id = match self.best_match(line, message) {
             Some(c) => {
                 self.clusters[c as usize].count += 1;
                 if self.generalise(c, &line.toks) {
@@ -246,7 +277,8 @@ impl TemplateMiner {
 
     /// Best live template for a masked message: no word mismatch, most exact words, fewest
     /// generalisations, lowest id.
-    fn best_match(&self, toks: &[Tok]) -> Option<u32> {
+    fn best_match(&self, line: &LineBuf, message: &str) -> Option<u32> {
+        let toks = &line.toks;
         let n = toks.len();
         let mut best: Option<(u32, Score)> = None;
         let mut consider = |ids: Option<&Vec<u32>>| {
@@ -255,7 +287,13 @@ impl TemplateMiner {
                 if t.len() != n {
                     continue;
                 }
-                if let Some(s) = score(t, toks) {
+                let tt = &self.clusters[id as usize].texts;
+                if let Some(s) = score(
+                    t,
+                    |i| tt[i].as_bytes(),
+                    toks,
+                    |i| line.token_text(i, message).as_bytes(),
+                ) {
                     let better = match best {
                         None => true,
                         Some((bid, b)) => {
@@ -360,11 +398,11 @@ impl TemplateMiner {
         loop {
             let fitting: Option<u32> = self.by_len[n].iter().copied().find(|&b| {
                 b != c && {
-                    let (ct, bt) = (
-                        &self.clusters[c as usize].toks,
-                        &self.clusters[b as usize].toks,
-                    );
-                    score(ct, bt).is_some() || score(bt, ct).is_some()
+                    let (cc, bc) = (&self.clusters[c as usize], &self.clusters[b as usize]);
+                    let ct = |i: usize| cc.texts[i].as_bytes();
+                    let bt = |i: usize| bc.texts[i].as_bytes();
+                    score(&cc.toks, ct, &bc.toks, bt).is_some()
+                        || score(&bc.toks, bt, &cc.toks, ct).is_some()
                 }
             });
             match fitting {
@@ -487,12 +525,18 @@ enum Kind {
 struct Tok {
     hash: u64,
     kind: Kind,
+    /// Hash of the text before the first mask (the whole text for a word).
+    prefix: u64,
+    /// Length in bytes of the text before the first mask.
+    plen: u32,
 }
 
 impl Tok {
     const WILD: Tok = Tok {
         hash: 0x5bd1_e995_2f8c_4a13,
         kind: Kind::Wild,
+        prefix: 0,
+        plen: 0,
     };
 }
 
@@ -507,20 +551,39 @@ struct Score {
 
 /// Matches message tokens `l` against template tokens `t` (same length): `None` if a template
 /// word meets a different word, or if fewer than half of the template words match exactly.
-fn score(t: &[Tok], l: &[Tok]) -> Option<Score> {
+fn score<'a, 'b>(
+    t: &[Tok],
+    t_text: impl Fn(usize) -> &'a [u8],
+    l: &[Tok],
+    l_text: impl Fn(usize) -> &'b [u8],
+) -> Option<Score> {
     if t.len() != l.len() {
         return None;
     }
     let (mut words, mut exact, mut changes) = (0u32, 0u32, 0u32);
-    for (x, y) in t.iter().zip(l) {
+    for (i, (x, y)) in t.iter().zip(l).enumerate() {
         match x.kind {
             Kind::Wild => {}
-            Kind::Masked => changes += u32::from(x.hash != y.hash),
+            Kind::Masked => {
+                words += 1;
+                if x.hash == y.hash {
+                    exact += 1;
+                } else if y.kind == Kind::Masked {
+                    // Same shape (`blk_<*>` against `blk_<*>_1`) counts as a match; a
+                    // different one (`rdd_<*>` against `broadcast_<*>`) only as a change.
+                    exact += u32::from(y.prefix == x.prefix);
+                    changes += 1;
+                } else if y.kind == Kind::Word && !fits(l_text(i), x) {
+                    return None;
+                } else {
+                    changes += 1;
+                }
+            }
             Kind::Word => {
                 words += 1;
                 if x.hash == y.hash {
                     exact += 1;
-                } else if y.kind == Kind::Word {
+                } else if y.kind == Kind::Word || !fits(t_text(i), y) {
                     return None;
                 } else {
                     changes += 1;
@@ -529,6 +592,13 @@ fn score(t: &[Tok], l: &[Tok]) -> Option<Score> {
         }
     }
     (words == 0 || 2 * exact > words).then_some(Score { exact, changes })
+}
+
+/// Whether a word can be a value of masked token `m`: it starts with the constant text before
+/// `m`'s first mask (`rhost=` fits `rhost=<*>`, `tty=NODEVssh` does not fit `tty=:<*>`).
+fn fits(word: &[u8], m: &Tok) -> bool {
+    let plen = m.plen as usize;
+    plen == 0 || (word.len() >= plen && hash_bytes(&word[..plen]) == m.prefix)
 }
 
 /// If `a` and `b` hold different words in one or two positions, and elsewhere share at least
@@ -540,7 +610,9 @@ fn word_differences(a: &[Tok], b: &[Tok]) -> Option<(usize, Option<usize>)> {
     let (mut first, mut second, mut words, mut exact) = (None, None, 0u32, 0u32);
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         match (x.kind, y.kind) {
-            (Kind::Word, Kind::Word) if x.hash != y.hash => {
+            (Kind::Word, Kind::Word) | (Kind::Masked, Kind::Masked)
+                if x.hash != y.hash && x.prefix != y.prefix =>
+            {
                 if second.is_some() {
                     return None;
                 } else if first.is_some() {
@@ -558,7 +630,7 @@ fn word_differences(a: &[Tok], b: &[Tok]) -> Option<(usize, Option<usize>)> {
         }
     }
     first
-        .filter(|_| exact >= 1 && 2 * exact > words)
+        .filter(|_| exact >= MERGE_MIN_CONTEXT && 2 * exact > words)
         .map(|p| (p, second))
 }
 
@@ -643,8 +715,25 @@ impl LineBuf {
                 i += 1;
             }
             if flags == 0 {
-                // The common case: a plain word, hashed in place.
-                self.push(hash_bytes(&b[s..i]), Kind::Word, s, i, true);
+                let word = &b[s..i];
+                if is_calendar_word(word) {
+                    // Month and weekday names are parts of a date: a value.
+                    self.push_masked(WILDCARD, Kind::Wild);
+                } else if self.toks.last().is_some_and(|t| t.kind == Kind::Wild)
+                    && is_unit(&word[..word.len() - trailing_closers(word)])
+                {
+                    // `5.2 KB` and `93.0 B,` are one value in two tokens.
+                    let closers = &word[word.len() - trailing_closers(word)..];
+                    if !closers.is_empty() {
+                        self.pop();
+                        let mut text = WILDCARD.to_vec();
+                        text.extend_from_slice(closers);
+                        self.push_masked(&text, Kind::Masked);
+                    }
+                } else {
+                    // The common case: a plain word, hashed in place.
+                    self.push_word(hash_bytes(word), s, i);
+                }
                 continue;
             }
             let scan = Scan::of(&b[s..i]);
@@ -661,27 +750,96 @@ impl LineBuf {
             };
             if kind == Kind::Word {
                 self.text.truncate(start);
-                self.push(hash_bytes(&b[s..i]), Kind::Word, s, i, true);
+                self.push_word(hash_bytes(&b[s..i]), s, i);
             } else {
-                let hash = hash_bytes(&self.text[start..]);
-                if self.toks.last().is_some_and(|t| t.hash == hash) {
-                    // A list of like values (`blk_1 blk_2 ...`) counts as one token.
-                    self.text.truncate(start);
-                } else {
-                    let end = self.text.len();
-                    self.push(hash, kind, start, end, false);
-                }
+                self.finish_masked(start, kind);
             }
         }
     }
 
-    fn push(&mut self, hash: u64, kind: Kind, start: usize, end: usize, in_message: bool) {
+    /// Removes the last token.
+    fn pop(&mut self) {
+        if let Some(span) = self.spans.pop() {
+            self.toks.pop();
+            if !span.in_message {
+                self.text.truncate(span.start);
+            }
+        }
+    }
+
+    /// Appends a masked token whose text is `text`.
+    fn push_masked(&mut self, text: &[u8], kind: Kind) {
+        let start = self.text.len();
+        self.text.extend_from_slice(text);
+        self.finish_masked(start, kind);
+    }
+
+    /// Pushes the masked token written at `self.text[start..]`.
+    fn finish_masked(&mut self, start: usize, kind: Kind) {
+        let masked = &self.text[start..];
+        let hash = hash_bytes(masked);
+        if self.toks.last().is_some_and(|t| t.hash == hash) {
+            // A list of like values (`blk_1 blk_2 ...`) counts as one token.
+            self.text.truncate(start);
+            return;
+        }
+        let cut = masked
+            .windows(WILDCARD.len())
+            .position(|w| w == WILDCARD)
+            .unwrap_or(masked.len());
+        let prefix = hash_bytes(&masked[..cut]);
+        let plen = u32::try_from(cut).unwrap_or(u32::MAX);
+        let end = self.text.len();
+        self.push(
+            Tok {
+                hash,
+                kind,
+                prefix,
+                plen,
+            },
+            start,
+            end,
+            false,
+        );
+    }
+
+    fn push_word(&mut self, hash: u64, start: usize, end: usize) {
+        let tok = Tok {
+            hash,
+            kind: Kind::Word,
+            prefix: hash,
+            plen: u32::try_from(end - start).unwrap_or(u32::MAX),
+        };
+        self.push(tok, start, end, true);
+    }
+
+    fn push(&mut self, tok: Tok, start: usize, end: usize, in_message: bool) {
         self.spans.push(Span {
             start,
             end,
             in_message,
         });
-        self.toks.push(Tok { hash, kind });
+        self.toks.push(tok);
+        // A repeated group of tokens holding values (`node-1 0x1 <ok> node-2 0x3 <ok>`) is a
+        // list: one copy stands for all, so the list length does not split the template.
+        let n = self.toks.len();
+        for k in 2..=MAX_LIST_PERIOD {
+            if n < 2 * k {
+                break;
+            }
+            let (a, b) = (&self.toks[n - 2 * k..n - k], &self.toks[n - k..]);
+            if a.iter().zip(b).all(|(x, y)| x.hash == y.hash)
+                && b.iter().any(|t| t.kind != Kind::Word)
+            {
+                let keep = n - k;
+                if !self.spans[keep].in_message {
+                    self.text.truncate(self.spans[keep].start);
+                }
+                self.toks.truncate(keep);
+                self.spans.truncate(keep);
+                break;
+            }
+        }
     }
 
     /// Hash of the whole masked token sequence.
@@ -771,15 +929,32 @@ fn quoted_span(b: &[u8], s: usize, e: usize, eq: Option<usize>) -> Option<(usize
 /// Masks one whitespace-free token into `out` and returns its kind.
 fn mask_token(t: &[u8], scan: &Scan, out: &mut Vec<u8>) -> Kind {
     let pathlike = scan.slashes >= 2 || scan.backslashes >= 2;
-    if !scan.digit && scan.eq.is_none() && !pathlike {
+    if !scan.digit && !pathlike && t.len() < UUID_LEN {
+        // Without digits or a path, a `key=value` is an enumeration (`user=root`,
+        // `state=running`) until cardinality evidence says otherwise.
         out.extend_from_slice(t);
         return Kind::Word;
     }
     let start = out.len();
+    let core = t.len() - trailing_closers(t);
+    if scan.digit && is_hex_group_list(&t[..core]) {
+        // MAC addresses, hex dumps: `FF:F2:9F:16:E2:23`.
+        out.extend_from_slice(WILDCARD);
+        out.extend_from_slice(&t[core..]);
+        return if core == t.len() {
+            Kind::Wild
+        } else {
+            Kind::Masked
+        };
+    }
     if let Some(k) = scan.eq {
         let value = &t[k + 1..];
         let core = value.len() - trailing_closers(value);
-        if k > 0 && core > 0 && is_key(&t[..k]) {
+        if k > 0
+            && core > 0
+            && is_key(&t[..k])
+            && (value[0].is_ascii_alphanumeric() || b"-+/\\\"'".contains(&value[0]))
+        {
             out.extend_from_slice(&t[..=k]);
             out.extend_from_slice(WILDCARD);
             out.extend_from_slice(&value[core..]);
@@ -868,6 +1043,11 @@ fn mask_runs(t: &[u8], out: &mut Vec<u8>) -> bool {
             if is_variable_run(&t[s..i]) {
                 push_mask(out, start);
                 masked = true;
+            } else if let Some(letters) = trailing_number(&t[s..i]) {
+                // `bglio78`, `U11`, `node7`: a name with a number; the number varies.
+                out.extend_from_slice(&t[s..s + letters]);
+                push_mask(out, start);
+                masked = true;
             } else {
                 out.extend_from_slice(&t[s..i]);
             }
@@ -919,6 +1099,85 @@ fn is_variable_run(run: &[u8]) -> bool {
     }
     digits > 0 && ((hex && run.len() >= 4) || switches >= 3)
 }
+
+/// A month or weekday name (`Jun`, `July`, `Fri`, `MONDAY`), capitalised or in capitals.
+fn is_calendar_word(w: &[u8]) -> bool {
+    const NAMES: [&[u8]; 19] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec", b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun",
+    ];
+    const LONG: [&[u8]; 19] = [
+        b"january",
+        b"february",
+        b"march",
+        b"april",
+        b"may",
+        b"june",
+        b"july",
+        b"august",
+        b"september",
+        b"october",
+        b"november",
+        b"december",
+        b"monday",
+        b"tuesday",
+        b"wednesday",
+        b"thursday",
+        b"friday",
+        b"saturday",
+        b"sunday",
+    ];
+    if w.len() < 3 || w.len() > 9 || !w[0].is_ascii_uppercase() {
+        return false;
+    }
+    let all_caps = w.iter().all(u8::is_ascii_uppercase);
+    let capitalised = w[1..].iter().all(u8::is_ascii_lowercase);
+    if !all_caps && !capitalised {
+        return false;
+    }
+    let list: &[&[u8]] = if w.len() == 3 { &NAMES } else { &LONG };
+    list.iter().any(|n| n.eq_ignore_ascii_case(w))
+}
+
+/// A unit of size or time that may follow a number as its own token (`5.2 KB`, `30 ms`).
+fn is_unit(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"B" | b"KB"
+            | b"kB"
+            | b"MB"
+            | b"GB"
+            | b"TB"
+            | b"PB"
+            | b"KiB"
+            | b"MiB"
+            | b"GiB"
+            | b"TiB"
+            | b"ms"
+            | b"us"
+            | b"ns"
+    )
+}
+
+/// Groups of hex digits joined by `:` `-` or `.` (at least two groups).
+fn is_hex_group_list(t: &[u8]) -> bool {
+    t.len() >= 5
+        && t.iter().any(|c| b":-.".contains(c))
+        && t.iter()
+            .all(|&c| c.is_ascii_hexdigit() || b":-.".contains(&c))
+        && t.first().is_some_and(u8::is_ascii_hexdigit)
+        && t.last().is_some_and(u8::is_ascii_hexdigit)
+}
+
+/// For a run of letters followed by digits (`bglio78`), the number of letters.
+fn trailing_number(run: &[u8]) -> Option<usize> {
+    let letters = run.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    (letters > 0 && letters < run.len() && run[letters..].iter().all(u8::is_ascii_digit))
+        .then_some(letters)
+}
+
+/// Length of a textual UUID.
+const UUID_LEN: usize = 36;
 
 /// `8-4-4-4-12` hex digits.
 fn is_uuid(s: &[u8]) -> bool {
@@ -1012,7 +1271,8 @@ mod tests {
 
     #[test]
     fn masks_numbers_signs_and_decimals() {
-        assert_eq!(masked("took 42 ms"), "took <*> ms");
+        assert_eq!(masked("took 42 ms"), "took <*>");
+        assert_eq!(masked("took 42 msec"), "took <*> msec");
         assert_eq!(masked("mod_jk child init 1 -2"), "mod_jk child init <*>");
         assert_eq!(masked("ratio 0.75, delta +3"), "ratio <*>, delta <*>");
         assert_eq!(masked("blk_-6952295868487656571 blk"), "blk_<*> blk");
@@ -1091,27 +1351,59 @@ mod tests {
         );
         assert_eq!(
             masked(r#"acquire tag="View Lock", name=x"#),
-            r#"acquire tag="<*>", name=<*>"#
+            r#"acquire tag="<*>", name=x"#
         );
         assert_eq!(masked(r#"("quoted")"#), r#"("<*>")"#);
         assert_eq!(masked("can't stop"), "can't stop");
+        // A word value is an enumeration until cardinality evidence says otherwise.
         assert_eq!(
             masked("uid=0 user=root logname="),
-            "uid=<*> user=<*> logname="
+            "uid=<*> user=root logname="
         );
+        // A value that starts with punctuation keeps its shape.
+        assert_eq!(masked("tty=:0 tty=pts/0"), "tty=:<*> tty=<*>");
         assert_eq!(masked("(uid=0)"), "(uid=<*>)");
     }
 
     #[test]
-    fn keeps_identifiers_with_digits_as_words() {
+    fn masks_the_number_of_a_name_and_keeps_inner_digits() {
         assert_eq!(
-            masked("jk2_init() ssh2 log4j amd64"),
-            "jk2_init() ssh2 log4j amd64"
+            masked("jk2_init() ssh2 log4j bglio78 U11"),
+            "jk<*>_init() ssh<*> log4j bglio<*> U<*>"
         );
         assert_eq!(
-            kinds("jk2_init() 42 blk_1"),
-            vec![Kind::Word, Kind::Wild, Kind::Masked]
+            kinds("log4j 42 blk_1 node7"),
+            vec![Kind::Word, Kind::Wild, Kind::Masked, Kind::Masked]
         );
+    }
+
+    #[test]
+    fn masks_dates_units_and_hex_lists() {
+        assert_eq!(
+            masked("connection at Fri Jun 17 07:07:00 2005"),
+            "connection at <*>"
+        );
+        assert_eq!(masked("May not Mayday JUNE"), "<*> not Mayday <*>");
+        assert_eq!(
+            masked("(estimated size 5.2 KB, free 93.0 B)"),
+            "(estimated size <*>, free <*>)"
+        );
+        assert_eq!(masked("took 30 ms"), "took <*>");
+        assert_eq!(masked("KB left"), "KB left");
+        assert_eq!(
+            masked("chip FF:F2:9F:16:E2:23:00:0D ip=10.0.0.1"),
+            "chip <*> ip=<*>"
+        );
+        assert_eq!(masked("dead:beef cafe-babe"), "dead:beef cafe-babe");
+    }
+
+    #[test]
+    fn repeated_groups_of_values_are_one_list() {
+        assert_eq!(
+            masked("nodesets node-1 0x1fc <ok> node-2 0x1fc <ok> node-7 0x3fc <ok>"),
+            "nodesets node-<*> <*> <ok>"
+        );
+        assert_eq!(masked("a b a b a b"), "a b a b a b");
     }
 
     #[test]
@@ -1218,10 +1510,40 @@ mod tests {
         assert_eq!(
             templates,
             vec![
-                "Failed password for invalid user <*> from <*> port <*> ssh2",
-                "Failed none for invalid user <*> from <*> port <*> ssh2"
+                "Failed password for invalid user <*> from <*> port <*> ssh<*>",
+                "Failed none for invalid user <*> from <*> port <*> ssh<*>"
             ]
         );
+    }
+
+    /// Cardinality evidence needs context: a first word followed by one or two constants is
+    /// the event itself (`boot (command 1)`, `cupsd startup succeeded`).
+    #[test]
+    fn a_varying_word_with_little_context_stays_constant() {
+        let mut m = TemplateMiner::new();
+        for (i, c) in ["boot", "wait", "halt", "risBoot", "clusterAddMember"]
+            .iter()
+            .enumerate()
+        {
+            m.add(&format!("{c}  (command {i})"));
+            m.add(&format!("{c}d startup succeeded"));
+        }
+        assert_eq!(m.len(), 10, "{:#?}", m.patterns());
+    }
+
+    /// A masked token only stands for words that share its constant prefix, and a template of
+    /// values never swallows a line of words.
+    #[test]
+    fn masked_tokens_accept_only_words_with_their_prefix() {
+        let mut m = TemplateMiner::new();
+        let a = m.add("failure; uid=0 tty=NODEVssh ruser= rhost=10.0.0.1");
+        let b = m.add("failure; uid=0 tty=:0 ruser= rhost=");
+        assert_ne!(m.resolve(a), m.resolve(b));
+        let c = m.add("ambient=30");
+        let d = m.add("normal");
+        assert_ne!(m.resolve(c), m.resolve(d));
+        let e = m.add("failure; uid=0 tty=NODEVssh ruser= rhost=");
+        assert_eq!(m.resolve(a), m.resolve(e));
     }
 
     #[test]
@@ -1309,6 +1631,20 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(m.template(a), "");
     }
+
+    /// The Loghub-2k systems in `shared/data/loghub`.
+    const LOGHUB: [&str; 10] = [
+        "HDFS",
+        "Apache",
+        "OpenSSH",
+        "Zookeeper",
+        "BGL",
+        "HPC",
+        "Linux",
+        "Spark",
+        "Windows",
+        "OpenStack",
+    ];
 
     fn data_dir() -> PathBuf {
         let real = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
@@ -1408,16 +1744,14 @@ mod tests {
         assert!((grouping_accuracy(&truth, &mined) - 0.5).abs() < 1e-12);
     }
 
+    /// Acceptance: one code path and no per-set settings; every set at least 0.90 and the mean
+    /// at least 0.95.
     #[test]
     fn loghub_grouping_accuracy() {
-        let targets = [
-            ("HDFS", 0.99),
-            ("Apache", 0.99),
-            ("Zookeeper", 0.96),
-            ("OpenSSH", 0.90),
-        ];
         let mut failures = Vec::new();
-        for (name, target) in targets {
+        let mut sum = 0.0;
+        for name in LOGHUB {
+            let target = 0.90;
             let rows = load(name);
             let lines: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
             let truth: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
@@ -1428,16 +1762,43 @@ mod tests {
                 miner.len(),
                 truth.iter().collect::<std::collections::HashSet<_>>().len()
             );
+            sum += ga;
             if ga < target {
                 failures.push(format!("{name}: {ga:.4} < {target}"));
             }
         }
+        let mean = sum / LOGHUB.len() as f64;
+        println!("mean GA {mean:.4}");
         assert!(failures.is_empty(), "{failures:?}");
+        assert!(mean >= 0.95, "mean GA {mean:.4} < 0.95");
+    }
+
+    /// The ten systems interleaved through one miner: templates of one system must not absorb
+    /// another's, so every set keeps its accuracy.
+    #[test]
+    fn loghub_grouping_accuracy_when_systems_are_mixed() {
+        let sets: Vec<Vec<(String, String)>> = LOGHUB.iter().map(|n| load(n)).collect();
+        let longest = sets.iter().map(Vec::len).max().unwrap_or(0);
+        let mut miner = TemplateMiner::new();
+        let mut mined: Vec<Vec<PatternId>> = vec![Vec::new(); sets.len()];
+        for i in 0..longest {
+            for (k, set) in sets.iter().enumerate() {
+                if let Some(row) = set.get(i) {
+                    mined[k].push(miner.add(&row.0));
+                }
+            }
+        }
+        for (k, set) in sets.iter().enumerate() {
+            let truth: Vec<String> = set.iter().map(|r| r.1.clone()).collect();
+            let ids: Vec<PatternId> = mined[k].iter().map(|&id| miner.resolve(id)).collect();
+            let ga = grouping_accuracy(&truth, &ids);
+            assert!(ga >= 0.90, "{}: GA {ga:.4} when mixed", LOGHUB[k]);
+        }
     }
 
     #[test]
     fn ids_and_templates_are_consistent() {
-        for name in ["HDFS", "Apache", "Zookeeper", "OpenSSH"] {
+        for name in LOGHUB {
             let rows = load(name);
             let lines: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
             let (miner, ids) = assign_all(&lines);
@@ -1466,12 +1827,9 @@ mod tests {
         }
     }
 
-    /// The four samples interleaved, as the benchmark corpus is built.
+    /// The ten samples interleaved, as the benchmark corpus is built.
     fn mixed_corpus() -> Vec<String> {
-        let sets: Vec<Vec<(String, String)>> = ["HDFS", "Apache", "Zookeeper", "OpenSSH"]
-            .iter()
-            .map(|n| load(n))
-            .collect();
+        let sets: Vec<Vec<(String, String)>> = LOGHUB.iter().map(|n| load(n)).collect();
         let longest = sets.iter().map(Vec::len).max().unwrap_or(0);
         (0..longest)
             .flat_map(|i| {

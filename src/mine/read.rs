@@ -24,6 +24,9 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// Epoch milliseconds below this (1973-03-03) are almost surely epoch *seconds*.
 const MIN_PLAUSIBLE_EPOCH_MS: i64 = 100_000_000_000;
 
+/// Epoch milliseconds above this (9999-12-31T23:59:59.999Z) are no log event's time.
+const MAX_EPOCH_MS: i64 = 253_402_300_799_999;
+
 const HINT_JSONL: &str = "hint: each line must be a JSON object such as \
      {\"timestamp\": 1741083342456, \"message\": \"...\"} (or the output of `aws logs filter-log-events`)";
 const HINT_BINARY: &str = "hint: the file looks binary; pass the text export (JSON or JSON Lines), not a compressed or binary file";
@@ -301,6 +304,28 @@ fn read_document<R: Read>(
     for page in serde_json::Deserializer::from_reader(reader).into_iter::<FilterPage>() {
         let page = page.map_err(|err| document_error(err, name, lines_before))?;
         pages += 1;
+        if let Some((i, e)) = page
+            .events
+            .iter()
+            .enumerate()
+            .find(|(_, e)| !(MIN_PLAUSIBLE_EPOCH_MS..=MAX_EPOCH_MS).contains(&e.timestamp))
+        {
+            return Err(MineError::Parse {
+                path: name.to_path_buf(),
+                location: Location {
+                    line: lines_before + 1,
+                    column: None,
+                },
+                problem: format!(
+                    "event {} of page {pages}: timestamp {} is out of range (epoch \
+                     milliseconds between 1973 and 9999)",
+                    i + 1,
+                    e.timestamp
+                ),
+                hint: HINT_TIMESTAMP,
+                source: None,
+            });
+        }
         events.extend(page.events.into_iter().map(|event| LogEvent {
             timestamp_ms: event.timestamp,
             message: event.message,
@@ -475,6 +500,12 @@ fn number_ms(number: &serde_json::Number) -> Result<i64, BadLine> {
             "hint: multiply epoch seconds by 1000",
         ));
     }
+    if ms.abs() > MAX_EPOCH_MS {
+        return Err(BadLine::new(
+            format!("field `timestamp` {number} is out of range (after the year 9999)"),
+            HINT_TIMESTAMP,
+        ));
+    }
     Ok(ms)
 }
 
@@ -559,6 +590,12 @@ fn line_text(buf: &[u8], name: &Path, line: u64) -> Result<String, MineError> {
         hint: HINT_BINARY,
         source: None,
     })?;
+    // A UTF-8 byte-order mark starts the first line of files saved by some editors.
+    let text = if line == 1 {
+        text.strip_prefix('\u{feff}').unwrap_or(text)
+    } else {
+        text
+    };
     Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
 }
 

@@ -663,6 +663,113 @@ impl Sim<'_> {
     }
 }
 
+/// Fault classes [`more_fault_evidence`] seeds, each in a service's own application log.
+pub const MORE_FAULT_CLASSES: &[&str] = &[
+    "node-failure",
+    "database-failover",
+    "az-impairment",
+    "dependency-connection-failure",
+    "throttling",
+    "packet-loss",
+    "pod-crash",
+];
+
+/// **SIMULATION ONLY**: evidence of faults beyond one service's pods — lost nodes, database
+/// failovers, an impaired availability zone, a dependency refusing connections (named with its
+/// port, `postgres at host:5432`) and Kinesis throttling — plus packet loss and crashing pods,
+/// as ERROR/WARN lines in the services'
+/// application logs, so each incident is attributed to a service and `gameday plan` can target
+/// node groups, databases, subnets, the dependency's port and the pods' IAM role.
+///
+/// `incidents` incidents per class of [`MORE_FAULT_CLASSES`], 5 to 15 minutes long with lines at
+/// most 4 minutes apart, on days distinct per class, services chosen at random. Deterministic in
+/// `spec.seed`; independent of [`generate`] (its own random stream), so adding it to a history
+/// changes nothing else in it.
+pub fn more_fault_evidence(spec: &SyntheticSpec, incidents: u32) -> SyntheticHistory {
+    let mut sim = Sim {
+        rng: SplitMix64::new(spec.seed ^ 0x00BE_70ED_F00D),
+        spec,
+        events: Vec::new(),
+        rs_hash: spec.services.iter().map(|_| String::new()).collect(),
+    };
+    for i in 0..spec.services.len() {
+        sim.rs_hash[i] = sim.generated(9);
+    }
+    let days = i64::from(spec.days.max(1));
+    let mut seeded = Vec::new();
+    if spec.services.is_empty() {
+        return SyntheticHistory {
+            events: Vec::new(),
+            incidents: seeded,
+        };
+    }
+    for class in MORE_FAULT_CLASSES {
+        let mut day_pool: Vec<i64> = (0..days).collect();
+        let count = (incidents as usize).min(day_pool.len());
+        for i in 0..count {
+            let j = i + sim.rng.below((day_pool.len() - i) as u64) as usize;
+            day_pool.swap(i, j);
+        }
+        for &day in &day_pool[..count] {
+            let service_index = sim.rng.below(spec.services.len() as u64) as usize;
+            let start =
+                spec.start_ms + day * MS_PER_DAY + sim.rng.range(30, 22 * 60) * MS_PER_MINUTE;
+            let duration = sim.rng.range(5, 15) * MS_PER_MINUTE;
+            let pod = sim.pod(service_index);
+            let node = sim.node();
+            for (i, t) in sim.instants(start, duration).into_iter().enumerate() {
+                let text = match *class {
+                    "node-failure" => format!(
+                        "WARN lost node {node}: kubelet stopped posting node status, {} pods to \
+                         reschedule",
+                        sim.rng.range(3, 20)
+                    ),
+                    "database-failover" => "ERROR orders-db writer instance changed: FATAL: the \
+                                            database system is in recovery mode, reconnecting"
+                        .to_owned(),
+                    "az-impairment" => format!(
+                        "ERROR calls to {REGION}a endpoints failing: availability zone is \
+                         unavailable (attempt {})",
+                        i + 1
+                    ),
+                    "dependency-connection-failure" => format!(
+                        "ERROR could not connect to postgres at payments-db.{}.svc:5432: \
+                         connection refused",
+                        spec.namespace
+                    ),
+                    "packet-loss" => format!(
+                        "WARN tcp retransmission timeout talking to inventory: packet loss {}%",
+                        sim.rng.range(5, 30)
+                    ),
+                    "pod-crash" => "panic: runtime error: invalid memory address or nil \
+                                    pointer dereference"
+                        .to_owned(),
+                    _ => format!(
+                        "WARN kinesis PutRecords to stream orders failed: \
+                         ProvisionedThroughputExceededException: Rate exceeded for shard \
+                         shardId-{:012}",
+                        sim.rng.range(0, 8)
+                    ),
+                };
+                sim.app_line(service_index, &pod, &node, t, &text);
+            }
+            seeded.push(SeededIncident {
+                class: (*class).to_owned(),
+                service: spec.services[service_index].clone(),
+                start_ms: start,
+                duration_ms: duration,
+            });
+        }
+    }
+    let mut events = sim.events;
+    events.sort_by(|a, b| (a.timestamp_ms, &a.message).cmp(&(b.timestamp_ms, &b.message)));
+    seeded.sort_by(|a, b| (a.start_ms, &a.class).cmp(&(b.start_ms, &b.class)));
+    SyntheticHistory {
+        events,
+        incidents: seeded,
+    }
+}
+
 fn time(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }

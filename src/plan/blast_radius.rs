@@ -20,6 +20,16 @@
 //!   allow-list; `COUNT(n)` and `PERCENT(n)` against the caps (`ALL` counts as its ARN list, or
 //!   100 %).
 //!
+//! Per resource type (the stage is the unit): at most one database per stage (`aws:rds:cluster`
+//! and `aws:rds:db` targets together; each `COUNT(1)` or `ALL` of one ARN); subnets limited to
+//! one availability zone (`availabilityZoneIdentifier` or one `AvailabilityZone` filter value),
+//! and one zone per stage — such a target's `ALL` is not capped by `max_percent`, the zone is
+//! its cap; `aws:eks:terminate-nodegroup-instances` terminates at most `max_percent` of each node
+//! group (`instanceTerminationPercentage`). The opt-in tag rule above covers node groups,
+//! instances, databases and subnets by `resourceTags`; IAM roles (ARN only) are checked by the
+//! run's preflight. The longest action chain, with every action's own duration, is capped by
+//! `max_total_duration`.
+//!
 //! Production: an environment named `prod`/`production` (or starting with `prod-`, `prod_`,
 //! `production-`), or a target whose identifiers contain the word `prod`/`production`
 //! (`prod-eks`, `arn:...:cluster/production`), is allowed only when the policy's
@@ -118,6 +128,35 @@ pub fn is_production_name(name: &str) -> bool {
             .any(|p| n.starts_with(p))
 }
 
+/// The one availability zone a subnet target is limited to: its `availabilityZoneIdentifier`
+/// parameter, or a filter on `AvailabilityZone`/`AvailabilityZoneId` with a single value.
+pub fn single_zone(target: &Value) -> Option<String> {
+    let param = target
+        .get("parameters")
+        .and_then(|p| p.get("availabilityZoneIdentifier"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|z| !z.is_empty() && !z.contains(','));
+    if let Some(z) = param {
+        return Some(z.to_owned());
+    }
+    target
+        .get("filters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|f| {
+            matches!(
+                f.get("path").and_then(Value::as_str),
+                Some("AvailabilityZone" | "AvailabilityZoneId")
+            )
+        })
+        .find_map(|f| match f.get("values").and_then(Value::as_array) {
+            Some(v) if v.len() == 1 => v[0].as_str().map(str::to_owned),
+            _ => None,
+        })
+}
+
 /// Whether an identifier contains the word `prod` or `production` (split on non-alphanumerics).
 pub fn mentions_production(text: &str) -> bool {
     text.split(|c: char| !c.is_alphanumeric())
@@ -189,8 +228,10 @@ pub fn check_policy(
     if let Some(actions) = template.get("actions").and_then(Value::as_object) {
         for (name, action) in actions {
             out.action_namespace(name, action);
+            out.action_share(name, action);
         }
     }
+    out.scope(targets);
 
     let timeline = Timeline::from_template(template, catalogue);
     if let Some(parallel) = timeline.max_parallel()
@@ -352,7 +393,11 @@ impl Checker<'_, '_> {
             );
         }
 
-        // Selection caps.
+        // Selection caps. Subnets limited to one availability zone are capped by the zone (see
+        // `scope`): the AZ, not a share of its subnets, is the unit of an AZ fault.
+        if resource_type == "aws:ec2:subnet" && single_zone(target).is_some() {
+            return;
+        }
         let Some(mode) = target.get("selectionMode").and_then(Value::as_str) else {
             return;
         };
@@ -530,6 +575,135 @@ impl Checker<'_, '_> {
                  to resourceTags"
             ),
         );
+    }
+
+    /// A node-group fault terminates a share of each group's instances: capped like `PERCENT(n)`.
+    fn action_share(&mut self, name: &str, action: &Value) {
+        if action.get("actionId").and_then(Value::as_str)
+            != Some("aws:eks:terminate-nodegroup-instances")
+        {
+            return;
+        }
+        let max = self.ctx.policy.max_percent;
+        let Some(value) = action
+            .get("parameters")
+            .and_then(|p| p.get("instanceTerminationPercentage"))
+            .and_then(Value::as_str)
+        else {
+            return;
+        };
+        if value
+            .trim()
+            .parse::<u32>()
+            .is_ok_and(|p| p > u32::from(max))
+        {
+            let field = format!("actions.{name}.parameters.instanceTerminationPercentage");
+            self.push(
+                Rule::PolicyPercent,
+                Severity::Error,
+                pointer(&[
+                    "actions",
+                    name,
+                    "parameters",
+                    "instanceTerminationPercentage",
+                ]),
+                &field,
+                value,
+                &max.to_string(),
+                format!("{field} = {value} terminates more of the node group than the cap {max} %"),
+            );
+        }
+    }
+
+    /// At most one database and one availability zone per stage.
+    fn scope(&mut self, targets: &Map<String, Value>) {
+        let kind = |t: &Value| {
+            t.get("resourceType")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let databases: Vec<&String> = targets
+            .iter()
+            .filter(|(_, t)| matches!(kind(t).as_str(), "aws:rds:cluster" | "aws:rds:db"))
+            .map(|(n, _)| n)
+            .collect();
+        if databases.len() > 1 {
+            let names: Vec<&str> = databases.iter().map(|n| n.as_str()).collect();
+            self.push(
+                Rule::PolicyScope,
+                Severity::Error,
+                "/targets".to_owned(),
+                "targets",
+                &names.join(","),
+                "one database per stage",
+                format!(
+                    "targets {} are all databases; a stage may fault at most one database",
+                    names.join(", ")
+                ),
+            );
+        }
+        for name in databases {
+            let t = &targets[name.as_str()];
+            let mode = t.get("selectionMode").and_then(Value::as_str).unwrap_or("");
+            let arns = t
+                .get("resourceArns")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let one = match SelectionMode::parse(mode) {
+                Ok(SelectionMode::Count(n)) => n <= 1,
+                Ok(SelectionMode::All) => arns == 1,
+                _ => false,
+            };
+            if !one {
+                let field = format!("targets.{name}.selectionMode");
+                self.push(
+                    Rule::PolicyScope,
+                    Severity::Error,
+                    pointer(&["targets", name, "selectionMode"]),
+                    &field,
+                    mode,
+                    "COUNT(1)",
+                    format!(
+                        "{field} = {mode} may select more than one database; a stage may fault \
+                         at most one (COUNT(1), or ALL of one ARN)"
+                    ),
+                );
+            }
+        }
+        let mut zones: Vec<(String, String)> = Vec::new();
+        for (name, t) in targets.iter().filter(|(_, t)| kind(t) == "aws:ec2:subnet") {
+            match single_zone(t) {
+                Some(z) => zones.push((name.clone(), z)),
+                None => self.push(
+                    Rule::PolicyScope,
+                    Severity::Error,
+                    pointer(&["targets", name]),
+                    &format!("targets.{name}"),
+                    "no single availability zone",
+                    "one availability zone per stage",
+                    format!(
+                        "target {name} is not limited to one availability zone; set \
+                         parameters.availabilityZoneIdentifier (or one AvailabilityZone filter \
+                         value)"
+                    ),
+                ),
+            }
+        }
+        let distinct: std::collections::BTreeSet<&str> =
+            zones.iter().map(|(_, z)| z.as_str()).collect();
+        if distinct.len() > 1 {
+            let shown = distinct.iter().copied().collect::<Vec<_>>().join(",");
+            self.push(
+                Rule::PolicyScope,
+                Severity::Error,
+                "/targets".to_owned(),
+                "targets",
+                &shown,
+                "one availability zone per stage",
+                format!("the stage's subnets span zones {shown}; a stage may impair one zone"),
+            );
+        }
     }
 
     fn action_namespace(&mut self, name: &str, action: &Value) {

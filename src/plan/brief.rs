@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use super::duration::IsoDuration;
 use super::error::PlanError;
-use super::scenario::{GameDayScenario, Scenario, SkippedClass, Stage, template_file_name};
+use super::scenario::{
+    GameDayScenario, ResourceTarget, Scenario, SkippedClass, Stage, template_file_name,
+};
 use super::selection::SelectionMode;
 
 const TEMPLATE_NAME: &str = "brief.md";
@@ -59,7 +61,16 @@ struct BriefContext<'a> {
     stage_count: usize,
     total_time: String,
     scenarios: Vec<ScenarioContext>,
-    skipped: &'a [SkippedClass],
+    skipped: Vec<SkippedContext<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct SkippedContext<'a> {
+    service: &'a str,
+    fault_class: &'a str,
+    reason: &'a str,
+    /// How to rehearse it without FIS, for classes no FIS action reproduces.
+    rehearsal: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,6 +85,10 @@ struct ScenarioContext {
     cluster: String,
     namespace: String,
     selector: String,
+    /// AWS resource targets, described (empty for pod faults).
+    resources: Vec<String>,
+    /// What kind of fault this is and how it is staged.
+    kind: String,
     stages: Vec<StageContext>,
     override_reason: Option<String>,
     stop_alarms: Vec<AlarmContext>,
@@ -136,22 +151,160 @@ fn blast_radius(selection: SelectionMode, selector: &str) -> String {
     }
 }
 
-/// The longest fault duration of a scenario's actions (zero for instant actions).
-fn fault_duration(s: &Scenario) -> IsoDuration {
+/// The longest fault duration of a stage's actions, with the stage's own values (zero for
+/// instant actions).
+fn fault_duration(s: &Scenario, st: &Stage) -> IsoDuration {
     s.actions
         .iter()
-        .filter_map(|a| a.parameters.get("duration"))
+        .filter(|a| st.runs(&a.name))
+        .filter_map(|a| {
+            st.parameters
+                .get(&a.name)
+                .and_then(|p| p.get("duration"))
+                .or_else(|| a.parameters.get("duration"))
+        })
         .filter_map(|d| IsoDuration::parse(d).ok())
         .max()
         .unwrap_or(IsoDuration::ZERO)
 }
 
+/// A resource target in words: its type and how FIS finds it.
+fn describe_resource(r: &ResourceTarget) -> String {
+    let mut how = Vec::new();
+    if !r.arns.is_empty() {
+        how.push(format!("ARN {}", r.arns.join(", ")));
+    }
+    if !r.tags.is_empty() {
+        let tags: Vec<String> = r.tags.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+        how.push(format!("tagged {}", tags.join(" and ")));
+    }
+    for f in &r.filters {
+        how.push(format!("{} in [{}]", f.path, f.values.join(", ")));
+    }
+    for (k, v) in &r.parameters {
+        how.push(format!("{k} `{v}`"));
+    }
+    format!("`{}` {}", r.resource_type, how.join(", "))
+}
+
+/// The blast radius of a stage acting on AWS resources: what each action does to how many.
+fn resource_blast_radius(s: &Scenario, st: &Stage) -> String {
+    let cat = super::catalogue::catalogue();
+    let mut parts = Vec::new();
+    for a in s.actions.iter().filter(|a| st.runs(&a.name)) {
+        let types: Vec<String> = cat
+            .action(&a.action_id)
+            .map(|spec| spec.targets.values().cloned().collect())
+            .unwrap_or_default();
+        let on = if types.iter().any(|t| t == "aws:eks:pod") {
+            blast_radius(st.selection, &s.target.selector)
+        } else {
+            let what = types.join(", ");
+            match st.selection {
+                SelectionMode::Count(n) => format!("{n} opted-in `{what}`"),
+                SelectionMode::Percent(p) => format!("{p} % of the opted-in `{what}`"),
+                SelectionMode::All => format!("every opted-in `{what}`"),
+            }
+        };
+        let mut params: Vec<String> = a
+            .parameters
+            .iter()
+            .map(|(k, v)| {
+                let v = st
+                    .parameters
+                    .get(&a.name)
+                    .and_then(|p| p.get(k))
+                    .unwrap_or(v);
+                format!("{k}={v}")
+            })
+            .collect();
+        if let Some(over) = st.parameters.get(&a.name) {
+            for (k, v) in over {
+                if !a.parameters.contains_key(k) {
+                    params.push(format!("{k}={v}"));
+                }
+            }
+        }
+        let params = if params.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", params.join(", "))
+        };
+        parts.push(format!("`{}`{params} on {on}", a.action_id));
+    }
+    parts.join("; ")
+}
+
+/// What kind of fault a scenario is, how it is staged, and what to know before running it.
+fn kind_note(s: &Scenario) -> String {
+    let ids: Vec<&str> = s.actions.iter().map(|a| a.action_id.as_str()).collect();
+    let has = |prefix: &str| ids.iter().any(|id| id.starts_with(prefix));
+    if has("aws:eks:terminate-nodegroup-instances") {
+        "Node failure: one node instance is terminated first, then a growing share of one \
+         opted-in managed node group; the Auto Scaling group replaces the nodes and Kubernetes \
+         reschedules their pods. Preflight checks the node group has at least 2 instances and \
+         the cluster has room for the evicted pods."
+            .to_owned()
+    } else if has("aws:rds:") {
+        "Database failover: one reader is rebooted first, then the writer fails over to a \
+         reader; at most one database is touched per stage. Preflight checks the DB cluster has \
+         a reader to fail over to. Connections drop for tens of seconds: the hypothesis judges \
+         whether the service retries and reconnects."
+            .to_owned()
+    } else if has("aws:network:disrupt-connectivity") {
+        "Availability-zone impairment: the opted-in subnets of one zone first lose cross-zone \
+         traffic, then all traffic (FIS swaps in a deny-all network ACL). Everything in those \
+         subnets is affected. Preflight checks the service runs in at least 2 zones."
+            .to_owned()
+    } else if has("aws:fis:inject-api-") {
+        "AWS API fault: a growing share (10 %, 50 %, 100 %) of the calls the service's IAM role \
+         makes to one AWS API fail. Preflight checks the role is the one the service's pods use \
+         and carries the opt-in tag."
+            .to_owned()
+    } else if has("aws:ec2:") {
+        "Instance failure: opted-in EC2 instances are stopped or terminated, a growing number \
+         per stage."
+            .to_owned()
+    } else if has("aws:eks:pod-network-blackhole-port") && s.fault_class != "dns-failure" {
+        "Dependency connection failure: the pods' traffic to the dependency's port is dropped, \
+         so connections time out; the service should fail fast, shed or degrade, and reconnect \
+         when the port opens again."
+            .to_owned()
+    } else {
+        "Pod fault: FIS acts on a growing share of the service's opted-in pods.".to_owned()
+    }
+}
+
+/// How to rehearse a class that no FIS action reproduces, outside FIS.
+fn non_fis_rehearsal(fault_class: &str) -> Option<&'static str> {
+    match fault_class {
+        "deploy-failure" => Some(
+            "roll out a canary of the service with a deliberately bad image tag (e.g. \
+             `kubectl set image deployment/<service> <container>=<image>:does-not-exist` on a \
+             canary deployment), confirm the rollout stalls at its progress deadline without \
+             taking ready pods away, then `kubectl rollout undo`; the hypothesis must hold \
+             throughout",
+        ),
+        "error-burst" => Some(
+            "reproduce the cause behind the 5xx instead (its evidence usually points at a \
+             dependency, latency or resource class planned above), or inject HTTP errors on a \
+             canary route with the service mesh or ingress (an abort fault on a small share of \
+             requests) and watch the error-rate alarm and the callers' retries",
+        ),
+        _ => None,
+    }
+}
+
 fn stage_context(s: &Scenario, st: &Stage) -> StageContext {
-    let fault = fault_duration(s);
+    let fault = fault_duration(s, st);
     StageContext {
         name: st.name.clone(),
         selection: st.selection.to_string(),
-        blast_radius: blast_radius(st.selection, &s.target.selector),
+        blast_radius: if s.resources.is_empty() {
+            blast_radius(st.selection, &s.target.selector)
+        } else {
+            resource_blast_radius(s, st)
+        },
         fault: if fault == IsoDuration::ZERO {
             "instant".to_owned()
         } else {
@@ -172,7 +325,7 @@ fn context(g: &GameDayScenario) -> BriefContext<'_> {
         .map(|s| {
             for st in &s.stages {
                 total = total
-                    .saturating_add(fault_duration(s))
+                    .saturating_add(fault_duration(s, st))
                     .saturating_add(st.observe);
             }
             let last_seen = s.why.last_seen.map_or_else(
@@ -223,6 +376,8 @@ fn context(g: &GameDayScenario) -> BriefContext<'_> {
                 cluster: s.target.cluster.clone(),
                 namespace: s.target.namespace.clone(),
                 selector: s.target.selector.clone(),
+                resources: s.resources.iter().map(describe_resource).collect(),
+                kind: kind_note(s),
                 stages: s.stages.iter().map(|st| stage_context(s, st)).collect(),
                 override_reason: s
                     .stop_conditions_override
@@ -283,7 +438,16 @@ fn context(g: &GameDayScenario) -> BriefContext<'_> {
         stage_count: g.scenarios.iter().map(|s| s.stages.len()).sum(),
         total_time: human(total),
         scenarios,
-        skipped: &g.skipped,
+        skipped: g
+            .skipped
+            .iter()
+            .map(|k: &SkippedClass| SkippedContext {
+                service: &k.service,
+                fault_class: &k.fault_class,
+                reason: &k.reason,
+                rehearsal: non_fis_rehearsal(&k.fault_class),
+            })
+            .collect(),
     }
 }
 

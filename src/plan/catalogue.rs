@@ -143,6 +143,9 @@ pub struct ResourceType {
     /// A short remark from the user guide.
     #[serde(default)]
     pub note: Option<String>,
+    /// For a legacy ID FIS still accepts: the current resource type to use instead.
+    #[serde(default)]
+    pub legacy_of: Option<String>,
 }
 
 /// Kinds of `tc`/blackhole network faults, used to flag faults that must not overlap on one pod.
@@ -188,6 +191,9 @@ pub struct ActionSpec {
     /// Remarks from the user guide (prerequisites, conflicts).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// For a legacy ID FIS still accepts: the current action ID to use instead.
+    #[serde(default)]
+    pub legacy_of: Option<String>,
 }
 
 impl ActionSpec {
@@ -307,6 +313,33 @@ impl Catalogue {
                         ));
                     }
                 }
+            }
+        }
+        for (id, current) in self
+            .actions
+            .iter()
+            .filter_map(|a| a.legacy_of.as_ref().map(|c| (&a.id, c)))
+        {
+            if self.action(current).is_none_or(|c| c.legacy_of.is_some()) {
+                return Err(invalid(
+                    id,
+                    format!("legacy_of names {current}, which is not a current action"),
+                ));
+            }
+        }
+        for (id, current) in self
+            .resource_types
+            .iter()
+            .filter_map(|r| r.legacy_of.as_ref().map(|c| (&r.id, c)))
+        {
+            if self
+                .resource_type(current)
+                .is_none_or(|c| c.legacy_of.is_some())
+            {
+                return Err(invalid(
+                    id,
+                    format!("legacy_of names {current}, which is not a current resource type"),
+                ));
             }
         }
         for wrong in &self.wrong_ids {

@@ -85,6 +85,8 @@ rules! {
     TooManyActions => "too-many-actions",
     /// An action ID that does not exist.
     UnknownAction => "unknown-action",
+    /// A legacy action ID or resource type FIS still accepts; the current ID is named.
+    LegacyId => "legacy-id",
     /// A required parameter is missing.
     MissingParameter => "missing-parameter",
     /// A parameter the action or resource type does not have.
@@ -161,6 +163,9 @@ rules! {
     PolicyParallel => "policy-parallel",
     /// Policy: longer than the cap.
     PolicyDuration => "policy-duration",
+    /// Policy: more than one database or availability zone in one stage, or a node group /
+    /// instance share above the cap.
+    PolicyScope => "policy-scope",
 }
 
 impl fmt::Display for Rule {

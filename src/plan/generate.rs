@@ -17,24 +17,25 @@
 //! Stages default to `COUNT(1) → PERCENT(10) → PERCENT(25)`, each capped by the policy's
 //! `max_count`/`max_percent` (a stage that caps to the one before it is dropped).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
 use super::brief::render_brief;
-use super::catalogue::{ActionSpec, catalogue};
+use super::catalogue::catalogue;
 use super::duration::IsoDuration;
 use super::error::PlanError;
 use super::export::{ExportFormat, export};
+use super::fault_kinds::{FaultInputs, PlannedFault, plan_fault};
 use super::scenario::{
     AlarmExpression, AlarmMetric, AlarmSpec, Evidence, GameDayScenario, HypothesisMetric,
-    PodTarget, SCENARIO_SCHEMA_VERSION, Scenario, ScenarioAction, ScenarioFis, SkippedClass, Stage,
+    PodTarget, SCENARIO_SCHEMA_VERSION, Scenario, ScenarioFis, SkippedClass, Stage,
     check_scenario_config, check_scenario_policy, stage_templates, validate_scenario,
 };
 use super::selection::SelectionMode;
 use crate::config::{Config, MetricQuery, MetricStat, Service};
-use crate::mine::{ClassSummary, FisAction};
+use crate::mine::ClassSummary;
 use crate::steady_state::{AlarmInputs, MetricHypothesis, MetricIdentity, alarm_inputs};
 
 /// Scenarios per service when not told otherwise.
@@ -107,7 +108,7 @@ impl PlanOptions {
 /// - [`PlanError::Unplannable`] when the config lacks what a template needs (role, log group,
 ///   cluster, namespace, a usable selector, an alarm to stop on), naming service, field, value
 ///   and requirement;
-/// - [`PlanError::NothingToPlan`] when no class has a usable `aws:eks:pod` action;
+/// - [`PlanError::NothingToPlan`] when no class has a plannable FIS action;
 /// - [`PlanError::PolicyViolation`] when a planned stage still breaks the policy (environment,
 ///   namespace, production cluster);
 /// - [`PlanError::ScenarioMismatch`] when the options' account or region differ from the
@@ -168,8 +169,8 @@ pub fn plan(
             if chosen.len() >= opts.top_per_service {
                 break;
             }
-            match usable_action(class, config, opts) {
-                Ok(action) => chosen.push((class, action)),
+            match usable_fault(class, service, config, opts, &stages) {
+                Ok(planned) => chosen.push((class, planned)),
                 Err(reason) => skipped.push(SkippedClass {
                     service: service.name.clone(),
                     fault_class: class.class.clone(),
@@ -222,13 +223,12 @@ pub fn plan(
                 alarms.push(a);
             }
         }
-        for (class, action) in chosen {
+        for (class, planned) in chosen {
             scenarios.push(scenario(
                 service,
                 class,
-                action,
+                planned,
                 &target,
-                &stages,
                 &hypothesis,
                 &stop_alarms,
             ));
@@ -259,6 +259,16 @@ pub fn plan(
             role_arn,
             log_group_arn,
             kubernetes_service_account: config.fis.kubernetes_service_account.clone(),
+            report: config
+                .fis
+                .report
+                .as_ref()
+                .map(|r| super::scenario::ScenarioReport {
+                    bucket: r.bucket.clone(),
+                    prefix: r.prefix.clone(),
+                    pre_experiment: r.pre_experiment,
+                    post_experiment: r.post_experiment,
+                }),
         },
         scenarios,
         alarms,
@@ -340,11 +350,7 @@ fn stages(config: &Config, opts: &PlanOptions) -> Result<Vec<Stage>, PlanError> 
             SelectionMode::Percent(p) => format!("percent-{p}"),
             SelectionMode::All => "all".to_owned(),
         };
-        out.push(Stage {
-            name,
-            selection: capped,
-            observe: opts.observe,
-        });
+        out.push(Stage::new(name, capped, opts.observe));
     }
     if out.is_empty() {
         return Err(PlanError::Unplannable {
@@ -421,12 +427,15 @@ fn target(service: &Service, config: &Config) -> Result<PodTarget, PlanError> {
     })
 }
 
-/// The first FIS action of a class that targets `aws:eks:pod` and can be filled in, or why not.
-fn usable_action(
+/// The first FIS action of a class that can be planned (pods, node groups, instances,
+/// databases, a zone, API faults; see [`super::fault_kinds`]), or why none can.
+fn usable_fault(
     class: &ClassSummary,
+    service: &Service,
     config: &Config,
     opts: &PlanOptions,
-) -> Result<ScenarioAction, String> {
+    pod_stages: &[Stage],
+) -> Result<PlannedFault, String> {
     if class.fis_actions.is_empty() {
         return Err(class
             .fis_caveat
@@ -434,77 +443,27 @@ fn usable_action(
             .unwrap_or_else(|| "the catalogue suggests no FIS action".to_owned()));
     }
     let cat = catalogue();
+    let inputs = FaultInputs {
+        service,
+        class,
+        config,
+        pod_stages,
+        observe: opts.observe,
+        fault_duration: opts.fault_duration,
+        region: &opts.region,
+    };
     let mut reasons = Vec::new();
     for suggested in &class.fis_actions {
         let Some(spec) = cat.action(&suggested.action_id) else {
             reasons.push(format!("{} is not a known FIS action", suggested.action_id));
             continue;
         };
-        if !spec.targets.values().any(|t| t == "aws:eks:pod") {
-            reasons.push(format!(
-                "{} does not target aws:eks:pod",
-                suggested.action_id
-            ));
-            continue;
-        }
-        match fill_parameters(spec, suggested, config, opts) {
-            Ok(parameters) => {
-                let name = suggested
-                    .action_id
-                    .rsplit(':')
-                    .next()
-                    .unwrap_or("fault")
-                    .to_owned();
-                return Ok(ScenarioAction {
-                    name,
-                    action_id: suggested.action_id.clone(),
-                    parameters,
-                    start_after: Vec::new(),
-                });
-            }
+        match plan_fault(suggested, spec, &inputs) {
+            Ok(planned) => return Ok(planned),
             Err(reason) => reasons.push(reason),
         }
     }
     Err(reasons.join("; "))
-}
-
-/// The catalogue's suggested parameters the action knows, plus the service account and duration.
-fn fill_parameters(
-    spec: &ActionSpec,
-    suggested: &FisAction,
-    config: &Config,
-    opts: &PlanOptions,
-) -> Result<BTreeMap<String, String>, String> {
-    let mut params: BTreeMap<String, String> = suggested
-        .parameters
-        .iter()
-        .filter(|(k, v)| spec.parameter(k).is_some() && !v.trim().is_empty())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if spec.parameter("kubernetesServiceAccount").is_some() {
-        params.insert(
-            "kubernetesServiceAccount".to_owned(),
-            config.fis.kubernetes_service_account.clone(),
-        );
-    }
-    // The fault length is a GameDay decision, not the catalogue's: one duration for all.
-    if spec.parameter("duration").is_some() {
-        params.insert("duration".to_owned(), opts.fault_duration.to_string());
-    }
-    let missing: BTreeSet<&str> = spec
-        .parameters
-        .iter()
-        .filter(|p| p.required && !params.contains_key(&p.name))
-        .map(|p| p.name.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "{} needs {} and the catalogue suggests no value",
-            spec.id,
-            missing.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    Ok(params)
 }
 
 /// The service's hypothesis (thresholds per metric) and the alarms guarding it, in the
@@ -620,9 +579,8 @@ fn slug(text: &str) -> String {
 fn scenario(
     service: &Service,
     class: &ClassSummary,
-    action: ScenarioAction,
+    planned: PlannedFault,
     target: &PodTarget,
-    stages: &[Stage],
     hypothesis: &[HypothesisMetric],
     stop_alarms: &[String],
 ) -> Scenario {
@@ -640,20 +598,9 @@ fn scenario(
         })
         .collect();
     let recovery = humantime::format_duration(service.recovery_target).to_string();
-    let rollback = if action.action_id == "aws:eks:pod-delete" {
-        "deleted pods are replaced by their controller, there is nothing to undo; FIS stops the \
-         experiment when a stop alarm enters ALARM; by hand: aws fis stop-experiment --id \
-         <experiment id> (printed by gameday run and kept in its journal)"
-            .to_owned()
-    } else {
-        format!(
-            "{} ends when its duration elapses or the experiment stops (a stop alarm in ALARM \
-             stops it; FIS then removes the fault and its ephemeral containers stop); by hand: \
-             aws fis stop-experiment --id <experiment id> (printed by gameday run and kept in its \
-             journal); then check no fault is left on the target pods",
-            action.action_id
-        )
-    };
+    let mut caveats: Vec<String> = class.fis_caveat.iter().cloned().collect();
+    caveats.extend(planned.assumptions.iter().cloned());
+    let caveat = (!caveats.is_empty()).then(|| caveats.join("; "));
     let mut name = slug(&format!("{}-{}", service.name, class.class));
     if name.is_empty() {
         name = "scenario".to_owned();
@@ -673,11 +620,12 @@ fn scenario(
                 .iter()
                 .map(|t| t.template.clone())
                 .collect(),
-            caveat: class.fis_caveat.clone(),
+            caveat,
         },
         target: target.clone(),
-        actions: vec![action],
-        stages: stages.to_vec(),
+        resources: planned.resources,
+        actions: planned.actions,
+        stages: planned.stages,
         hypothesis: hypothesis.to_vec(),
         stop_alarms: stop_alarms.to_vec(),
         stop_conditions_override: None,
@@ -698,7 +646,7 @@ fn scenario(
                 service.name
             ),
         ],
-        rollback,
+        rollback: planned.rollback,
     }
 }
 
@@ -709,7 +657,7 @@ pub(crate) mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::mine::{CATALOGUE_SCHEMA_VERSION, Catalogue, TemplateCount, Window};
+    use crate::mine::{CATALOGUE_SCHEMA_VERSION, Catalogue, FisAction, TemplateCount, Window};
     use crate::plan::lint::{LintOptions, lint_template_json};
     use crate::plan::scenario::load_scenario;
     use crate::plan::{Policy, PolicyContext};
@@ -897,26 +845,23 @@ pub(crate) mod tests {
         assert_eq!(
             names,
             vec![
+                "checkout-dependency-connection-failure",
                 "checkout-network-latency",
-                "checkout-pod-crash",
                 "catalog-network-latency",
                 "catalog-pod-crash"
             ]
         );
-        let skipped: Vec<(&str, &str)> = g
-            .skipped
-            .iter()
-            .map(|s| (s.service.as_str(), s.fault_class.as_str()))
-            .collect();
-        assert_eq!(
-            skipped,
-            vec![
-                ("checkout", "dependency-connection-failure"),
-                ("checkout", "az-impairment")
-            ]
-        );
-        assert!(g.skipped[0].reason.contains("port"), "{:?}", g.skipped[0]);
-        let latency = &g.scenarios[0];
+        // The dependency fault is never dropped for lack of a port: with none in config or
+        // evidence, the commonest port is assumed and the caveat says so.
+        let dependency = &g.scenarios[0];
+        let params = &dependency.actions[0].parameters;
+        assert_eq!(params["port"], "443");
+        assert_eq!(params["protocol"], "tcp");
+        assert_eq!(params["trafficType"], "egress");
+        let caveat = dependency.why.caveat.as_deref().unwrap_or("");
+        assert!(caveat.contains("dependency_port"), "{caveat}");
+        assert!(g.skipped.is_empty(), "{:?}", g.skipped);
+        let latency = &g.scenarios[1];
         assert_eq!(latency.target.selector, "chaos-experiment=checkout");
         assert_eq!(latency.actions[0].parameters["delayMilliseconds"], "300");
         assert!(!latency.actions[0].parameters.contains_key("bogus"));
@@ -977,7 +922,7 @@ pub(crate) mod tests {
         assert_eq!(paths[0], "scenarios/gameday-2026-11.yaml");
         assert_eq!(
             paths[1],
-            "scenarios/gameday-2026-11/checkout-network-latency.count-1.json"
+            "scenarios/gameday-2026-11/checkout-dependency-connection-failure.count-1.json"
         );
         assert_eq!(paths.len(), 1 + 12 + 1 + 2);
         assert!(paths.contains(&"scenarios/gameday-2026-11/brief.md".to_owned()));
@@ -998,7 +943,8 @@ pub(crate) mod tests {
     #[test]
     fn snapshot_of_one_planned_template() {
         let g = planned();
-        let t = crate::plan::scenario::stage_template(&g, 0, 1).expect("template");
+        assert_eq!(g.scenarios[1].name, "checkout-network-latency");
+        let t = crate::plan::scenario::stage_template(&g, 1, 1).expect("template");
         insta::assert_json_snapshot!("checkout_network_latency_percent_10", t);
     }
 
@@ -1081,6 +1027,189 @@ pub(crate) mod tests {
             "{:?}",
             g.scenarios
         );
+    }
+
+    /// Every fault class of the built-in signature library on one service, with the library's
+    /// own FIS suggestions, evidence naming a port and a Kinesis API.
+    fn every_class() -> Catalogue {
+        let library = crate::mine::SignatureLibrary::builtin();
+        let mut c = incidents();
+        c.classes = library
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, info)| {
+                let mut k = class(1, &info.name, false, &["checkout"], &[]);
+                k.rank = u32::try_from(i + 1).expect("few");
+                k.fis_actions = info.fis_actions.clone();
+                k.fis_caveat = info.fis_caveat.clone();
+                k.top_templates = vec![TemplateCount {
+                    template: match info.name.as_str() {
+                        "dependency-connection-failure" => {
+                            "could not connect to postgres at <*>: connection refused".to_owned()
+                        }
+                        "throttling" => "kinesis PutRecords: Rate exceeded".to_owned(),
+                        other => format!("{other} <*>"),
+                    },
+                    count: 3,
+                }];
+                k
+            })
+            .collect();
+        c
+    }
+
+    #[test]
+    fn every_class_with_a_fis_action_is_planned_with_its_own_targets_and_stages() {
+        let mut config = config();
+        config.services[0].faults.iam_role_arn =
+            Some("arn:aws:iam::123456789012:role/checkout-pods".to_owned());
+        assert_eq!(config.services[0].name, "checkout");
+        let mut opts = options();
+        opts.top_per_service = 20;
+        opts.only_services = vec!["checkout".to_owned()];
+        let catalogue = every_class();
+        assert_eq!(catalogue.classes.len(), 13);
+        let g = plan(&catalogue, &hypotheses(), &config, &opts).expect("plans");
+        let planned: Vec<&str> = g.scenarios.iter().map(|s| s.fault_class.as_str()).collect();
+        let skipped: Vec<&str> = g.skipped.iter().map(|s| s.fault_class.as_str()).collect();
+        assert_eq!(planned.len(), 11, "{planned:?}");
+        assert_eq!(skipped, vec!["deploy-failure", "error-burst"]);
+        let by_class = |c: &str| {
+            g.scenarios
+                .iter()
+                .find(|s| s.fault_class == c)
+                .unwrap_or_else(|| panic!("{c} planned"))
+        };
+        let stage_names = |c: &str| -> Vec<String> {
+            by_class(c).stages.iter().map(|s| s.name.clone()).collect()
+        };
+
+        let node = by_class("node-failure");
+        let types: Vec<&str> = node
+            .resources
+            .iter()
+            .map(|r| r.resource_type.as_str())
+            .collect();
+        assert_eq!(types, vec!["aws:eks:nodegroup", "aws:ec2:instance"]);
+        assert_eq!(
+            node.resources[0]
+                .tags
+                .get("chaos-experiment")
+                .map(String::as_str),
+            Some("checkout")
+        );
+        assert_eq!(
+            stage_names("node-failure"),
+            vec!["one-node", "nodegroup-10-percent", "nodegroup-25-percent"]
+        );
+        assert_eq!(
+            node.stages[2].parameters["terminate"]["instanceTerminationPercentage"],
+            "25"
+        );
+
+        let db = by_class("database-failover");
+        assert_eq!(
+            stage_names("database-failover"),
+            vec!["reader-reboot", "writer-failover"]
+        );
+        assert!(
+            db.stages
+                .iter()
+                .all(|s| s.selection == SelectionMode::Count(1))
+        );
+        assert_eq!(db.actions[0].parameters["forceFailover"], "false");
+
+        let az = by_class("az-impairment");
+        assert_eq!(
+            stage_names("az-impairment"),
+            vec!["cross-zone", "zone-isolated"]
+        );
+        assert_eq!(
+            az.resources[0].parameters["availabilityZoneIdentifier"],
+            "eu-west-1a"
+        );
+
+        let api = by_class("throttling");
+        assert_eq!(
+            api.resources[0].arns,
+            vec!["arn:aws:iam::123456789012:role/checkout-pods"]
+        );
+        assert_eq!(api.actions[0].parameters["service"], "kinesis");
+        let percents: Vec<&str> = api
+            .stages
+            .iter()
+            .map(|s| s.parameters["api-fault"]["percentage"].as_str())
+            .collect();
+        assert_eq!(percents, vec!["10", "50", "100"]);
+
+        let dep = by_class("dependency-connection-failure");
+        assert_eq!(dep.actions[0].parameters["port"], "5432");
+
+        // Every stage template lints clean, policy included, and the file loads back.
+        for (name, t) in stage_templates(&g).expect("templates") {
+            let json = t.to_json_pretty(&name).expect("json");
+            let lint = LintOptions {
+                allow_no_stop_conditions: false,
+                policy: Some(PolicyContext {
+                    policy: &config.policy,
+                    stage: &name,
+                    environment: &config.environment,
+                    cli_allow_production: false,
+                }),
+            };
+            let findings = lint_template_json(&name, &json, &lint);
+            // An IAM role is named by ARN (FIS takes no tags for roles): its opt-in tag is a
+            // preflight check, so lint can only warn.
+            let unexpected: Vec<_> = findings
+                .iter()
+                .filter(|f| {
+                    !(f.severity == crate::plan::Severity::Warning
+                        && f.rule_id == crate::plan::Rule::PolicyOptInLabel
+                        && f.pointer == "/targets/roles/resourceArns")
+                })
+                .collect();
+            assert!(unexpected.is_empty(), "{name}: {unexpected:?}\n{json}");
+        }
+        let yaml = g.to_yaml().expect("yaml");
+        assert_eq!(
+            load_scenario(Path::new("all.yaml"), &yaml).expect("loads"),
+            g
+        );
+        let brief = render_brief(&g).expect("brief");
+        assert!(brief.contains("Rehearse it without FIS"), "{brief}");
+        assert!(brief.contains("Database failover: one reader is rebooted first"));
+    }
+
+    #[test]
+    fn an_api_fault_without_the_pods_role_is_skipped_with_the_fix() {
+        let mut opts = options();
+        opts.top_per_service = 20;
+        opts.only_services = vec!["checkout".to_owned()];
+        let g = plan(&every_class(), &hypotheses(), &config(), &opts).expect("plans");
+        let skip = g
+            .skipped
+            .iter()
+            .find(|s| s.fault_class == "throttling")
+            .expect("throttling skipped");
+        assert!(skip.reason.contains("iam_role_arn"), "{}", skip.reason);
+    }
+
+    #[test]
+    fn a_node_group_share_above_the_policy_cap_is_not_planned() {
+        let mut config = config();
+        config.policy.max_percent = 10;
+        let mut opts = options();
+        opts.top_per_service = 20;
+        opts.only_services = vec!["checkout".to_owned()];
+        let g = plan(&every_class(), &hypotheses(), &config, &opts).expect("plans");
+        let node = g
+            .scenarios
+            .iter()
+            .find(|s| s.fault_class == "node-failure")
+            .expect("planned");
+        let names: Vec<&str> = node.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["one-node", "nodegroup-10-percent"]);
     }
 
     #[test]

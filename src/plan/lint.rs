@@ -443,7 +443,9 @@ impl Linter<'_> {
                             Anchor::Value,
                             "source none cannot be combined with alarm stop conditions".into(),
                         );
-                    } else if !allow {
+                    } else if !allow && opts.policy.is_some() {
+                        // FIS accepts `none` (the API documents it); refusing it is our safety
+                        // rule, so it is a policy finding: `--no-policy` judges FIS validity.
                         self.error(
                             Rule::StopConditionNone,
                             &src_ptr,
@@ -508,6 +510,17 @@ impl Linter<'_> {
                 None => None,
                 Some(t) => {
                     let found = self.cat.resource_type(t);
+                    if let Some(current) = found.and_then(|r| r.legacy_of.as_deref()) {
+                        self.warn(
+                            Rule::LegacyId,
+                            &format!("{ptr}/resourceType"),
+                            Anchor::Value,
+                            format!(
+                                "resource type {t} is a legacy ID FIS still accepts; the current \
+                                 one is {current}"
+                            ),
+                        );
+                    }
                     if found.is_none() {
                         let ids: Vec<&str> = self
                             .cat
@@ -831,6 +844,17 @@ impl Linter<'_> {
                 None => None,
                 Some(id) => {
                     let spec = self.cat.action(id);
+                    if let Some(current) = spec.and_then(|a| a.legacy_of.as_deref()) {
+                        self.warn(
+                            Rule::LegacyId,
+                            &format!("{ptr}/actionId"),
+                            Anchor::Value,
+                            format!(
+                                "action ID {id} is a legacy ID FIS still accepts; the current one \
+                                 is {current}"
+                            ),
+                        );
+                    }
                     if spec.is_none() {
                         let suggestion = self
                             .cat
@@ -1031,8 +1055,18 @@ impl Linter<'_> {
                     continue;
                 };
                 let actual = target.get("resourceType").and_then(Value::as_str);
+                // A legacy type and its current type are the same resources to FIS.
+                let same = |a: &str, b: &str| {
+                    let current = |t: &str| {
+                        self.cat
+                            .resource_type(t)
+                            .and_then(|r| r.legacy_of.clone())
+                            .unwrap_or_else(|| t.to_owned())
+                    };
+                    current(a) == current(b)
+                };
                 if let (Some(expected), Some(actual)) = (expected, actual)
-                    && expected != actual
+                    && !same(expected, actual)
                     && self.cat.resource_type(actual).is_some()
                 {
                     self.error(
@@ -1720,11 +1754,141 @@ mod tests {
 
     #[test]
     fn fixture_stop_condition_none() {
-        let f = lint_fixture("stop-condition-none.json", &LintOptions::default());
-        assert_eq!(summary(&f), vec![(Rule::StopConditionNone, 5, 16)]);
+        // FIS accepts `source: none`: without the policy, lint judges FIS validity only.
+        assert_eq!(
+            lint_fixture("stop-condition-none.json", &LintOptions::default()),
+            vec![]
+        );
+        // Our safety rule refuses it by default, as a policy finding.
+        let policy = Policy::default();
+        let f = lint_fixture("stop-condition-none.json", &with_policy(&policy, false));
+        assert!(
+            summary(&f).contains(&(Rule::StopConditionNone, 5, 16)),
+            "{f:?}"
+        );
         assert_eq!(
             lint_fixture("stop-condition-none.json", &ALLOW_NO_STOP),
             vec![]
+        );
+    }
+
+    /// FIS-valid templates for each target type beyond pods (and the dependency blackhole).
+    const FIS_VALID_BEYOND_PODS: [&str; 8] = [
+        "api-throttle.json",
+        "az-subnets.json",
+        "database-failover.json",
+        "database-reboot-reader.json",
+        "dependency-blackhole.json",
+        "ec2-stop-instances.json",
+        "ecs-task-cpu.json",
+        "nodegroup.json",
+    ];
+
+    /// Real defects FIS rejects, each still caught without the policy.
+    const REAL_DEFECTS: [(&str, Rule); 4] = [
+        ("long-description.json", Rule::FieldTooLong),
+        (
+            "ssm-automation-no-max-duration.json",
+            Rule::MissingParameter,
+        ),
+        ("arns-with-filters.json", Rule::ArnsExclusive),
+        ("start-after-delay.json", Rule::UnknownField),
+    ];
+
+    /// Per-type blast-radius findings (FIS would accept these templates).
+    const POLICY_PER_TYPE: [(&str, Rule); 3] = [
+        ("policy-two-databases.json", Rule::PolicyScope),
+        ("policy-any-zone.json", Rule::PolicyScope),
+        ("policy-nodegroup-half.json", Rule::PolicyPercent),
+    ];
+
+    /// The example config's opt-in convention: the key only, valued with the service.
+    fn key_only_policy() -> Policy {
+        Policy {
+            opt_in_label: Some("chaos-experiment".to_owned()),
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn fixtures_beyond_pods_are_clean_with_and_without_the_policy() {
+        let policy = key_only_policy();
+        for name in FIS_VALID_BEYOND_PODS {
+            assert_eq!(
+                lint_fixture(name, &LintOptions::default()),
+                vec![],
+                "{name} --no-policy"
+            );
+            let f = lint_fixture(name, &with_policy(&policy, false));
+            if name == "api-throttle.json" {
+                // A role is named by ARN only: its opt-in tag is checked by preflight.
+                assert_eq!(rules(&f), vec![Rule::PolicyOptInLabel], "{f:?}");
+                assert_eq!(f[0].severity, Severity::Warning);
+            } else {
+                assert_eq!(f, vec![], "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn fixture_legacy_elasticache_ids_are_accepted_with_a_warning_naming_the_current_ones() {
+        let f = lint_fixture("legacy-elasticache.json", &LintOptions::default());
+        assert_eq!(rules(&f), vec![Rule::LegacyId, Rule::LegacyId], "{f:?}");
+        assert!(f.iter().all(|f| f.severity == Severity::Warning));
+        assert!(f[0].message.contains("aws:elasticache:replicationgroup"));
+        assert!(
+            f[1].message
+                .contains("aws:elasticache:replicationgroup-interrupt-az-power")
+        );
+        assert!(!crate::plan::has_errors(&f));
+    }
+
+    #[test]
+    fn fixtures_with_real_defects_are_still_caught_without_the_policy() {
+        for (name, rule) in REAL_DEFECTS {
+            let f = lint_fixture(name, &LintOptions::default());
+            assert!(
+                f.iter()
+                    .any(|f| f.rule_id == rule && f.severity == Severity::Error),
+                "{name}: {f:?}"
+            );
+        }
+        let f = lint_fixture(
+            "ssm-automation-no-max-duration.json",
+            &LintOptions::default(),
+        );
+        assert!(f[0].message.contains("maxDuration"), "{f:?}");
+        let f = lint_fixture("start-after-delay.json", &LintOptions::default());
+        assert!(f[0].message.contains("startAfterDelay"), "{f:?}");
+    }
+
+    #[test]
+    fn fixtures_breaking_the_per_type_policy_are_policy_errors_only() {
+        let policy = key_only_policy();
+        for (name, rule) in POLICY_PER_TYPE {
+            assert_eq!(
+                lint_fixture(name, &LintOptions::default()),
+                vec![],
+                "{name} is FIS-valid"
+            );
+            let f = lint_fixture(name, &with_policy(&policy, false));
+            assert!(
+                f.iter()
+                    .any(|f| f.rule_id == rule && f.severity == Severity::Error),
+                "{name}: {f:?}"
+            );
+        }
+        let f = lint_fixture("policy-two-databases.json", &with_policy(&policy, false));
+        let scope: Vec<&str> = f
+            .iter()
+            .filter(|f| f.rule_id == Rule::PolicyScope)
+            .map(|f| f.pointer.as_str())
+            .collect();
+        // Two databases in one stage, and PERCENT(50) of instances may be more than one.
+        assert_eq!(
+            scope,
+            vec!["/targets", "/targets/readers/selectionMode"],
+            "{f:?}"
         );
     }
 
@@ -1784,7 +1948,7 @@ mod tests {
             .filter(|n| n.ends_with(".json"))
             .collect();
         names.sort();
-        let tested = [
+        let mut tested = vec![
             "bad-duration.json",
             "clean.json",
             "missing-parameter.json",
@@ -1798,6 +1962,11 @@ mod tests {
             "too-many-actions.json",
             "unknown-action.json",
         ];
+        tested.extend(FIS_VALID_BEYOND_PODS);
+        tested.extend(["legacy-elasticache.json"]);
+        tested.extend(REAL_DEFECTS.iter().map(|(f, _)| *f));
+        tested.extend(POLICY_PER_TYPE.iter().map(|(f, _)| *f));
+        tested.sort_unstable();
         assert_eq!(names, tested);
     }
 

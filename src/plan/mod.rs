@@ -15,9 +15,11 @@
 pub mod blast_radius;
 pub mod brief;
 pub mod catalogue;
+pub mod dashboard;
 pub mod duration;
 pub mod error;
 pub mod export;
+pub(crate) mod fault_kinds;
 pub mod finding;
 pub mod generate;
 pub mod lint;
@@ -37,8 +39,8 @@ pub use finding::{Finding, Rule, Severity, findings_to_json, format_findings, ha
 pub use generate::{PlanOptions, plan, plan_files};
 pub use lint::{LintOptions, lint_template_json};
 pub use scenario::{
-    GameDayScenario, check_scenario_config, check_scenario_policy, load_scenario, stage_template,
-    stage_templates, validate_scenario,
+    GameDayScenario, check_scenario_config, check_scenario_policy, load_scenario,
+    scenario_policy_violations, stage_template, stage_templates, validate_scenario,
 };
 pub use selection::SelectionMode;
 pub use template::ExperimentTemplate;

@@ -32,7 +32,7 @@ use super::lint::{LintOptions, lint_template_json};
 use super::selection::{SelectionMode, target_parameter_value_problem};
 use super::template::{
     Action, CloudWatchLogsConfiguration, EmptyTargetResolutionMode, ExperimentOptions,
-    ExperimentTemplate, LogConfiguration, StopCondition, Target,
+    ExperimentTemplate, LogConfiguration, StopCondition, Target, TargetFilter,
 };
 use crate::config::locate_key;
 use crate::steady_state::{AlarmInputs, Direction};
@@ -105,6 +105,24 @@ pub struct ScenarioFis {
     pub log_group_arn: String,
     /// Kubernetes service account of the FIS pod.
     pub kubernetes_service_account: String,
+    /// FIS experiment reports (PDF to S3, with the GameDay dashboard), when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ScenarioReport>,
+}
+
+/// Where FIS writes each experiment's report, and the window its graphs cover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioReport {
+    /// S3 bucket name.
+    pub bucket: String,
+    /// Key prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Graph time before the experiment.
+    pub pre_experiment: IsoDuration,
+    /// Graph time after the experiment.
+    pub post_experiment: IsoDuration,
 }
 
 /// One fault class exercised on one service, in stages.
@@ -119,8 +137,13 @@ pub struct Scenario {
     pub fault_class: String,
     /// Why this scenario: the incident evidence.
     pub why: Evidence,
-    /// Which pods.
+    /// Which pods: the fault target of `aws:eks:pod-*` actions; for other faults, the service's
+    /// pods the hypothesis watches and preflight checks.
     pub target: PodTarget,
+    /// AWS resources the other actions act on (node groups, instances, database clusters and
+    /// instances, subnets, IAM roles), at most one per resource type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceTarget>,
     /// FIS actions, in template order.
     pub actions: Vec<ScenarioAction>,
     /// Stages, smallest blast radius first.
@@ -183,6 +206,49 @@ pub struct PodTarget {
     pub target_container_name: Option<String>,
 }
 
+/// An AWS resource target of a scenario (any FIS resource type but `aws:eks:pod`), identified
+/// as FIS identifies it: ARNs, or tags (the opt-in tag among them) and filters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceTarget {
+    /// FIS resource type, e.g. `aws:eks:nodegroup` or `aws:rds:cluster`.
+    pub resource_type: String,
+    /// Explicit ARNs (at most 5; not together with tags or filters).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arns: Vec<String>,
+    /// Tags every selected resource carries (FIS ANDs them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Filters on the Describe* output (PascalCase paths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<TargetFilter>,
+    /// Resource-type parameters (e.g. `availabilityZoneIdentifier` of subnets).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl ResourceTarget {
+    /// The target's name in the stage templates.
+    pub fn target_name(&self) -> String {
+        resource_target_name(&self.resource_type)
+    }
+}
+
+/// The template target name of a resource type: `aws:eks:nodegroup` → `nodegroups`,
+/// `aws:rds:db` → `db-instances`, ...; other types get their last part.
+pub fn resource_target_name(resource_type: &str) -> String {
+    match resource_type {
+        "aws:eks:pod" => TARGET_NAME.to_owned(),
+        "aws:eks:nodegroup" => "nodegroups".to_owned(),
+        "aws:ec2:instance" => "instances".to_owned(),
+        "aws:rds:cluster" => "db-clusters".to_owned(),
+        "aws:rds:db" => "db-instances".to_owned(),
+        "aws:ec2:subnet" => "subnets".to_owned(),
+        "aws:iam:role" => "roles".to_owned(),
+        other => other.rsplit(':').next().unwrap_or(other).to_owned(),
+    }
+}
+
 /// One FIS action of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,6 +275,31 @@ pub struct Stage {
     pub selection: SelectionMode,
     /// How long to watch the hypothesis after the fault, before the next stage.
     pub observe: IsoDuration,
+    /// The scenario's actions (by name) this stage runs; empty = all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    /// This stage's parameter values, by action name, over the action's own (e.g. a larger
+    /// `instanceTerminationPercentage` or API-fault `percentage`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Stage {
+    /// A stage running every action of its scenario with the actions' own parameters.
+    pub fn new(name: impl Into<String>, selection: SelectionMode, observe: IsoDuration) -> Self {
+        Self {
+            name: name.into(),
+            selection,
+            observe,
+            actions: Vec::new(),
+            parameters: BTreeMap::new(),
+        }
+    }
+
+    /// Whether this stage runs the action called `name`.
+    pub fn runs(&self, name: &str) -> bool {
+        self.actions.is_empty() || self.actions.iter().any(|a| a == name)
+    }
 }
 
 /// One metric of the hypothesis.
@@ -495,43 +586,74 @@ pub fn stage_template(
     let stage = scenario.stages.get(stage_idx).ok_or_else(missing)?;
     let cat = catalogue();
 
-    let mut target = Target::eks_pods_by_label(
+    let mut pods = Target::eks_pods_by_label(
         &scenario.target.cluster,
         &scenario.target.namespace,
         &scenario.target.selector,
         stage.selection,
     );
     if let Some(container) = &scenario.target.target_container_name {
-        target
-            .parameters
+        pods.parameters
             .insert("targetContainerName".to_owned(), container.clone());
     }
 
+    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     let mut actions = BTreeMap::new();
-    for a in &scenario.actions {
-        // Every target key of the action that takes pods points at our one target.
-        let targets = cat
+    let running: Vec<&ScenarioAction> = scenario
+        .actions
+        .iter()
+        .filter(|a| stage.runs(&a.name))
+        .collect();
+    for a in &running {
+        // Each target key of the action points at the scenario's target of that type: the pods,
+        // or the resource of the same type.
+        let mut action_targets = BTreeMap::new();
+        for (key, ty) in cat
             .action(&a.action_id)
-            .map(|spec| {
-                spec.targets
-                    .iter()
-                    .filter(|(_, ty)| ty.as_str() == "aws:eks:pod")
-                    .map(|(key, _)| (key.clone(), TARGET_NAME.to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .map(|s| &s.targets)
+            .into_iter()
+            .flatten()
+        {
+            if ty == "aws:eks:pod" {
+                targets.insert(TARGET_NAME.to_owned(), pods.clone());
+                action_targets.insert(key.clone(), TARGET_NAME.to_owned());
+            } else if let Some(r) = scenario.resources.iter().find(|r| &r.resource_type == ty) {
+                let name = r.target_name();
+                targets.insert(
+                    name.clone(),
+                    Target {
+                        resource_type: r.resource_type.clone(),
+                        resource_arns: r.arns.clone(),
+                        resource_tags: r.tags.clone(),
+                        filters: r.filters.clone(),
+                        selection_mode: stage.selection,
+                        parameters: r.parameters.clone(),
+                    },
+                );
+                action_targets.insert(key.clone(), name);
+            }
+        }
+        let mut parameters = a.parameters.clone();
+        if let Some(over) = stage.parameters.get(&a.name) {
+            parameters.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         actions.insert(
             a.name.clone(),
             Action {
                 action_id: a.action_id.clone(),
                 description: None,
-                parameters: a.parameters.clone(),
-                targets,
-                start_after: a.start_after.clone(),
+                parameters,
+                targets: action_targets,
+                start_after: a
+                    .start_after
+                    .iter()
+                    .filter(|n| stage.runs(n))
+                    .cloned()
+                    .collect(),
             },
         );
     }
-    // The observation window starts when every fault action has completed.
+    // The observation window starts when every fault action of the stage has completed.
     actions.insert(
         OBSERVE_ACTION.to_owned(),
         Action {
@@ -539,7 +661,7 @@ pub fn stage_template(
             description: Some("observation window: the stop alarms stay armed".to_owned()),
             parameters: BTreeMap::from([("duration".to_owned(), stage.observe.to_string())]),
             targets: BTreeMap::new(),
-            start_after: scenario.actions.iter().map(|a| a.name.clone()).collect(),
+            start_after: running.iter().map(|a| a.name.clone()).collect(),
         },
     );
 
@@ -556,17 +678,21 @@ pub fn stage_template(
             .collect()
     };
 
+    let on = if targets.contains_key(TARGET_NAME) || targets.is_empty() {
+        format!(
+            "{} pods ({}) in {}/{}",
+            scenario.service,
+            scenario.target.selector,
+            scenario.target.cluster,
+            scenario.target.namespace
+        )
+    } else {
+        let types: Vec<&str> = targets.values().map(|t| t.resource_type.as_str()).collect();
+        format!("{} ({})", scenario.service, types.join(", "))
+    };
     let description: String = format!(
-        "gameday {} scenario {}: {} on {} pods ({}) in {}/{}, stage {} ({})",
-        gameday.name,
-        scenario.name,
-        scenario.fault_class,
-        scenario.service,
-        scenario.target.selector,
-        scenario.target.cluster,
-        scenario.target.namespace,
-        stage.name,
-        stage.selection
+        "gameday {} scenario {}: {} on {on}, stage {} ({})",
+        gameday.name, scenario.name, scenario.fault_class, stage.name, stage.selection
     )
     .chars()
     .take(512)
@@ -577,7 +703,7 @@ pub fn stage_template(
         description,
         role_arn: gameday.fis.role_arn.clone(),
         stop_conditions,
-        targets: BTreeMap::from([(TARGET_NAME.to_owned(), target)]),
+        targets,
         actions,
         tags: BTreeMap::from([
             ("gameday".to_owned(), gameday.name.clone()),
@@ -596,7 +722,11 @@ pub fn stage_template(
             account_targeting: None,
             empty_target_resolution_mode: Some(EmptyTargetResolutionMode::Fail),
         }),
-        experiment_report_configuration: None,
+        experiment_report_configuration: gameday
+            .fis
+            .report
+            .as_ref()
+            .map(|r| super::dashboard::report_configuration(gameday, r)),
     })
 }
 
@@ -715,6 +845,43 @@ pub fn check_scenario_policy(
             more,
         }))),
     }
+}
+
+/// The blast-radius policy violations (errors and warnings) of every stage, each with the
+/// dotted scenario-file key it comes from (`scenarios[0].stages[1].selection`), so `lint` and
+/// `run` can point at `file:line:column`.
+///
+/// # Errors
+///
+/// [`PlanError`] when a stage's template cannot be built.
+pub fn scenario_policy_violations(
+    gameday: &GameDayScenario,
+    policy: &super::Policy,
+    cli_allow_production: bool,
+) -> Result<Vec<(String, PolicyViolation)>, PlanError> {
+    let mut out = Vec::new();
+    for (i, scenario) in gameday.scenarios.iter().enumerate() {
+        for (j, stage) in scenario.stages.iter().enumerate() {
+            let template = stage_template(gameday, i, j)?;
+            let value = template.to_value(&template_file_name(scenario, stage))?;
+            let label = format!("{}/{}", scenario.name, stage.name);
+            let ctx = PolicyContext {
+                policy,
+                stage: &label,
+                environment: &gameday.environment,
+                cli_allow_production,
+            };
+            for v in check_policy(&value, catalogue(), &ctx) {
+                let key = if v.pointer.is_empty() {
+                    "environment".to_owned()
+                } else {
+                    template_pointer_key(scenario, i, j, &v.pointer)
+                };
+                out.push((key, v));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Checks that a scenario file belongs to the configured environment, account and region (those
@@ -909,6 +1076,48 @@ impl Validator<'_> {
                 ));
             }
         }
+        let cat = catalogue();
+        let mut types = BTreeSet::new();
+        for (k, r) in s.resources.iter().enumerate() {
+            let rk = format!("{key}.resources[{k}].resource_type");
+            if r.resource_type == "aws:eks:pod" || cat.resource_type(&r.resource_type).is_none() {
+                return Err(self.invalid(
+                    &rk,
+                    format!(
+                        "{} is not a FIS resource type for `resources` (pods are the scenario's \
+                         `target`)",
+                        r.resource_type
+                    ),
+                ));
+            }
+            if !types.insert(r.resource_type.as_str()) {
+                return Err(self.invalid(
+                    &rk,
+                    format!(
+                        "{} is listed twice; a scenario has one target per resource type",
+                        r.resource_type
+                    ),
+                ));
+            }
+        }
+        for a in &s.actions {
+            let Some(spec) = cat.action(&a.action_id) else {
+                continue; // lint names unknown action IDs below
+            };
+            if let Some(ty) = spec
+                .targets
+                .values()
+                .find(|ty| ty.as_str() != "aws:eks:pod" && !types.contains(ty.as_str()))
+            {
+                return Err(self.invalid(
+                    &format!("{key}.resources"),
+                    format!(
+                        "action {} ({}) acts on {ty}: add a resource of that type",
+                        a.name, a.action_id
+                    ),
+                ));
+            }
+        }
         if s.stages.is_empty() {
             return Err(self.invalid(
                 &format!("{key}.stages"),
@@ -926,6 +1135,22 @@ impl Validator<'_> {
                     &format!("{sk}.name"),
                     format!("stage name {} is used twice", st.name),
                 ));
+            }
+            for (k, name) in st.actions.iter().enumerate() {
+                if !s.actions.iter().any(|a| &a.name == name) {
+                    return Err(self.invalid(
+                        &format!("{sk}.actions[{k}]"),
+                        format!("{name} is not an action of the scenario"),
+                    ));
+                }
+            }
+            for name in st.parameters.keys() {
+                if !st.runs(name) || !s.actions.iter().any(|a| &a.name == name) {
+                    return Err(self.invalid(
+                        &format!("{sk}.parameters"),
+                        format!("{name} is not an action this stage runs"),
+                    ));
+                }
             }
             if st.observe < MIN_OBSERVE || st.observe > MAX_OBSERVE {
                 return Err(self.invalid(
@@ -977,6 +1202,9 @@ impl Validator<'_> {
             ));
         }
         self.non_empty(&format!("{key}.rollback"), &s.rollback)?;
+        for (k, h) in s.hypothesis.iter().enumerate() {
+            self.hypothesis_metric(&format!("{key}.hypothesis[{k}]"), h)?;
+        }
 
         // Everything a template needs is checked by lint over the real template.
         let opts = LintOptions {
@@ -1001,26 +1229,34 @@ impl Validator<'_> {
 
     /// The scenario key a template finding comes from (best effort: the stage otherwise).
     fn finding_key(&self, s: &Scenario, i: usize, j: usize, pointer: &str) -> String {
-        let key = format!("scenarios[{i}]");
-        let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-        match parts.as_slice() {
-            ["actions", name, "parameters", param, ..] => {
-                match s.actions.iter().position(|a| a.name == *name) {
-                    Some(k) => format!("{key}.actions[{k}].parameters.{param}"),
-                    None => format!("{key}.stages[{j}].observe"),
-                }
+        template_pointer_key(s, i, j, pointer)
+    }
+
+    /// A hypothesis metric's abort bounds: finite, not inverted (the same rule as
+    /// [`crate::steady_state::validate_hypothesis`] applies to hypothesis files).
+    fn hypothesis_metric(&self, key: &str, h: &HypothesisMetric) -> Result<(), PlanError> {
+        for (side, v) in [
+            ("abort_lower", h.abort_lower),
+            ("abort_upper", h.abort_upper),
+        ] {
+            if let Some(v) = v
+                && !v.is_finite()
+            {
+                return Err(self.invalid(
+                    &format!("{key}.{side}"),
+                    format!("{v} is not a finite number (leave the key out for no bound)"),
+                ));
             }
-            ["actions", name, ..] => match s.actions.iter().position(|a| a.name == *name) {
-                Some(k) => format!("{key}.actions[{k}]"),
-                None => format!("{key}.stages[{j}]"),
-            },
-            ["targets", _, "selectionMode", ..] => format!("{key}.stages[{j}].selection"),
-            ["targets", ..] => format!("{key}.target"),
-            ["stopConditions", ..] => format!("{key}.stop_alarms"),
-            ["roleArn", ..] => "fis.role_arn".to_owned(),
-            ["logConfiguration", ..] => "fis.log_group_arn".to_owned(),
-            _ => format!("{key}.stages[{j}]"),
         }
+        if let (Some(l), Some(u)) = (h.abort_lower, h.abort_upper)
+            && l > u
+        {
+            return Err(self.invalid(
+                &format!("{key}.abort_lower"),
+                format!("the bounds are inverted: abort_lower {l} is above abort_upper {u}"),
+            ));
+        }
+        Ok(())
     }
 
     fn alarm(&self, i: usize, a: &AlarmSpec) -> Result<(), PlanError> {
@@ -1050,6 +1286,18 @@ impl Validator<'_> {
                 "need 1 <= datapoints_to_alarm <= evaluation_periods",
             ));
         }
+        // CloudWatch: Period × EvaluationPeriods ≤ 1 day below an hour's period, else 7 days.
+        let max_secs: i64 = if p < 3600 { 86_400 } else { 604_800 };
+        let periods = i64::try_from(a.evaluation_periods).unwrap_or(i64::MAX);
+        if periods.saturating_mul(p) > max_secs {
+            return Err(self.invalid(
+                &format!("{key}.evaluation_periods"),
+                format!(
+                    "{} periods of {p} s exceed CloudWatch's {max_secs} s evaluation range",
+                    a.evaluation_periods
+                ),
+            ));
+        }
         if !a.threshold.is_finite() {
             return Err(self.invalid(&format!("{key}.threshold"), "must be a finite number"));
         }
@@ -1075,6 +1323,37 @@ impl Validator<'_> {
             ));
         }
         Ok(())
+    }
+}
+
+/// The scenario-file key (`scenarios[0].stages[1].selection`) a pointer into the template of
+/// stage `j` of scenario `i` comes from (best effort: the stage otherwise).
+fn template_pointer_key(s: &Scenario, i: usize, j: usize, pointer: &str) -> String {
+    let key = format!("scenarios[{i}]");
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["actions", name, "parameters", param, ..] => {
+            match s.actions.iter().position(|a| a.name == *name) {
+                Some(k) => format!("{key}.actions[{k}].parameters.{param}"),
+                None => format!("{key}.stages[{j}].observe"),
+            }
+        }
+        ["actions", name, ..] => match s.actions.iter().position(|a| a.name == *name) {
+            Some(k) => format!("{key}.actions[{k}]"),
+            None => format!("{key}.stages[{j}]"),
+        },
+        ["targets", _, "selectionMode", ..] => format!("{key}.stages[{j}].selection"),
+        ["targets", name, ..] if *name != TARGET_NAME => {
+            match s.resources.iter().position(|r| r.target_name() == *name) {
+                Some(k) => format!("{key}.resources[{k}]"),
+                None => format!("{key}.resources"),
+            }
+        }
+        ["targets", ..] => format!("{key}.target"),
+        ["stopConditions", ..] => format!("{key}.stop_alarms"),
+        ["roleArn", ..] => "fis.role_arn".to_owned(),
+        ["logConfiguration", ..] => "fis.log_group_arn".to_owned(),
+        _ => format!("{key}.stages[{j}]"),
     }
 }
 

@@ -70,7 +70,7 @@ fn render_markdown(
     let (name, source) = match template_dir {
         Some(dir) => {
             let path = dir.join(TEMPLATE_FILE);
-            let text = std::fs::read_to_string(&path).map_err(|e| ReportError::Template {
+            let text = crate::input::read_text(&path).map_err(|e| ReportError::Template {
                 path: path.clone(),
                 source: Box::new(e),
             })?;
@@ -102,7 +102,15 @@ fn render_markdown(
         })?;
     env.get_template(&name)
         .and_then(|t| t.render(Value::from(Serde(ctx))))
-        .map_err(render_err)
+        .map_err(|e| match template_dir {
+            // A custom template that uses an undefined value is the caller's error, like a
+            // syntax error in it.
+            Some(dir) => ReportError::Template {
+                path: dir.join(TEMPLATE_FILE),
+                source: Box::new(e),
+            },
+            None => render_err(e),
+        })
 }
 
 /// `summary.json`: the machine-readable outcome of a run.

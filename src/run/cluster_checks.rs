@@ -1087,10 +1087,12 @@ mod tests {
         sc.stages = selections
             .iter()
             .enumerate()
-            .map(|(i, s)| Stage {
-                name: format!("stage-{i}"),
-                selection: SelectionMode::parse(s).expect("selection"),
-                observe,
+            .map(|(i, s)| {
+                Stage::new(
+                    format!("stage-{i}"),
+                    SelectionMode::parse(s).expect("selection"),
+                    observe,
+                )
             })
             .collect();
         sc

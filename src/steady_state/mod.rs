@@ -21,6 +21,7 @@ mod guard;
 mod hypothesis;
 mod series;
 pub mod stats;
+mod validate;
 
 pub use alarm::{AlarmInputs, MetricIdentity, alarm_inputs, alarm_name, cloudwatch_period};
 pub use derive::{DEFAULT_FALSE_ABORT_TARGET, DEFAULT_WINDOW_SECS, DeriveOptions, derive};
@@ -35,3 +36,4 @@ pub use series::{
     Cleaned, MAX_ABS_TS, Point, clean, format_ts, median_period_secs, parse_csv, parse_ts,
     ts_in_range,
 };
+pub use validate::{HypothesisProblem, breach_problem, is_cloudwatch_period, validate_hypothesis};

@@ -109,13 +109,28 @@ pub fn parse_csv(text: &str) -> Result<Vec<Point>, SteadyStateError> {
             )));
         }
         let ts = parse_ts(fields[0])
-            .ok_or_else(|| err(format!("unreadable timestamp `{}`", fields[0])))?;
+            .ok_or_else(|| err(format!("unreadable timestamp `{}`", quoted(fields[0]))))?;
         let value = fields[1]
             .parse::<f64>()
-            .map_err(|_| err(format!("unreadable value `{}`", fields[1])))?;
+            .map_err(|_| err(format!("unreadable value `{}`", quoted(fields[1]))))?;
         points.push(Point { ts, value });
     }
     Ok(points)
+}
+
+/// Longest field quoted in an error, in characters: a multi-megabyte field is not echoed whole.
+const MAX_QUOTED_CHARS: usize = 200;
+
+/// `field` cut to [`MAX_QUOTED_CHARS`] characters for an error message.
+fn quoted(field: &str) -> String {
+    match field.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => field.to_owned(),
+        Some((end, _)) => format!(
+            "{}… ({} characters in all)",
+            &field[..end],
+            field.chars().count()
+        ),
+    }
 }
 
 /// A series ready for statistics: finite values, ascending unique timestamps.

@@ -406,6 +406,55 @@ impl AwsClients {
         Ok(())
     }
 
+    /// Makes the dashboard `name` hold exactly `body`: creates it if absent, replaces it if its
+    /// body differs (compared as JSON), and sends nothing when it already matches.
+    ///
+    /// # Errors
+    /// [`ProviderError::Call`](crate::provider::ProviderError::Call) when CloudWatch refuses a
+    /// call (other than "not found" for a dashboard that does not exist yet).
+    pub async fn apply_dashboard(
+        &self,
+        name: &str,
+        body: &serde_json::Value,
+    ) -> ProviderResult<crate::provider::Change> {
+        use crate::provider::Change;
+        use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
+        const GET: &str = "cloudwatch:GetDashboard";
+        const PUT: &str = "cloudwatch:PutDashboard";
+        let existing = match self
+            .cloudwatch
+            .get_dashboard()
+            .dashboard_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => out.dashboard_body().map(str::to_owned),
+            Err(e) if e.code().is_some_and(|c| c.contains("NotFound")) => None,
+            Err(e) => return Err(call_error(GET, e)),
+        };
+        let change = match existing {
+            None => Change::Created,
+            Some(text) => {
+                if serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .as_ref()
+                    == Some(body)
+                {
+                    return Ok(Change::Unchanged);
+                }
+                Change::Updated
+            }
+        };
+        self.cloudwatch
+            .put_dashboard()
+            .dashboard_name(name)
+            .dashboard_body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| call_error(PUT, e))?;
+        Ok(change)
+    }
+
     /// Sets an alarm's state by hand (a testing aid; CloudWatch re-evaluates soon after).
     ///
     /// # Errors

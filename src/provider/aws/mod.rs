@@ -8,7 +8,10 @@
 
 mod cloudwatch;
 mod fis;
+mod iam;
 mod logs;
+
+pub use iam::RoleFacts;
 
 use std::time::Duration;
 
@@ -86,6 +89,8 @@ pub struct AwsClients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// STS, for the caller identity.
     pub sts: aws_sdk_sts::Client,
+    /// IAM, for `doctor`'s reads of the FIS experiment role.
+    pub iam: aws_sdk_iam::Client,
     /// The region in use.
     pub region: String,
     /// The endpoint override in use, if any.
@@ -121,6 +126,7 @@ impl AwsClients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
             region,
             endpoint_url: endpoint,
         })
