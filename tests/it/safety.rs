@@ -14,6 +14,23 @@ use crate::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::run::{RunEnv, finish, kinds, of_kind, signal};
 use crate::support::unique;
 
+/// An emulator whose FIS experiment states last 5 s each: a stage's experiment runs for
+/// about 15 s, so a test that must act on it while it runs (a stop that fails, a blind guard,
+/// a full disk) does not race its natural end on a loaded machine.
+fn steady_fis_emulator() -> &'static crate::support::Emulator {
+    static EMULATOR: std::sync::OnceLock<crate::support::Emulator> = std::sync::OnceLock::new();
+    EMULATOR.get_or_init(|| crate::support::emulator_with_fis_states(5))
+}
+
+/// A healthy world on [`steady_fis_emulator`].
+async fn steady_healthy() -> (RunEnv, tokio::task::JoinHandle<()>) {
+    let env = RunEnv::on(steady_fis_emulator(), 1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    (env, live)
+}
+
 /// Experiments tagged with the run (previews included) that are not over.
 async fn active(env: &RunEnv, run_id: &str) -> Vec<ExperimentSummary> {
     let mut all = env.all_experiments_of(run_id).await;
@@ -205,6 +222,15 @@ async fn issue_13_a_damaged_journal_never_blocks_recovering_another_run() {
             .contains("\ngarbage\n"),
         "the damaged journal is left as it was"
     );
+    // A later run in the same reports directory is not blocked by it.
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let next = unique("next");
+    let mut args = env.run_args(&next);
+    args.push("--dry-run".to_owned());
+    let out = finish(env.command(&[]).args(args).spawn().expect("spawn")).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("not a journal entry"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,7 +325,7 @@ async fn issue_13_recover_stops_the_experiment_even_when_the_journal_cannot_be_w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_a_journal_that_fails_mid_stage_stops_the_experiment_first() {
-    let (env, live) = RunEnv::healthy(1).await;
+    let (env, live) = steady_healthy().await;
     let run_id = unique("full-stage");
     let child = with_file_limit(&env, None, &env.run_args(&run_id));
     let pid = child.id().expect("running");
@@ -386,10 +412,10 @@ fn stage_start(fault: Fault) -> Rule {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_stop_experiment_failing_every_try_exits_5_and_a_later_recover_stops_it() {
-    let (env, live) = RunEnv::healthy(1).await;
+    let (env, live) = steady_healthy().await;
     let proxy = FaultProxy::start(&env.url, 0.0, 7);
     let run_id = unique("stop-503");
-    let args = with_flag(env.run_args(&run_id), "--stop-timeout", "5s");
+    let args = with_flag(env.run_args(&run_id), "--stop-timeout", "3s");
     let child = env
         .command(&[])
         .env("AWS_ENDPOINT_URL", &proxy.url)
@@ -830,7 +856,7 @@ async fn issue_13_signals_during_recovery_leave_nothing_running() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_a_blind_guard_aborts_the_stage_after_n_intervals() {
-    let (env, live) = RunEnv::healthy(1).await;
+    let (env, live) = steady_healthy().await;
     let proxy = FaultProxy::start(&env.url, 0.0, 5);
     let run_id = unique("blind");
     let args = with_flag(env.run_args(&run_id), "--max-blind-intervals", "3");
@@ -937,4 +963,59 @@ async fn issue_13_a_signal_during_preflight_ends_the_preview_loop_and_stops_its_
     }
     assert!(!kinds(&entries).iter().any(|k| k == "stage-intent"));
     assert_nothing_left(&env, &run_id).await;
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[test]
+fn issue_13_local_aws_keeps_its_state_per_port() {
+    let script = crate::support::repo().join("scripts/local-aws");
+    let (a, b) = (free_port(), free_port());
+    let local_aws = |port: u16, cmd: &str| {
+        let out = std::process::Command::new(&script)
+            .arg(cmd)
+            .env("PORT", port.to_string())
+            .output()
+            .expect("local-aws runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, started_a) = local_aws(a, "start");
+    assert_eq!(code, Some(0), "{started_a}");
+    // Another port is another emulator, not "already running" on the first one.
+    let (code, started_b) = local_aws(b, "start");
+    assert_eq!(code, Some(0), "{started_b}");
+    assert!(!started_b.contains("already running"), "{started_b}");
+    assert!(
+        started_b.trim_end().ends_with(&format!(":{b}")),
+        "{started_b}"
+    );
+    // Stopping B leaves A running.
+    let (code, stopped) = local_aws(b, "stop");
+    assert_eq!(code, Some(0), "{stopped}");
+    let (code, status_a) = local_aws(a, "status");
+    assert_eq!(code, Some(0), "A still runs: {status_a}");
+    assert!(
+        status_a.trim_end().ends_with(&format!(":{a}")),
+        "{status_a}"
+    );
+    let (code, status_b) = local_aws(b, "status");
+    assert_eq!(code, Some(1), "B is stopped: {status_b}");
+    let (code, stopped) = local_aws(a, "stop");
+    assert_eq!(code, Some(0), "{stopped}");
+    for port in [a, b] {
+        let _ = std::fs::remove_dir_all(
+            crate::support::repo()
+                .join(".local-aws")
+                .join(format!("port-{port}")),
+        );
+    }
 }

@@ -64,7 +64,7 @@ pub(crate) fn demo_emulator() -> &'static Emulator {
     EMULATOR.get_or_init(start_emulator)
 }
 
-fn emulator_with_fis_states(secs: u64) -> Emulator {
+pub(crate) fn emulator_with_fis_states(secs: u64) -> Emulator {
     let e = start_emulator();
     let body = format!(
         r#"{{"model_name": "fis::experiment", "transition": {{"progression": "time", "seconds": {secs}}}}}"#
