@@ -18,12 +18,18 @@
 //! 4. Score every datapoint `z = (x − centre) / spread` per side, apply the N-of-M persistence,
 //!    take each experiment-length window's worst score, and pick the abort multiplier `k` as
 //!    the split-conformal order statistic of those window scores for the false-abort target
-//!    (split evenly between the two sides for `both`; never below 3). The final seasonal profile
+//!    (split evenly between the two sides for `both`; never below 4). The final seasonal profile
 //!    is refitted on all cycles, and `k` is raised if that profile would abort more often on its
 //!    own history.
 //! 5. Keep the profile with the narrowest band (a seasonal one must beat the flat one by 10 %).
 //!    Clamp to the SLO; if that makes the backtest exceed the target, use the shortest
-//!    persistence rule that brings it back under.
+//!    persistence rule that brings it back under. A persistence rule over M datapoints is only tried when M periods fit in half an
+//!    experiment window.
+//! 6. Sustained rule: where isolated spikes make the one-datapoint band wide, add a 2-of-3 rule
+//!    with a narrower `k` (conformal, and at least the score that so few datapoints exceed that
+//!    chance pairs stay under the target), kept when it is 20 % narrower on a side and both
+//!    rules together still meet the target. Sparse metrics (a datapoint per experiment window
+//!    or rarer) are guarded 1-of-1 with a warning. See `docs/steady-state.md`.
 
 use super::error::SteadyStateError;
 use super::hypothesis::{
