@@ -18,17 +18,23 @@
 //! 4. Score every datapoint `z = (x − centre) / spread` per side, apply the N-of-M persistence,
 //!    take each experiment-length window's worst score, and pick the abort multiplier `k` as
 //!    the split-conformal order statistic of those window scores for the false-abort target
-//!    (split evenly between the two sides for `both`; never below 3). The final seasonal profile
+//!    (split evenly between the two sides for `both`; never below 4). The final seasonal profile
 //!    is refitted on all cycles, and `k` is raised if that profile would abort more often on its
 //!    own history.
 //! 5. Keep the profile with the narrowest band (a seasonal one must beat the flat one by 10 %).
 //!    Clamp to the SLO; if that makes the backtest exceed the target, use the shortest
-//!    persistence rule that brings it back under.
+//!    persistence rule that brings it back under. A persistence rule over M datapoints is only tried when M periods fit in half an
+//!    experiment window.
+//! 6. Sustained rule: where isolated spikes make the one-datapoint band wide, add a 2-of-3 rule
+//!    with a narrower `k` (conformal, and at least the score that so few datapoints exceed that
+//!    chance pairs stay under the target), kept when it is 20 % narrower on a side and both
+//!    rules together still meet the target. Sparse metrics (a datapoint per experiment window
+//!    or rarer) are guarded 1-of-1 with a warning. See `docs/steady-state.md`.
 
 use super::error::SteadyStateError;
 use super::hypothesis::{
     Backtest, Bounds, Direction, LearnedFrom, MetricHypothesis, Persistence, Profile, Rule,
-    Seasonality, Shift, Status, TimeRange, assess_with,
+    Seasonality, Shift, Status, Sustained, TimeRange, assess_with,
 };
 use super::series::{Point, clean, format_ts, median_period_secs};
 use super::stats::{self, Side};
@@ -98,11 +104,17 @@ const SEASONAL_MIN_GAIN: f64 = 0.10;
 /// their two neighbours (300 ≈ five hours of one-minute points, where the 97.5 % quantile used
 /// for quantised metrics rests on about eight values).
 const POOL_BELOW_POINTS: usize = 300;
-/// Weight, in datapoints, of the global spread when shrinking a bucket's spread towards it.
-const SHRINK_POINTS: f64 = 30.0;
-/// Never put an abort line closer than 3 robust σ to the centre: below that ordinary noise
-/// aborts (also the floor when the backtest windows never score high, e.g. sparse data).
-const K_FLOOR: f64 = 3.0;
+/// Weight, in datapoints, of the global spread when shrinking a bucket's spread towards it. A
+/// quantile-based σ from n points has a relative standard error near 1/√n, and the narrowest
+/// of 24 or 168 buckets sits about two standard errors low: with hourly data a bucket holds a
+/// few dozen points, so its own spread gets at most about a third of the weight.
+const SHRINK_POINTS: f64 = 100.0;
+/// Never put an abort line closer than 4 robust σ to the centre. A one-datapoint rule over an
+/// experiment window of P datapoints and a per-side target of 0.5 % needs a per-datapoint tail
+/// of 0.005 / P: 3.1 σ for a normal metric with P = 6, but real metrics have heavier tails than
+/// the few days they are learned from show (the robust σ comes from the quartiles), so 4 σ is
+/// where a short history's band starts to hold on the weeks after it.
+const K_FLOOR: f64 = 4.0;
 /// A changepoint is a level shift when its robust z exceeds 8 ...
 const LEVEL_SHIFT_Z: f64 = 8.0;
 /// ... and the shift is larger than 3 point-level robust σ (tiny shifts of quantised,
@@ -120,7 +132,15 @@ const LEVEL_SHIFT_MAX_BLOCKS: usize = 24;
 /// longer than any experiment it guards (it would have aborted at the first breach), short
 /// enough that a permanent change of normal is not reported as an anomaly for days.
 const REBASELINE_WINDOWS: i64 = 12;
-/// Persistence rules tried, shortest first.
+/// A longer persistence rule is chosen only if its band is this much narrower than the
+/// shorter one's: it delays every abort by its extra datapoints, so it must buy real
+/// sensitivity (isolated one-point spikes in the history make the one-point rule's band wide).
+const PERSISTENCE_MIN_GAIN: f64 = 0.2;
+/// The sustained rule's persistence: two of three datapoints, the shortest rule that a single
+/// spike cannot fire.
+const SUSTAINED_RULE: (usize, usize) = (2, 3);
+/// Persistence rules tried, shortest first; a rule over M datapoints is tried only when M
+/// periods fit in half an experiment window, so a guarded experiment can still abort early.
 const PERSISTENCE_CANDIDATES: [(usize, usize); 3] = [(1, 1), (2, 3), (3, 5)];
 /// Period assumed when the history has fewer than two points (CloudWatch's standard 1 minute).
 const FALLBACK_PERIOD_SECS: i64 = 60;
@@ -223,12 +243,13 @@ pub fn derive(
         return Ok(base.degenerate(reason, &learn, learned_from, warnings));
     }
     if period >= opts.window_secs {
-        let reason = format!(
-            "sparse: datapoints every {period} s, not shorter than the {} s experiment window, so no guard could \
-             see a fault within one experiment",
+        // Still worth guarding: a long-running check (or a longer GameDay) sees every
+        // datapoint, and a single datapoint far outside the band is evidence enough.
+        warnings.push(format!(
+            "sparse: datapoints every {period} s, not shorter than the {} s experiment window: a fault shows \
+             in at most one datapoint per experiment",
             opts.window_secs
-        );
-        return Ok(base.degenerate(reason, &learn, learned_from, warnings));
+        ));
     }
 
     let layout = Layout::new(&learn, opts, period);
@@ -274,14 +295,19 @@ pub fn derive(
         ));
     };
 
-    // Persistence: the shortest rule whose backtest (SLO clamp included) meets the target.
+    // Persistence: the shortest rule fast enough for an experiment whose backtest (SLO clamp
+    // included) meets the target, else the one that aborts least.
     let slo = Bounds {
         lower: opts.slo_lower,
         upper: opts.slo_upper,
     };
     let candidates: Vec<(usize, usize)> = match forced {
         Some(f) => vec![f],
-        None => PERSISTENCE_CANDIDATES.to_vec(),
+        None => PERSISTENCE_CANDIDATES
+            .iter()
+            .copied()
+            .filter(|&(_, m)| m == 1 || m as i64 * period <= opts.window_secs / 2)
+            .collect(),
     };
     let mut chosen: Option<((usize, usize), Ks, usize)> = None;
     for nm in candidates {
@@ -298,8 +324,7 @@ pub fn derive(
         };
         let aborted = backtest_aborts(&learn, &oof, &layout, &rule, nm);
         let meets = (aborted as f64) <= opts.false_abort_target * layout.windows as f64;
-        let better = chosen.as_ref().is_none_or(|(_, _, a)| aborted < *a);
-        if better {
+        if chosen.as_ref().is_none_or(|(_, _, a)| aborted < *a) {
             chosen = Some((nm, ks_nm, aborted));
         }
         if meets {
@@ -316,6 +341,41 @@ pub fn derive(
         ));
     };
     ks = chosen_ks;
+    // The sustained rule, when isolated spikes make the main band clearly wider than a
+    // confirmed excursion needs; dropped if together they would abort too often.
+    let mut aborted = aborted;
+    let sustained = if forced.is_none() {
+        sustained_rule(&learn, &oof, &layout, opts, period, (n_of, m), &ks).and_then(|s| {
+            let main = Rule {
+                direction: opts.direction,
+                k_upper: ks.upper,
+                k_lower: ks.lower,
+                slo,
+            };
+            let second = Rule {
+                direction: opts.direction,
+                k_upper: s.k_upper,
+                k_lower: s.k_lower,
+                slo: Bounds::default(),
+            };
+            let a = backtest_flags(&learn, &oof, &layout, &main, (n_of, m));
+            let b = backtest_flags(
+                &learn,
+                &oof,
+                &layout,
+                &second,
+                (s.datapoints_to_alarm, s.evaluation_periods),
+            );
+            let union = a.iter().zip(&b).filter(|(x, y)| **x || **y).count();
+            let fits = (union as f64) <= opts.false_abort_target * layout.windows as f64;
+            (fits || union == aborted).then(|| {
+                aborted = union;
+                s
+            })
+        })
+    } else {
+        None
+    };
     let rate = aborted as f64 / layout.windows as f64;
     if rate > opts.false_abort_target {
         let cause = if opts.slo_upper.is_some() || opts.slo_lower.is_some() {
@@ -406,6 +466,7 @@ pub fn derive(
             datapoints_to_alarm: n_of,
             evaluation_periods: m,
         },
+        sustained,
         slo,
         rebaseline_after_secs: Some(REBASELINE_WINDOWS * opts.window_secs),
         backtest: Some(Backtest {
@@ -511,6 +572,7 @@ impl Base<'_> {
                 datapoints_to_alarm: 1,
                 evaluation_periods: 1,
             },
+            sustained: None,
             slo,
             rebaseline_after_secs: None,
             backtest: None,
@@ -814,14 +876,84 @@ fn band_width(oof: &[Local], ks: &Ks, direction: Direction) -> f64 {
         / n
 }
 
+/// The sustained rule (see [`Sustained`]): the next longer admissible persistence rule, on the
+/// sides where its `k` is clearly below the main rule's; `None` when no side gains.
+fn sustained_rule(
+    points: &[Point],
+    oof: &[Local],
+    layout: &Layout,
+    opts: &DeriveOptions,
+    period: i64,
+    main: (usize, usize),
+    ks: &Ks,
+) -> Option<Sustained> {
+    let (n_of, m) = SUSTAINED_RULE;
+    if m <= main.1 || m as i64 * period > opts.window_secs / 2 {
+        return None;
+    }
+    let mut ks2 = choose_ks(points, oof, layout, opts, (n_of, m));
+    {
+        // Short histories rarely hold two exceedances close together even when single ones are
+        // common, so the rank alone can set k too low: also keep the share q of single
+        // datapoints beyond k so small that chance coincidences (about M·q² per datapoint,
+        // datapoints independent) stay under the side's target per window.
+        let per_window = (opts.window_secs as f64 / period as f64).max(1.0);
+        let alpha = opts.false_abort_target / opts.direction_sides().max(1) as f64;
+        let q = (alpha / (m as f64 * per_window)).sqrt();
+        let quantile = |score: &dyn Fn(f64, Local) -> f64| {
+            // The smallest observed score with at most a share q strictly above it (an observed
+            // value, so a quantised metric's band edge never falls between two of its steps).
+            let z: Vec<f64> = points
+                .iter()
+                .zip(oof)
+                .map(|(p, l)| score(p.value, *l))
+                .collect();
+            let above = ((q * z.len() as f64).floor() as usize).min(z.len().checked_sub(1)?);
+            stats::nth_largest(&z, above)
+        };
+        if let (Some(k), Some(x)) = (ks2.upper, quantile(&|x, (c, su, _)| (x - c) / su)) {
+            ks2.upper = Some(k.max(x));
+        }
+        if let (Some(k), Some(x)) = (ks2.lower, quantile(&|x, (c, _, sl)| (c - x) / sl)) {
+            ks2.lower = Some(k.max(x));
+        }
+    }
+    let gain = |second: Option<f64>, first: Option<f64>| match (second, first) {
+        (Some(s), Some(f)) if s < (1.0 - PERSISTENCE_MIN_GAIN) * f => Some(s),
+        _ => None,
+    };
+    let k_upper = gain(ks2.upper, ks.upper);
+    let k_lower = gain(ks2.lower, ks.lower);
+    (k_upper.is_some() || k_lower.is_some()).then_some(Sustained {
+        datapoints_to_alarm: n_of,
+        evaluation_periods: m,
+        k_upper,
+        k_lower,
+    })
+}
+
 /// Windows in which the guard rule (per-side persistence and SLO included) would abort.
 fn backtest_aborts(
     points: &[Point],
     oof: &[Local],
     layout: &Layout,
     rule: &Rule,
-    (n_of, m): (usize, usize),
+    nm: (usize, usize),
 ) -> usize {
+    backtest_flags(points, oof, layout, rule, nm)
+        .iter()
+        .filter(|a| **a)
+        .count()
+}
+
+/// Per scored window, whether the guard rule would abort in it.
+fn backtest_flags(
+    points: &[Point],
+    oof: &[Local],
+    layout: &Layout,
+    rule: &Rule,
+    (n_of, m): (usize, usize),
+) -> Vec<bool> {
     let sides: Vec<i8> = points
         .iter()
         .zip(oof)
@@ -835,7 +967,7 @@ fn backtest_aborts(
             *a |= s > 0.5;
         }
     }
-    aborted.iter().filter(|a| **a).count()
+    aborted
 }
 
 /// Start of the current level if the history holds a significant level shift, and its size.
@@ -919,15 +1051,15 @@ mod tests {
     #[test]
     fn hand_computed_static_thresholds() {
         // 2873 = 13 × 221 one-minute points, values 10..=22 each 221 times: median 16, residual
-        // quartiles ±3 -> σ = 3 / Φ⁻¹(0.75) per side. Window maxima score 6/σ = 1.35 < 3, so k is
-        // the floor 3 and the bounds are 16 ± 3σ.
+        // quartiles ±3 -> σ = 3 / Φ⁻¹(0.75) per side. Window maxima score 6/σ = 1.35 < 4, so k is
+        // the floor 4 and the bounds are 16 ± 4σ.
         let pts = series(2873, 60, |i| 10.0 + ((i * 7919) % 13) as f64);
         let h = derive(&pts, &DeriveOptions::default()).unwrap();
         assert_eq!(h.status, Status::Ok);
         let sigma = 3.0 / 0.674_489_750_196_081_7;
         assert_relative_eq!(h.baseline.unwrap(), 16.0);
-        assert_relative_eq!(h.abort.upper.unwrap(), 16.0 + 3.0 * sigma, epsilon = 1e-9);
-        assert_relative_eq!(h.abort.lower.unwrap(), 16.0 - 3.0 * sigma, epsilon = 1e-9);
+        assert_relative_eq!(h.abort.upper.unwrap(), 16.0 + 4.0 * sigma, epsilon = 1e-9);
+        assert_relative_eq!(h.abort.lower.unwrap(), 16.0 - 4.0 * sigma, epsilon = 1e-9);
         assert_eq!(h.profile.as_ref().unwrap().seasonality, Seasonality::None);
         assert_eq!(h.acceptable_range.upper, Some(22.0));
         // 95 full windows + 1 partial (>= 15 points): max-rank, bound 1/97 per side.
@@ -975,8 +1107,18 @@ mod tests {
         assert_eq!(nan.learned_from.non_finite, 500);
         let short = derive(&series(10, 60, |i| i as f64), &o).unwrap();
         assert!(reason(&short).starts_with("sparse: only 10 datapoints"));
+        // Hourly datapoints are guarded (one datapoint per experiment at most), with a warning.
         let hourly = derive(&series(500, 3600, |i| noise(i as u64)), &o).unwrap();
-        assert!(reason(&hourly).starts_with("sparse: datapoints every 3600 s"));
+        assert_eq!(hourly.status, Status::Ok);
+        assert_eq!(hourly.persistence.evaluation_periods, 1);
+        assert!(
+            hourly
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("sparse: datapoints every 3600 s")),
+            "{:?}",
+            hourly.warnings
+        );
         // Constant series still guard their SLO.
         let slo = derive(
             &series(500, 60, |_| 1.0),
@@ -1134,6 +1276,52 @@ mod tests {
             })
             .collect();
         assert!(!check_with_summary(&h, &hurt).1.held);
+    }
+
+    #[test]
+    fn isolated_spikes_get_a_sustained_rule_that_catches_a_moderate_shift() {
+        // Noise ±1 with a single spike to 30 every 311 minutes (rare enough that two in three
+        // datapoints would not happen by chance): the one-datapoint band must reach 30, so a
+        // lasting shift to 18 only shows through the sustained 2-of-3 rule.
+        let pts = series(2880, 60, |i| {
+            if i % 311 == 5 {
+                30.0
+            } else {
+                10.0 + noise(i as u64)
+            }
+        });
+        let h = derive(&pts, &DeriveOptions::default()).unwrap();
+        assert_eq!(h.persistence.datapoints_to_alarm, 1);
+        assert!(h.abort.upper.unwrap() >= 30.0);
+        let s = h.sustained.expect("a sustained rule");
+        assert_eq!((s.datapoints_to_alarm, s.evaluation_periods), (2, 3));
+        assert!(s.k_upper.unwrap() < 0.8 * h.k_upper.unwrap());
+        let t0 = pts.last().unwrap().ts + 60;
+        let at = |i: i64, v: f64| Point {
+            ts: t0 + i * 60,
+            value: v,
+        };
+        // A fresh healthy stretch with its spikes holds; a shift to 18 breaks within 3 points.
+        let healthy: Vec<Point> = (0..600)
+            .map(|i| {
+                at(
+                    i,
+                    if i % 311 == 5 {
+                        30.0
+                    } else {
+                        10.0 + noise(i as u64 + 7)
+                    },
+                )
+            })
+            .collect();
+        assert!(check_with_summary(&h, &healthy).1.held);
+        let shifted: Vec<Point> = (0..10).map(|i| at(i, 18.0)).collect();
+        let v = check(&h, &shifted);
+        assert!(!v[0].breach && v[1].breach, "{v:?}");
+        // The sustained rule survives the JSON round trip.
+        let back: MetricHypothesis =
+            serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        assert_eq!(back.sustained, h.sustained);
     }
 
     #[test]

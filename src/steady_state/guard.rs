@@ -11,25 +11,33 @@
 //! - `breach` when at least N of the last M datapoint slots exceed on the same side (each side
 //!   acts like its own CloudWatch alarm); a gap of g periods fills g slots with "not exceeding"
 //!   (CloudWatch `notBreaching` semantics);
+//! - a hypothesis with a [`Sustained`](super::Sustained) rule also breaches when N' of its last
+//!   M' slots lie beyond that rule's narrower band on the same side (a second alarm, OR-ed);
 //! - a non-finite value or a timestamp beyond year 9999 is a missing datapoint (no breach, fills
 //!   no slot); a datapoint not later than the previous one is judged against the bounds for display but never breaches and does
 //!   not enter the persistence window;
-//! - re-baselining: after `rebaseline_after_secs` in which at least 80 % of datapoints exceeded
-//!   on the same side, the guard accepts the new level: the centre moves by the median residual
-//!   and the spreads widen by the ratio of the new to the learned residual σ (never narrow).
-//!   Only a guard running far longer than an experiment can reach this; the summary lists each
-//!   re-baseline so a human re-derives the hypothesis.
+//! - re-baselining: when the guard has breached in every quarter of the last
+//!   `rebaseline_after_secs` (a new level, or a new regime of recurring bursts), it accepts what
+//!   it saw as the new normal: the centre moves by the median residual of that horizon and the
+//!   spreads widen (never narrow) enough to hold 90 % of its datapoints, and at least by the
+//!   ratio of its residual σ to the learned one. Only a guard running far longer than an experiment
+//!   can reach this (an experiment aborts at the first breach); the summary lists each
+//!   re-baseline so a human re-derives the hypothesis. SLO bounds are never relaxed.
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::hypothesis::{MetricHypothesis, Shift};
+use super::hypothesis::{Bounds, MetricHypothesis, Rule, Shift, assess_with};
 use super::series::{Point, iso_ts, ts_in_range};
 use super::stats;
 
-/// Share of datapoints in the re-baseline horizon that must exceed on one side.
-const REBASELINE_SHARE: f64 = 0.8;
+/// The re-baseline horizon is cut into this many parts, and each must hold a breach: breaches
+/// recurring over the whole horizon, not one burst at its start.
+const REBASELINE_PARTS: i64 = 4;
+/// A re-baseline widens the band to hold this share of the horizon's datapoints: the new
+/// normal's bursts, but not the most extreme tenth, which may be the fault itself.
+const REBASELINE_HOLD: f64 = 0.9;
 /// Fewest datapoints in the horizon before a re-baseline is considered.
 const REBASELINE_MIN_POINTS: usize = 6;
 
@@ -55,9 +63,12 @@ pub struct Guard {
     hypothesis: MetricHypothesis,
     /// Last M datapoint slots per side: (exceeded above, exceeded below).
     slots: VecDeque<(bool, bool)>,
+    /// The same for the sustained rule, if the hypothesis has one.
+    sustained_slots: VecDeque<(bool, bool)>,
     last_ts: Option<i64>,
     shift: Shift,
-    horizon: VecDeque<(i64, f64, i8)>,
+    /// Recent datapoints: (time, residual, breach, spread_upper, spread_lower).
+    horizon: VecDeque<(i64, f64, bool, f64, f64)>,
     rebaselines: Vec<i64>,
 }
 
@@ -67,6 +78,7 @@ impl Guard {
         Self {
             hypothesis: hypothesis.clone(),
             slots: VecDeque::new(),
+            sustained_slots: VecDeque::new(),
             last_ts: None,
             shift: Shift::NONE,
             horizon: VecDeque::new(),
@@ -83,6 +95,19 @@ impl Guard {
     pub fn observe(&mut self, p: Point) -> Verdict {
         let h = &self.hypothesis;
         let a = h.assess(p.ts, p.value, self.shift);
+        let learned = h.profile.as_ref().and_then(|pr| pr.at(p.ts));
+        let spreads = learned.map(|(_, su, sl)| (su, sl));
+        let sustained = h.sustained.map(|s| {
+            let rule = Rule {
+                direction: h.direction,
+                k_upper: s.k_upper,
+                k_lower: s.k_lower,
+                slo: Bounds::default(),
+            };
+            let m = s.evaluation_periods.max(1);
+            let side = assess_with(&rule, learned, p.value, self.shift).side;
+            (side, m, s.datapoints_to_alarm.clamp(1, m))
+        });
         let mut verdict = Verdict {
             timestamp: p.ts,
             value: p.value,
@@ -96,42 +121,43 @@ impl Guard {
         }
         let m = h.persistence.evaluation_periods.max(1);
         let n_of = h.persistence.datapoints_to_alarm.clamp(1, m);
+        let period = h.persistence.period_secs.max(1);
         if let Some(prev) = self.last_ts {
-            let period = h.persistence.period_secs.max(1);
             let steps = ((p.ts - prev) as f64 / period as f64).round() as i64 - 1;
             for _ in 0..steps.clamp(0, m as i64) {
-                self.push_slot((false, false), m);
+                push_slot(&mut self.slots, (false, false), m);
+            }
+            if let Some((_, sm, _)) = sustained {
+                for _ in 0..steps.clamp(0, sm as i64) {
+                    push_slot(&mut self.sustained_slots, (false, false), sm);
+                }
             }
         }
         self.last_ts = Some(p.ts);
-        self.push_slot((a.side > 0, a.side < 0), m);
-        let above = self.slots.iter().filter(|s| s.0).count();
-        let below = self.slots.iter().filter(|s| s.1).count();
-        verdict.breach = above >= n_of || below >= n_of;
-        if let Some(r) = a.residual {
-            self.track_level(p.ts, r, a.side);
+        push_slot(&mut self.slots, (a.side > 0, a.side < 0), m);
+        verdict.breach = persisted(&self.slots, n_of);
+        if let Some((side, sm, sn)) = sustained {
+            push_slot(&mut self.sustained_slots, (side > 0, side < 0), sm);
+            verdict.breach |= persisted(&self.sustained_slots, sn);
+        }
+        if let (Some(r), Some(spreads)) = (a.residual, spreads) {
+            self.track_level(p.ts, r, verdict.breach, spreads);
         }
         verdict
     }
 
-    fn push_slot(&mut self, exceeded: (bool, bool), m: usize) {
-        while self.slots.len() >= m {
-            self.slots.pop_front();
-        }
-        self.slots.push_back(exceeded);
-    }
-
-    /// Keeps the re-baseline horizon and accepts a new level when it is sustained.
-    fn track_level(&mut self, ts: i64, residual: f64, side: i8) {
+    /// Keeps the re-baseline horizon and accepts a new normal when breaches recur over all of
+    /// it.
+    fn track_level(&mut self, ts: i64, residual: f64, breach: bool, (su, sl): (f64, f64)) {
         let h = &self.hypothesis;
         let (Some(horizon), Some(profile)) = (h.rebaseline_after_secs, h.profile.as_ref()) else {
             return;
         };
-        self.horizon.push_back((ts, residual, side));
+        self.horizon.push_back((ts, residual, breach, su, sl));
         while self
             .horizon
             .front()
-            .is_some_and(|(t, _, _)| *t <= ts - horizon)
+            .is_some_and(|(t, ..)| *t <= ts - horizon)
         {
             self.horizon.pop_front();
         }
@@ -139,32 +165,72 @@ impl Guard {
         let covered = self
             .horizon
             .front()
-            .is_some_and(|(t, _, _)| *t <= ts - horizon + period);
+            .is_some_and(|(t, ..)| *t <= ts - horizon + period);
         if !covered || self.horizon.len() < REBASELINE_MIN_POINTS {
             return;
         }
-        let len = self.horizon.len() as f64;
-        let sustained = [1i8, -1].iter().any(|s| {
-            self.horizon.iter().filter(|(_, _, x)| x == s).count() as f64 >= REBASELINE_SHARE * len
-        });
-        if !sustained {
+        let part = (horizon / REBASELINE_PARTS).max(1);
+        let start = ts - horizon;
+        let mut parts = [false; REBASELINE_PARTS as usize];
+        for (t, _, b, ..) in &self.horizon {
+            if *b {
+                parts[((t - start - 1) / part).clamp(0, REBASELINE_PARTS - 1) as usize] = true;
+            }
+        }
+        if !parts.iter().all(|p| *p) {
             return;
         }
-        let res: Vec<f64> = self.horizon.iter().map(|(_, r, _)| *r).collect();
+        let res: Vec<f64> = self.horizon.iter().map(|(_, r, ..)| *r).collect();
         let Some(offset) = stats::median(&res) else {
             return;
         };
         let sigma = stats::mad_sigma(&res, offset).unwrap_or(0.0);
-        let ratio = if profile.residual_sigma > 0.0 {
+        let mut ratio: f64 = if profile.residual_sigma > 0.0 {
             (sigma / profile.residual_sigma).max(1.0)
         } else {
             1.0
         };
+        // Wide enough that most datapoints of the horizon lie inside the new band.
+        let (ku, kl) = (
+            h.k_upper.filter(|_| h.direction.has_upper()),
+            h.k_lower.filter(|_| h.direction.has_lower()),
+        );
+        let mut need: Vec<f64> = Vec::new();
+        for (_, r, _, su, sl) in &self.horizon {
+            let mut x: f64 = 0.0;
+            if let Some(k) = ku {
+                x = x.max((r - offset) / (k * su));
+            }
+            if let Some(k) = kl {
+                x = x.max((offset - r) / (k * sl));
+            }
+            need.push(x);
+        }
+        if let Some(hold) = stats::quantile_select(&mut need, REBASELINE_HOLD) {
+            ratio = ratio.max(hold);
+        }
+        if !ratio.is_finite() {
+            return;
+        }
         self.shift = Shift { offset, ratio };
         self.rebaselines.push(ts);
         self.horizon.clear();
         self.slots.clear();
+        self.sustained_slots.clear();
     }
+}
+
+/// Appends a datapoint slot, keeping the last `m`.
+fn push_slot(slots: &mut VecDeque<(bool, bool)>, exceeded: (bool, bool), m: usize) {
+    while slots.len() >= m {
+        slots.pop_front();
+    }
+    slots.push_back(exceeded);
+}
+
+/// Whether at least `n_of` slots exceeded on the same side.
+fn persisted(slots: &VecDeque<(bool, bool)>, n_of: usize) -> bool {
+    slots.iter().filter(|s| s.0).count() >= n_of || slots.iter().filter(|s| s.1).count() >= n_of
 }
 
 /// Summary of a check run.
@@ -333,6 +399,26 @@ mod tests {
         assert_eq!(json["breach"], false);
         let back: Verdict = serde_json::from_value(json).unwrap();
         assert_eq!(back, v[0]);
+    }
+
+    #[test]
+    fn recurring_bursts_become_the_new_normal() {
+        let h = hypothesis(None, None);
+        let t0 = 200_000;
+        // A three-minute burst to 25 every 20 minutes for 12 hours: the guard aborts on them
+        // for the 6 h horizon, then widens its band to hold them.
+        let pts: Vec<Point> = (0..720)
+            .map(|i| Point {
+                ts: t0 + i * 60,
+                value: if i % 20 < 3 { 25.0 } else { 10.0 + noise(i) },
+            })
+            .collect();
+        let (v, summary) = check_with_summary(&h, &pts);
+        assert!(v[0].breach);
+        assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
+        assert!(v[400..].iter().all(|v| !v.breach));
+        // The centre did not move: ordinary points stay well inside.
+        assert!(v[719].upper.unwrap() >= 25.0 && v[719].lower.unwrap() < 9.0);
     }
 
     #[test]

@@ -139,6 +139,23 @@ pub struct Persistence {
     pub evaluation_periods: usize,
 }
 
+/// A second abort rule for sustained excursions, next to the main one: abort when
+/// `datapoints_to_alarm` of the last `evaluation_periods` datapoints lie beyond the narrower
+/// band `centre ± k · spread` of this rule. Learned only where isolated one-datapoint spikes in
+/// the history make the main (one-datapoint) band wide: then a moderate shift that lasts is
+/// caught by this rule and a large spike by the main one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sustained {
+    /// N: datapoints beyond the band needed.
+    pub datapoints_to_alarm: usize,
+    /// M: datapoints looked at.
+    pub evaluation_periods: usize,
+    /// Upper-side multiplier, when this rule guards the upper side.
+    pub k_upper: Option<f64>,
+    /// Lower-side multiplier, when this rule guards the lower side.
+    pub k_lower: Option<f64>,
+}
+
 /// How the thresholds did on the learning history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Backtest {
@@ -222,6 +239,9 @@ pub struct MetricHypothesis {
     pub profile: Option<Profile>,
     /// Persistence rule and datapoint period.
     pub persistence: Persistence,
+    /// Optional second rule for sustained excursions within the main band (see [`Sustained`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sustained: Option<Sustained>,
     /// Hard bounds from the SLO, never relaxed.
     pub slo: Bounds,
     /// A guard that has seen the metric outside its bounds for this long accepts the new level

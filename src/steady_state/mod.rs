@@ -30,7 +30,7 @@ pub use evaluate::{Evaluation, evaluate};
 pub use guard::{CheckSummary, Guard, Verdict, check, check_with_summary};
 pub use hypothesis::{
     Backtest, Bounds, Direction, LearnedFrom, MetricHypothesis, Persistence, Profile, Seasonality,
-    Status, TimeRange,
+    Status, Sustained, TimeRange,
 };
 pub use series::{
     Cleaned, MAX_ABS_TS, Point, clean, format_ts, median_period_secs, parse_csv, parse_ts,
