@@ -304,6 +304,16 @@ pub const ACTION_PERMISSIONS: &[(&str, &str, &[&str])] = &[
             "tag:GetResources",
         ],
     ),
+    // The legacy ID of the action above (still in AWS's workshop templates); same permissions.
+    (
+        "aws:elasticache:interrupt-cluster-az-power",
+        "ElastiCache",
+        &[
+            "elasticache:DescribeReplicationGroups",
+            "elasticache:InterruptClusterAzPower",
+            "tag:GetResources",
+        ],
+    ),
     (
         "aws:kinesis:stream-provisioned-throughput-exception",
         "Kinesis",
