@@ -18,6 +18,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod error;
+pub mod history;
 pub mod mine;
 pub mod plan;
 pub mod provider;

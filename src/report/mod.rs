@@ -34,6 +34,8 @@ mod fixtures;
 mod tests;
 
 pub use charts::RenderedChart;
+/// Trend charts for `gameday history`, drawn by the same code as the stage charts.
+pub(crate) use charts::trend_chart;
 pub use context::facts_of as facts;
 pub use error::ReportError;
 pub use findings::{OWNER_PLACEHOLDER, Priority};
