@@ -485,3 +485,81 @@ pub fn apply_standings(catalogue: &mut crate::mine::Catalogue, standings: &[Clas
         })
         .collect();
 }
+
+/// A service's score after a run, and its change since the runs before (none for a first run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreAfter {
+    /// Service.
+    pub service: String,
+    /// Score after the run.
+    pub score: f64,
+    /// Change since before the run; `None` when no earlier run exercised the service.
+    pub change: Option<f64>,
+}
+
+/// What a run's report shows of the history: the scores after it, and "Since last time".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHistory {
+    /// Score per service the run exercised.
+    pub scores: Vec<ScoreAfter>,
+    /// The comparison with the earlier runs, when there are any.
+    pub since_last_time: Option<SinceLastTime>,
+}
+
+/// The history as a run's report shows it; `None` when the run is not among `runs` or
+/// exercised nothing (a dry or preflight-failed run).
+pub fn run_history(
+    runs: &[RunRecord],
+    run_id: &str,
+    mined: &[MinedClass],
+    validity: chrono::Duration,
+    recovery_factor: f64,
+) -> Option<RunHistory> {
+    let this = runs.iter().find(|r| r.start.run_id == run_id)?;
+    if let Some(since) = since_last_time(runs, run_id, mined, validity, recovery_factor) {
+        return Some(RunHistory {
+            scores: since
+                .scores
+                .iter()
+                .map(|s| ScoreAfter {
+                    service: s.service.clone(),
+                    score: s.after,
+                    change: Some(s.change),
+                })
+                .collect(),
+            since_last_time: Some(since),
+        });
+    }
+    let services: BTreeSet<String> = super::fold::attempts_of(this)
+        .into_iter()
+        .map(|a| a.service)
+        .collect();
+    if services.is_empty() {
+        return None;
+    }
+    let mut opts = HistoryOptions::new(this.ended_at());
+    opts.validity = validity;
+    opts.recovery_factor = recovery_factor;
+    opts.services = services.into_iter().collect();
+    let loaded = Loaded {
+        runs: runs
+            .iter()
+            .filter(|r| r.ended_at() <= this.ended_at())
+            .cloned()
+            .collect(),
+        ..Loaded::default()
+    };
+    let h = history(&loaded, mined, &opts);
+    Some(RunHistory {
+        scores: h
+            .scores
+            .into_iter()
+            .map(|s| ScoreAfter {
+                service: s.service,
+                score: s.score,
+                change: None,
+            })
+            .collect(),
+        since_last_time: None,
+    })
+}

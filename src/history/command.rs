@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 
-use super::collect::{ClassStanding, History, SinceLastTime, history, since_last_time, standings};
+use super::collect::{ClassStanding, History, RunHistory, history, run_history, standings};
 use super::fold::{DEFAULT_RECOVERY_FACTOR, HistoryOptions};
 use super::read::{read_runs, read_schedule};
 use super::render::{render_markdown, render_table};
@@ -208,11 +208,11 @@ pub fn planning_standings(reports_dir: &Path, now: DateTime<Utc>) -> Option<Vec<
     }
 }
 
-/// "Since last time" for a run whose journal is `<reports_dir>/<run_id>/journal.jsonl`, from
-/// the other journals there (default validity and recovery factor).
-pub fn since_last_time_in(reports_dir: &Path, run_id: &str) -> Option<SinceLastTime> {
+/// The history a run's report shows (scores after it, "Since last time"), from the journals
+/// beside its own under `reports_dir` (default validity and recovery factor).
+pub fn run_history_in(reports_dir: &Path, run_id: &str) -> Option<RunHistory> {
     let loaded = read_runs(reports_dir);
-    since_last_time(
+    run_history(
         &loaded.runs,
         run_id,
         &[],

@@ -21,9 +21,9 @@ mod render;
 mod score;
 
 pub use collect::{
-    ClassRef, ClassStanding, HISTORY_SCHEMA_VERSION, History, RegressionSeen, RunSeen, ScoreChange,
-    ScorePoint, SinceLastTime, Standing, apply_standings, history, merge_mined, mined_from_runs,
-    since_last_time, standings,
+    ClassRef, ClassStanding, HISTORY_SCHEMA_VERSION, History, RegressionSeen, RunHistory, RunSeen,
+    ScoreAfter, ScoreChange, ScorePoint, SinceLastTime, Standing, apply_standings, history,
+    merge_mined, mined_from_runs, run_history, since_last_time, standings,
 };
 pub use fold::{
     AbortSeen, Attempt, ClassRecord, DEFAULT_RECOVERY_FACTOR, DEFAULT_VALIDITY_DAYS,

@@ -628,3 +628,69 @@ fn markdown_draws_score_and_recovery_trends() {
     assert!(table.contains("SCORE checkout 65.3/100"), "{table}");
     assert!(table.contains("skipped "), "{table}");
 }
+
+async fn postmortem(reports: &Path, run_id: &str) -> (String, serde_json::Value) {
+    use crate::report::{ReportOptions, load_record, write_report};
+    let run_dir = reports.join(run_id);
+    let record = load_record(&run_dir.join("journal.jsonl")).expect("record");
+    let opts = ReportOptions {
+        template_dir: None,
+        llm: None,
+        rendered_at: week(12),
+    };
+    let paths = write_report(&run_dir, &record, &opts)
+        .await
+        .expect("report");
+    let md = std::fs::read_to_string(paths.postmortem).expect("postmortem");
+    let summary = std::fs::read_to_string(paths.summary).expect("summary");
+    (md, serde_json::from_str(&summary).expect("json"))
+}
+
+#[tokio::test]
+async fn a_later_run_post_mortem_says_what_changed_since_last_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    twelve_weeks(dir.path());
+
+    // The first run has nothing to compare with: no section, a score without a change.
+    let (md, summary) = postmortem(dir.path(), "r01").await;
+    assert!(!md.contains("Since last time"), "{md}");
+    assert_eq!(summary["resilience"]["scores"][0]["service"], "checkout");
+    assert!(summary["resilience"]["scores"][0]["change"].is_null());
+    assert!(summary["resilience"]["since_last_time"].is_null());
+
+    // The regression.
+    let (md, _) = postmortem(dir.path(), "r04").await;
+    assert!(md.contains("\n## Since last time\n"), "{md}");
+    assert!(
+        md.contains("Compared with 3 earlier runs (the latest, `r03`, started 2026-10-05"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- Regressions: 2\n  - checkout dependency-latency: percent-10 passed in run r03"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("- Newly verified: none"), "{md}");
+
+    // The fix.
+    let (md, summary) = postmortem(dir.path(), "r07").await;
+    let since = md
+        .split("## Since last time")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("section");
+    assert!(since.contains("- Regressions: none"), "{since}");
+    assert!(
+        since.contains("- Newly verified: dependency-latency on checkout"),
+        "{since}"
+    );
+    let change = summary["resilience"]["scores"][0]["change"]
+        .as_f64()
+        .expect("a change");
+    assert!(change > 40.0, "{change}");
+    assert!(
+        since.contains(&format!("({change:+.1})")),
+        "the section and summary.json agree: {since}"
+    );
+}
