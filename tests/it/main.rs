@@ -8,6 +8,7 @@ mod aws_wire;
 mod cli;
 mod demo;
 mod fake_kube;
+mod history;
 mod kube_wire;
 mod mine;
 mod plan;
