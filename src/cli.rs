@@ -103,6 +103,10 @@ pub enum Command {
     /// permissions of exactly the planned actions) and the Kubernetes RBAC and EKS access entry
     /// of FIS pod actions. `plan --export` puts the same into CloudFormation and Terraform.
     Iam(IamArgs),
+    /// The learning loop: every run journal under the reports directory folded into one record
+    /// per service × fault class (runs, verdict per stage, recovery times, aborts), regressions
+    /// with their evidence, and a resilience score per service with its breakdown.
+    History(crate::history::command::HistoryArgs),
 }
 
 /// `gameday iam`.
@@ -259,6 +263,11 @@ pub struct PlanArgs {
     /// already matches is left alone.
     #[arg(long)]
     pub apply: bool,
+    /// Run journals (`gameday history`): failed and regressed classes are planned first, then
+    /// unverified, then verified; each scenario notes why it was chosen. Ignored when it holds
+    /// no run.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub reports_dir: PathBuf,
 }
 
 /// IaC export formats.
@@ -465,6 +474,10 @@ pub struct MineArgs {
     /// 5 requests/s per account, but needs no Insights permissions).
     #[arg(long, value_enum, default_value_t = PullVia::Insights)]
     pub via: PullVia,
+    /// Run journals (`gameday history`): a class is verified only when a GameDay run passed it
+    /// within 30 days; failed and regressed classes rank first. Ignored when it holds no run.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub reports_dir: PathBuf,
 }
 
 /// How `mine` reads CloudWatch Logs.
@@ -631,6 +644,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::Schedule(args) => Ok(crate::schedule::command::run(&cli, args, &shutdown).await?),
         Command::Report(args) => report(&cli, args).await,
         Command::Iam(args) => iam(&cli, args),
+        Command::History(args) => Ok(crate::history::command::run(args)?),
     }
 }
 
@@ -973,7 +987,12 @@ impl crate::mine::pull::PullProgress for PullBar {
 async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
     check_out_file("--out", args.out.as_ref())?;
     let cfg = cli.load_config()?;
-    let catalogue = build_catalogue(cli, &cfg, args).await?;
+    let mut catalogue = build_catalogue(cli, &cfg, args).await?;
+    if let Some(standings) =
+        crate::history::command::planning_standings(&args.reports_dir, chrono::Utc::now())
+    {
+        crate::history::apply_standings(&mut catalogue, &standings);
+    }
     let text = match args.format {
         CatalogueFormat::Table => crate::mine::render_table(&catalogue),
         CatalogueFormat::Markdown => crate::mine::render_markdown(&catalogue),
@@ -1453,6 +1472,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
                 row_cap: crate::mine::pull::INSIGHTS_ROW_CAP,
                 slice: "1d".to_owned(),
                 via: PullVia::Insights,
+                reports_dir: args.reports_dir.clone(),
             };
             build_catalogue(cli, &cfg, &defaults).await?
         }
@@ -1517,6 +1537,8 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
     opts.top_per_service = args.top;
     opts.only_services.clone_from(&args.services);
     opts.cli_allow_production = args.allow_production;
+    opts.history =
+        crate::history::command::planning_standings(&args.reports_dir, chrono::Utc::now());
     let gameday = crate::plan::plan(&catalogue, &hypotheses, &cfg, &opts)
         .map_err(|e| locate_plan_error(e, &cfg, &hypotheses_files))?;
     let exports: Vec<ExportFormat> = args

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod doctor;
 pub mod error;
 pub mod flags;
+pub mod history;
 pub mod iam;
 pub mod input;
 pub mod mine;

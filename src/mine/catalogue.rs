@@ -115,6 +115,10 @@ pub struct ClassSummary {
     pub fis_caveat: Option<String>,
     /// The incidents, oldest first.
     pub incidents: Vec<Incident>,
+    /// The class's last GameDay verdict (`service: failed 2026-11-20 (run …)`), when the run
+    /// history was read (`gameday history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verdict: Option<String>,
 }
 
 /// An error/warning template no signature matched.
@@ -248,6 +252,7 @@ fn summarise(
         fis_caveat: info.and_then(|c| c.fis_caveat.clone()),
         class,
         incidents,
+        last_verdict: None,
     }
 }
 

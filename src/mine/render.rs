@@ -33,7 +33,7 @@ pub fn render_table(catalogue: &Catalogue) -> String {
             vec![
                 c.rank.to_string(),
                 c.class.clone(),
-                if c.verified { "yes" } else { "UNVERIFIED" }.to_owned(),
+                with_last_verdict(if c.verified { "yes" } else { "UNVERIFIED" }, c),
                 c.incident_count.to_string(),
                 format_duration(c.mttr_ms),
                 format_duration(c.median_duration_ms),
@@ -122,7 +122,10 @@ pub fn render_markdown(catalogue: &Catalogue) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} |",
             c.rank,
             c.class,
-            if c.verified { "yes" } else { "**unverified**" },
+            md_escape(&with_last_verdict(
+                if c.verified { "yes" } else { "**unverified**" },
+                c
+            )),
             c.incident_count,
             format_duration(c.mttr_ms),
             format_duration(c.median_duration_ms),
@@ -283,6 +286,14 @@ fn md_escape(text: &str) -> String {
 
 fn md_code(text: &str) -> String {
     text.replace('`', "'").replace('|', "\\|")
+}
+
+/// The verified cell, with the class's last GameDay verdict when the run history was read.
+fn with_last_verdict(verified: &str, c: &ClassSummary) -> String {
+    match &c.last_verdict {
+        Some(v) => format!("{verified} (last: {v})"),
+        None => verified.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -352,6 +352,18 @@ fn context(g: &GameDayScenario) -> BriefContext<'_> {
                     s.why.services.join(", ")
                 },
             );
+            // The run history, when the plan read one: the last verdict and why it was chosen.
+            let why = match (&s.why.last_verdict, &s.why.chosen_because) {
+                (None, None) => why,
+                (verdict, chosen) => format!(
+                    "{why}; last GameDay verdict: {}{}",
+                    verdict.as_deref().unwrap_or("none"),
+                    chosen
+                        .as_ref()
+                        .map(|c| format!("; chosen: {c}"))
+                        .unwrap_or_default()
+                ),
+            };
             ScenarioContext {
                 name: s.name.clone(),
                 service: s.service.clone(),

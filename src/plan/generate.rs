@@ -69,6 +69,11 @@ pub struct PlanOptions {
     pub cli_allow_production: bool,
     /// Plan only these configured services (every configured service when empty).
     pub only_services: Vec<String>,
+    /// The run history's standing of each service × class (`gameday history`). When set, a
+    /// class counts as verified only when a GameDay run passed it within its validity, and
+    /// classes rank failed or regressed first, then unverified, then verified; each scenario
+    /// notes why it was chosen. `None`: the catalogue's own `verified` and order.
+    pub history: Option<Vec<crate::history::ClassStanding>>,
 }
 
 impl PlanOptions {
@@ -97,6 +102,7 @@ impl PlanOptions {
             fault_duration: IsoDuration::from_mins(5),
             cli_allow_production: false,
             only_services: Vec::new(),
+            history: None,
         }
     }
 }
@@ -163,7 +169,10 @@ pub fn plan(
             .collect();
         // The catalogue is ranked unverified-first already; a stable sort keeps that promise for
         // a hand-made catalogue too, without changing the rank order within each group.
-        candidates.sort_by_key(|c| c.verified);
+        match &opts.history {
+            Some(h) => candidates.sort_by_key(|c| history_rank(h, &service.name, &c.class)),
+            None => candidates.sort_by_key(|c| c.verified),
+        }
         let mut chosen = Vec::new();
         for class in candidates {
             if chosen.len() >= opts.top_per_service {
@@ -224,14 +233,18 @@ pub fn plan(
             }
         }
         for (class, planned) in chosen {
-            scenarios.push(scenario(
+            let mut planned = scenario(
                 service,
                 class,
                 planned,
                 &target,
                 &hypothesis,
                 &stop_alarms,
-            ));
+            );
+            if let Some(h) = &opts.history {
+                note_history(&mut planned.why, h, &service.name, &class.class);
+            }
+            scenarios.push(planned);
         }
     }
     if scenarios.is_empty() {
@@ -621,6 +634,9 @@ fn scenario(
                 .map(|t| t.template.clone())
                 .collect(),
             caveat,
+            priority: Some(class.priority),
+            last_verdict: None,
+            chosen_because: None,
         },
         target: target.clone(),
         resources: planned.resources,
@@ -648,6 +664,55 @@ fn scenario(
         ],
         rollback: planned.rollback,
     }
+}
+
+/// Rank of a class for a service by its run history: failed or regressed first (0), then
+/// unverified (1: never run, stale, or a pass of the catalogue alone), then verified (2).
+fn history_rank(history: &[crate::history::ClassStanding], service: &str, class: &str) -> u8 {
+    use crate::history::Standing;
+    match history
+        .iter()
+        .find(|h| h.service == service && h.class == class)
+        .map(|h| h.standing)
+    {
+        Some(Standing::Attention) => 0,
+        None | Some(Standing::Unverified) => 1,
+        Some(Standing::Verified) => 2,
+    }
+}
+
+/// Writes what the run history says into a planned scenario's evidence: verified only when a
+/// run passed it within its validity, the last verdict, and why it was chosen.
+fn note_history(
+    why: &mut Evidence,
+    history: &[crate::history::ClassStanding],
+    service: &str,
+    class: &str,
+) {
+    use crate::history::Standing;
+    let found = history
+        .iter()
+        .find(|h| h.service == service && h.class == class);
+    why.verified = found.is_some_and(|h| h.standing == Standing::Verified);
+    why.last_verdict = found.map(|h| h.summary.clone());
+    why.chosen_because = Some(match found {
+        Some(h) if h.standing == Standing::Attention => format!(
+            "ranked first: its last GameDay run did not pass or regressed ({})",
+            h.summary
+        ),
+        Some(h) if h.standing == Standing::Unverified => format!(
+            "unverified: not passed by a GameDay run within its validity (last: {})",
+            h.summary
+        ),
+        Some(h) => format!(
+            "already verified ({}); planned because fewer failed or unverified classes than the \
+             per-service quota remain",
+            h.summary
+        ),
+        None => "never exercised by a GameDay run: ranked after failed and regressed classes, \
+                 before verified ones"
+            .to_owned(),
+    });
 }
 
 #[cfg(test)]
@@ -716,6 +781,7 @@ pub(crate) mod tests {
                 .collect(),
             fis_caveat: None,
             incidents: Vec::new(),
+            last_verdict: None,
         }
     }
 
@@ -1210,6 +1276,99 @@ pub(crate) mod tests {
             .expect("planned");
         let names: Vec<&str> = node.stages.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["one-node", "nodegroup-10-percent"]);
+    }
+
+    #[test]
+    fn the_run_history_ranks_failed_first_then_unverified_then_verified() {
+        use crate::history::{ClassStanding, Standing, Verdict};
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 17, 10, 0, 0)
+            .single()
+            .expect("date");
+        let standing = |class: &str, standing, verdict| ClassStanding {
+            service: "checkout".into(),
+            class: class.into(),
+            standing,
+            verdict,
+            run_id: "r1".into(),
+            at,
+            summary: format!("{} 2026-11-17 (run r1)", Verdict::as_str(verdict)),
+        };
+        let classes = |g: &GameDayScenario| {
+            g.scenarios
+                .iter()
+                .map(|s| s.fault_class.clone())
+                .collect::<Vec<_>>()
+        };
+        // Two of checkout's classes: network-latency (rank 2, unverified in the catalogue) and
+        // pod-crash (rank 4, "verified" because an FIS action was seen in the logs).
+        let mut catalogue = incidents();
+        catalogue
+            .classes
+            .retain(|c| c.class == "network-latency" || c.class == "pod-crash");
+        let mut opts = options();
+        opts.only_services = vec!["checkout".into()];
+        opts.top_per_service = 1;
+        let without = plan(&catalogue, &hypotheses(), &config(), &opts).expect("plans");
+        assert_eq!(classes(&without), ["network-latency"]);
+        assert!(without.scenarios[0].why.chosen_because.is_none());
+
+        // A GameDay passed network-latency last week: it ranks below pod-crash, which no
+        // GameDay has passed (the FIS action in the logs no longer counts).
+        opts.history = Some(vec![standing(
+            "network-latency",
+            Standing::Verified,
+            Verdict::Passed,
+        )]);
+        let g = plan(&catalogue, &hypotheses(), &config(), &opts).expect("plans");
+        assert_eq!(classes(&g), ["pod-crash"]);
+        let why = &g.scenarios[0].why;
+        assert!(!why.verified);
+        assert_eq!(why.last_verdict, None);
+        assert!(
+            why.chosen_because
+                .as_deref()
+                .is_some_and(|c| c.starts_with("never exercised by a GameDay run")),
+            "{why:?}"
+        );
+        opts.top_per_service = 2;
+        let g = plan(&catalogue, &hypotheses(), &config(), &opts).expect("plans");
+        assert_eq!(classes(&g), ["pod-crash", "network-latency"]);
+        assert!(g.scenarios[1].why.verified);
+        assert!(
+            g.scenarios[1]
+                .why
+                .chosen_because
+                .as_deref()
+                .is_some_and(|c| c.starts_with("already verified")),
+        );
+
+        // It failed instead: first, ahead of the unverified pod-crash.
+        opts.history = Some(vec![
+            standing("network-latency", Standing::Attention, Verdict::Failed),
+            standing("pod-crash", Standing::Verified, Verdict::Passed),
+        ]);
+        opts.top_per_service = 1;
+        let g = plan(&catalogue, &hypotheses(), &config(), &opts).expect("plans");
+        assert_eq!(classes(&g), ["network-latency"]);
+        let why = &g.scenarios[0].why;
+        assert!(!why.verified);
+        assert_eq!(
+            why.last_verdict.as_deref(),
+            Some("failed 2026-11-17 (run r1)")
+        );
+        assert!(
+            why.chosen_because
+                .as_deref()
+                .is_some_and(|c| c.starts_with("ranked first")),
+            "{why:?}"
+        );
+        let brief = crate::plan::brief::render_brief(&g).expect("brief");
+        assert!(
+            brief
+                .contains("last GameDay verdict: failed 2026-11-17 (run r1); chosen: ranked first"),
+            "{brief}"
+        );
     }
 
     #[test]

@@ -189,6 +189,16 @@ pub struct Evidence {
     /// How close the FIS action is to the real fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caveat: Option<String>,
+    /// The class's mined priority (`frequency × impact`), the weight of the class in the
+    /// resilience score (`gameday history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<f64>,
+    /// The class's last GameDay verdict on this service, from the run history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verdict: Option<String>,
+    /// Why the planner chose this scenario, from the run history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen_because: Option<String>,
 }
 
 /// `aws:eks:pod` target of a scenario, selected by one label.

@@ -152,6 +152,7 @@ pub(crate) fn stage_charts(
                 lower,
                 upper,
                 window,
+                axis: Axis::Clock,
             });
             RenderedChart {
                 file_name: format!(
@@ -178,6 +179,34 @@ struct Series<'a> {
     lower: Option<f64>,
     upper: Option<f64>,
     window: Option<(i64, i64)>,
+    axis: Axis,
+}
+
+/// What the x axis shows: the time of day (a stage) or the date (a trend over runs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Axis {
+    Clock,
+    Date,
+}
+
+/// A trend over runs (`gameday history --format markdown`): one line of `(epoch seconds,
+/// value)` points, dated on the x axis. Same drawing code and guarantees as the stage charts.
+pub(crate) fn trend_chart(title: &str, unit: &str, points: &[(i64, f64)]) -> String {
+    let guard: Vec<(i64, f64, bool)> = points
+        .iter()
+        .filter(|(_, v)| v.is_finite())
+        .map(|&(t, v)| (t, v, false))
+        .collect();
+    draw(&Series {
+        title,
+        metric: unit,
+        baseline: &[],
+        guard: &guard,
+        lower: None,
+        upper: None,
+        window: None,
+        axis: Axis::Date,
+    })
 }
 
 /// Linear map of `v` from `[a, b]` onto `[c, d]`.
@@ -312,7 +341,10 @@ fn draw(s: &Series<'_>) -> String {
             r##"<text x="{:.1}" y="{:.1}" text-anchor="{anchor}">{} UTC</text>"##,
             x(t),
             py0 + 16.0,
-            clock(super::format::epoch(t))
+            match s.axis {
+                Axis::Clock => clock(super::format::epoch(t)),
+                Axis::Date => super::format::epoch(t).format("%Y-%m-%d").to_string(),
+            }
         );
     }
     let _ = writeln!(
@@ -345,6 +377,11 @@ fn draw(s: &Series<'_>) -> String {
             x(*t),
             y(*v)
         );
+    }
+    if s.axis == Axis::Date {
+        // A trend has one series, named by the title: no legend.
+        o.push_str("</svg>\n");
+        return o;
     }
     // Legend.
     let lx = LEFT + 300.0;
@@ -394,6 +431,7 @@ mod tests {
             lower: None,
             upper: None,
             window: None,
+            axis: Axis::Clock,
         });
         let doc = roxmltree::Document::parse(&svg).expect("well-formed");
         assert_eq!(doc.root_element().tag_name().name(), "svg");
@@ -411,6 +449,7 @@ mod tests {
             lower: None,
             upper: Some(1.0),
             window: Some((100, 115)),
+            axis: Axis::Clock,
         });
         let doc = roxmltree::Document::parse(&svg).expect("well-formed");
         let by_class = |c: &str| {
@@ -429,5 +468,27 @@ mod tests {
             .and_then(|w| w.parse().ok())
             .expect("width");
         assert!((w - (WIDTH - LEFT - RIGHT) / 2.0).abs() < 0.2, "{w}");
+    }
+
+    #[test]
+    fn a_trend_is_dated_and_has_one_line_and_no_legend() {
+        let day = 86_400;
+        let svg = trend_chart(
+            "score <x>",
+            "score",
+            &[(20 * 365 * day, 40.0), (20 * 365 * day + 7 * day, 55.0)],
+        );
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed");
+        let lines: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("guard"))
+            .collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            lines[0].attribute("points").map(|p| p.split(' ').count()),
+            Some(2)
+        );
+        assert!(svg.contains("1989-12-27"), "dated axis: {svg}");
+        assert!(!svg.contains("class=\"legend\""));
     }
 }

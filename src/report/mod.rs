@@ -34,11 +34,13 @@ mod fixtures;
 mod tests;
 
 pub use charts::RenderedChart;
+/// Trend charts for `gameday history`, drawn by the same code as the stage charts.
+pub(crate) use charts::trend_chart;
 pub use context::facts_of as facts;
 pub use error::ReportError;
 pub use findings::{OWNER_PLACEHOLDER, Priority};
 pub use llm::{DraftAction, DraftFinding, DraftText, Drafted, draft};
-pub use render::{Rendered, SUMMARY_SCHEMA_VERSION, TEMPLATE_FILE, render};
+pub use render::{Rendered, SUMMARY_SCHEMA_VERSION, TEMPLATE_FILE, render, render_with_history};
 pub use write::{
     CHARTS_DIR, POSTMORTEM_FILE, ReportOptions, ReportPaths, SUMMARY_FILE, load_record,
     locate_journal, write_report,

@@ -51,10 +51,34 @@ pub fn render(
     opts: &ReportOptions,
     drafted: Option<&Drafted>,
 ) -> Result<Rendered, ReportError> {
+    render_with_history(record, opts, drafted, None)
+}
+
+/// [`render`], with what the run history says about this run: the post-mortem gains a
+/// "Since last time" section (when earlier runs exist) and `summary.json` a `resilience` entry
+/// (the score per service and its change), which the scheduler's `after` notification carries.
+///
+/// # Errors
+/// As [`render`].
+pub fn render_with_history(
+    record: &RunRecord,
+    opts: &ReportOptions,
+    drafted: Option<&Drafted>,
+    history: Option<&crate::history::RunHistory>,
+) -> Result<Rendered, ReportError> {
     let ctx = context::build(record, opts.rendered_at, drafted);
-    let postmortem = render_markdown(&ctx, opts.template_dir.as_deref())?;
-    let mut summary = serde_json::to_string_pretty(&summary(&ctx))
-        .map_err(|source| ReportError::Serialise { source })?;
+    let since = history.and_then(since_context);
+    let postmortem = render_markdown(&ctx, opts.template_dir.as_deref(), since.as_ref())?;
+    let mut summary = match history {
+        None => serde_json::to_string_pretty(&summary(&ctx)),
+        Some(h) => serde_json::to_value(summary(&ctx)).and_then(|mut v| {
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("resilience".to_owned(), serde_json::to_value(h)?);
+            }
+            serde_json::to_string_pretty(&v)
+        }),
+    }
+    .map_err(|source| ReportError::Serialise { source })?;
     summary.push('\n');
     Ok(Rendered {
         postmortem,
@@ -63,9 +87,52 @@ pub fn render(
     })
 }
 
+/// The "Since last time" section, every line formatted here.
+#[derive(Debug, Serialize)]
+struct SinceContext {
+    previous: String,
+    scores: Vec<String>,
+    regressions: Vec<String>,
+    newly_verified: Vec<String>,
+}
+
+fn since_context(h: &crate::history::RunHistory) -> Option<SinceContext> {
+    let s = h.since_last_time.as_ref()?;
+    Some(SinceContext {
+        previous: format!(
+            "Compared with {} earlier run{} (the latest, `{}`, started {}).",
+            s.earlier_runs,
+            if s.earlier_runs == 1 { "" } else { "s" },
+            s.previous_run_id,
+            s.previous_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        scores: s
+            .scores
+            .iter()
+            .map(|c| {
+                format!(
+                    "Resilience score of {}: {:.1} → {:.1} ({:+.1})",
+                    c.service, c.before, c.after, c.change
+                )
+            })
+            .collect(),
+        regressions: s
+            .regressions
+            .iter()
+            .map(|r| format!("{} {}: {}", r.service, r.class, r.regression.evidence))
+            .collect(),
+        newly_verified: s
+            .newly_verified
+            .iter()
+            .map(|c| format!("{} on {}", c.class, c.service))
+            .collect(),
+    })
+}
+
 fn render_markdown(
     ctx: &ReportContext,
     template_dir: Option<&Path>,
+    since: Option<&SinceContext>,
 ) -> Result<String, ReportError> {
     let (name, source) = match template_dir {
         Some(dir) => {
@@ -101,7 +168,12 @@ fn render_markdown(
             None => render_err(e),
         })?;
     env.get_template(&name)
-        .and_then(|t| t.render(Value::from(Serde(ctx))))
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                since_last_time => Value::from(Serde(since)),
+                ..Value::from(Serde(ctx))
+            })
+        })
         .map_err(|e| match template_dir {
             // A custom template that uses an undefined value is the caller's error, like a
             // syntax error in it.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::context;
 use super::error::ReportError;
 use super::llm;
-use super::render::render;
+use super::render::render_with_history;
 use crate::config::LlmSettings;
 use crate::run::journal::{JOURNAL_FILE, read_journal};
 use crate::run::record::RunRecord;
@@ -111,7 +111,11 @@ pub async fn write_report(
         }
         None => None,
     };
-    let rendered = render(record, opts, drafted.as_ref())?;
+    // The journals beside this one: the score and "Since last time" (`gameday history`).
+    let history = run_dir
+        .parent()
+        .and_then(|reports| crate::history::command::run_history_in(reports, &record.start.run_id));
+    let rendered = render_with_history(record, opts, drafted.as_ref(), history.as_ref())?;
 
     let charts_dir = run_dir.join(CHARTS_DIR);
     create_dir(&charts_dir).await?;

@@ -125,6 +125,25 @@ pub fn run_summary(reports_dir: &Path, run_id: &str) -> (serde_json::Value, Opti
     (summary, report.is_file().then_some(report))
 }
 
+/// The resilience score line of an `after` notification, from the run's `summary.json`
+/// (`resilience`, written by the report from the run history): `Resilience score: checkout 68.5
+/// (+51.4)`. `None` when the summary has no score.
+pub fn score_line(summary: &serde_json::Value) -> Option<String> {
+    let scores = summary.get("resilience")?.get("scores")?.as_array()?;
+    let parts: Vec<String> = scores
+        .iter()
+        .filter_map(|s| {
+            let service = s.get("service")?.as_str()?;
+            let score = s.get("score")?.as_f64()?;
+            Some(match s.get("change").and_then(serde_json::Value::as_f64) {
+                Some(c) => format!("{service} {score:.1} ({c:+.1})"),
+                None => format!("{service} {score:.1} (first run)"),
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("Resilience score: {}.", parts.join(", ")))
+}
+
 /// Sends notifications in the background.
 #[derive(Debug, Clone)]
 pub struct Notifier {
@@ -192,5 +211,24 @@ impl Notifier {
         self.tracker.close();
         self.tracker.wait().await;
         self.tracker.reopen();
+    }
+}
+
+#[cfg(test)]
+mod score_tests {
+    use super::score_line;
+
+    #[test]
+    fn the_after_text_carries_the_score_and_its_change() {
+        let summary = serde_json::json!({"resilience": {"scores": [
+            {"service": "checkout", "score": 68.5, "change": 51.4},
+            {"service": "catalog", "score": 40.0, "change": null}
+        ]}});
+        assert_eq!(
+            score_line(&summary).as_deref(),
+            Some("Resilience score: checkout 68.5 (+51.4), catalog 40.0 (first run).")
+        );
+        assert_eq!(score_line(&serde_json::json!({"outcome": "passed"})), None);
+        assert_eq!(score_line(&serde_json::Value::Null), None);
     }
 }

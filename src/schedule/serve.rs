@@ -749,6 +749,10 @@ impl<L: Launcher, C: Clock> RunTask<L, C> {
                 |r| format!("Report: {}", r.display())
             )
         );
+        if let Some(line) = super::notify::score_line(&after.summary) {
+            after.text.push(' ');
+            after.text.push_str(&line);
+        }
         self.notifier.send(&self.entry.notify, &after);
         (result, report)
     }

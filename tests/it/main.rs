@@ -9,6 +9,7 @@ mod cli;
 mod demo;
 mod fake_kube;
 mod fault_proxy;
+mod history;
 mod hostile;
 mod kube_wire;
 mod mine;
