@@ -1527,6 +1527,18 @@ mod tests {
     }
 
     #[test]
+    fn fis_report_is_validated_with_default_windows() {
+        let cfg = load("fis:\n  report:\n    bucket: gameday-reports\n    post_experiment: 5m\n")
+            .expect("valid");
+        let r = cfg.fis.report.expect("report");
+        assert_eq!(r.bucket, "gameday-reports");
+        assert_eq!(r.pre_experiment.to_string(), "PT20M");
+        assert_eq!(r.post_experiment.to_string(), "PT5M");
+        let err = load("fis:\n  report:\n    bucket: Bad_Bucket\n").expect_err("invalid bucket");
+        assert!(err.to_string().contains("fis.report.bucket"), "{err}");
+    }
+
+    #[test]
     fn example_config_loads_and_validates() {
         let cfg = Config::from_yaml(Path::new("gameday.example.yaml"), EXAMPLE_CONFIG)
             .expect("the shipped example config must be valid");

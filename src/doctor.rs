@@ -194,6 +194,9 @@ pub async fn run_with(
     let (kube, llm) = tokio::join!(kube_check(cfg), llm_check(cfg));
     checks.push(kube);
     checks.push(llm);
+    if let Some(g) = scenario {
+        checks.extend(rbac_checks(g).await);
+    }
     checks
 }
 
@@ -438,6 +441,45 @@ async fn fis_role_check(
         ),
         Err(check) => check,
     }
+}
+
+/// The FIS RBAC in every namespace the scenario's pod actions target, read from each cluster
+/// (found in the kubeconfig by its EKS name), with the manifests to apply when it is missing.
+async fn rbac_checks(g: &crate::plan::GameDayScenario) -> Vec<Check> {
+    use crate::iam::kubernetes::{cluster_name, rbac_targets};
+    use crate::provider::kube::ClusterTarget as _;
+    const NAME: &str = "k8s-rbac";
+    let sa = &g.fis.kubernetes_service_account;
+    let mut out = Vec::new();
+    for (cluster, ns) in rbac_targets(g) {
+        let name = cluster_name(&cluster);
+        let res = timed(NAME, async {
+            crate::provider::kube::install_tls_provider();
+            let kube = crate::provider::kube::KubeCluster::for_eks_cluster(name).await?;
+            kube.access(&ns, sa).await
+        })
+        .await;
+        out.push(match res {
+            Ok(Ok(access)) => {
+                let (detail, fix) = crate::run::cluster_checks::rbac_verdict(sa, &access);
+                let detail = format!("{name}/{ns}: {detail}");
+                match fix {
+                    None => Check::ok(NAME, detail),
+                    Some(fix) => Check::fail(NAME, detail, fix),
+                }
+            }
+            Ok(Err(e)) => Check::fail(
+                NAME,
+                format!("{name}/{ns}: {}", error_chain(&e)),
+                format!(
+                    "point KUBECONFIG at the cluster (`aws eks update-kubeconfig --name {name}`), \
+                     then apply the manifests of `gameday iam` (kubectl apply -f {IAM_DIR}/kubernetes-rbac.yaml)"
+                ),
+            ),
+            Err(check) => check,
+        });
+    }
+    out
 }
 
 async fn kube_check(cfg: Option<&Config>) -> Check {

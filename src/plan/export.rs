@@ -165,14 +165,21 @@ pub fn export_cloudformation(g: &GameDayScenario) -> Result<String, PlanError> {
         |n| format!("Experiment{}", pascal(n)),
     );
     for (s, id) in stages.iter().zip(ids) {
-        resources.insert(id, cfn_template(g, &s.template, &alarm_id));
+        let mut template = cfn_template(g, &s.template, &alarm_id);
+        cfn_template_extras(&mut template, &s.template);
+        resources.insert(id, template);
     }
+    cfn_permissions_and_dashboard(g, &mut resources);
     let doc = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!(
-            "gameday {}: FIS experiment templates (one per stage) and their stop alarms",
+            "gameday {}: FIS experiment templates (one per stage), their stop alarms, the FIS \
+             experiment role, the runner policies, the EKS access entries and the dashboard",
             g.name
         ),
+        "Metadata": {
+            "gameday::KubernetesRbac": crate::iam::kubernetes::rbac_yaml(g),
+        },
         "Resources": resources,
     });
     let mut text = serde_json::to_string_pretty(&doc).map_err(|source| PlanError::Export {
@@ -354,6 +361,119 @@ fn cfn_template(
     json!({"Type": "AWS::FIS::ExperimentTemplate", "Properties": p})
 }
 
+/// The logical id of the FIS experiment role in the CloudFormation export.
+const CFN_ROLE_ID: &str = "FisExperimentRole";
+
+/// What the permissions work adds to a stage template resource: it waits for the role, and it
+/// carries the experiment report configuration.
+fn cfn_template_extras(resource: &mut Value, t: &ExperimentTemplate) {
+    resource["DependsOn"] = json!([CFN_ROLE_ID]);
+    if let Some(r) = &t.experiment_report_configuration {
+        let mut s3 = serde_json::Map::new();
+        s3.insert(
+            "BucketName".into(),
+            json!(r.outputs.s3_configuration.bucket_name),
+        );
+        if let Some(prefix) = &r.outputs.s3_configuration.prefix {
+            s3.insert("Prefix".into(), json!(prefix));
+        }
+        let mut c = serde_json::Map::new();
+        c.insert(
+            "Outputs".into(),
+            json!({"ExperimentReportS3Configuration": s3}),
+        );
+        if let Some(ds) = &r.data_sources {
+            let dashboards: Vec<Value> = ds
+                .cloud_watch_dashboards
+                .iter()
+                .map(|d| json!({"DashboardIdentifier": d.dashboard_identifier}))
+                .collect();
+            c.insert(
+                "DataSources".into(),
+                json!({"CloudWatchDashboards": dashboards}),
+            );
+        }
+        if let Some(d) = &r.pre_experiment_duration {
+            c.insert("PreExperimentDuration".into(), json!(d));
+        }
+        if let Some(d) = &r.post_experiment_duration {
+            c.insert("PostExperimentDuration".into(), json!(d));
+        }
+        resource["Properties"]["ExperimentReportConfiguration"] = Value::Object(c);
+    }
+}
+
+/// The FIS experiment role, the two runner policies, an EKS access entry per cluster with pod
+/// actions, and the GameDay dashboard.
+fn cfn_permissions_and_dashboard(
+    g: &GameDayScenario,
+    resources: &mut serde_json::Map<String, Value>,
+) {
+    use crate::iam::{PolicySet, experiment, kubernetes, runner_policy, runner_scope};
+    let (role_name, path) = experiment::role_name_and_path(&g.fis.role_arn);
+    resources.insert(
+        CFN_ROLE_ID.to_owned(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": role_name,
+                "Path": path,
+                "Description": format!("FIS experiment role of GameDay {}: exactly the planned actions", g.name),
+                "AssumeRolePolicyDocument": experiment::trust_policy(g),
+                "Policies": [{
+                    "PolicyName": "gameday-fis-experiment",
+                    "PolicyDocument": experiment::permissions_policy(g),
+                }],
+            }
+        }),
+    );
+    let scope = runner_scope(g, &[]);
+    for (id, set, what) in [
+        ("GamedayRunnerReadPolicy", PolicySet::Read, "read"),
+        ("GamedayRunnerWritePolicy", PolicySet::Write, "write"),
+    ] {
+        resources.insert(
+            id.to_owned(),
+            json!({
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": format!("gameday-runner-{what}-{}", g.name),
+                    "Description": format!("What gameday calls ({what} set) for GameDay {}; attach to the identity that runs it", g.name),
+                    "PolicyDocument": runner_policy(set, &scope),
+                }
+            }),
+        );
+    }
+    let clusters = kubernetes::clusters(g);
+    let ids = unique_ids(clusters.iter().map(String::as_str), |c| {
+        format!("FisAccessEntry{}", pascal(kubernetes::cluster_name(c)))
+    });
+    for (cluster, id) in clusters.iter().zip(ids) {
+        resources.insert(
+            id,
+            json!({
+                "Type": "AWS::EKS::AccessEntry",
+                "Properties": {
+                    "ClusterName": kubernetes::cluster_name(cluster),
+                    "PrincipalArn": {"Fn::GetAtt": [CFN_ROLE_ID, "Arn"]},
+                    "Username": kubernetes::FIS_USER,
+                    "Type": "STANDARD",
+                }
+            }),
+        );
+    }
+    resources.insert(
+        "GamedayDashboard".to_owned(),
+        json!({
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": super::dashboard::dashboard_name(g),
+                "DashboardBody": super::dashboard::dashboard_body(g).to_string(),
+            }
+        }),
+    );
+}
+
 /// The alarm name of an ARN of this GameDay's account and region, if the GameDay defines it.
 fn local_alarm<'a>(g: &'a GameDayScenario, arn: &str) -> Option<&'a str> {
     g.alarms
@@ -480,7 +600,164 @@ pub fn export_terraform(g: &GameDayScenario) -> Result<String, PlanError> {
         h.line("");
         tf_template(&mut h, g, &s.template, &id, &alarm_id);
     }
+    tf_permissions_and_dashboard(&mut h, g);
     Ok(h.out)
+}
+
+/// The FIS experiment role, the runner policies, the EKS access entries, the Kubernetes RBAC
+/// (kubernetes provider) and the dashboard.
+fn tf_permissions_and_dashboard(h: &mut Hcl, g: &GameDayScenario) {
+    use crate::iam::{PolicySet, experiment, kubernetes, runner_policy, runner_scope};
+    let (role_name, path) = experiment::role_name_and_path(&g.fis.role_arn);
+    h.line("");
+    h.open("resource \"aws_iam_role\" \"fis_experiment\"");
+    h.attr("name", &hcl_str(&role_name));
+    h.attr("path", &hcl_str(&path));
+    h.attr(
+        "assume_role_policy",
+        &hcl_str(&experiment::trust_policy(g).to_string()),
+    );
+    h.close();
+    h.line("");
+    h.open("resource \"aws_iam_role_policy\" \"fis_experiment\"");
+    h.attr("name", &hcl_str("gameday-fis-experiment"));
+    h.attr("role", "aws_iam_role.fis_experiment.id");
+    h.attr(
+        "policy",
+        &hcl_str(&experiment::permissions_policy(g).to_string()),
+    );
+    h.close();
+    let scope = runner_scope(g, &[]);
+    for (id, set, what) in [
+        ("gameday_runner_read", PolicySet::Read, "read"),
+        ("gameday_runner_write", PolicySet::Write, "write"),
+    ] {
+        h.line("");
+        h.open(&format!("resource \"aws_iam_policy\" {}", hcl_str(id)));
+        h.attr(
+            "name",
+            &hcl_str(&format!("gameday-runner-{what}-{}", g.name)),
+        );
+        h.attr("policy", &hcl_str(&runner_policy(set, &scope).to_string()));
+        h.close();
+    }
+    let clusters = kubernetes::clusters(g);
+    let ids = unique_ids(clusters.iter().map(String::as_str), |c| {
+        format!("fis_{}", snake(kubernetes::cluster_name(c)))
+    });
+    for (cluster, id) in clusters.iter().zip(ids) {
+        h.line("");
+        h.open(&format!(
+            "resource \"aws_eks_access_entry\" {}",
+            hcl_str(&id)
+        ));
+        h.attr("cluster_name", &hcl_str(kubernetes::cluster_name(cluster)));
+        h.attr("principal_arn", "aws_iam_role.fis_experiment.arn");
+        h.attr("user_name", &hcl_str(kubernetes::FIS_USER));
+        h.attr("type", &hcl_str("STANDARD"));
+        h.close();
+    }
+    let sa = &g.fis.kubernetes_service_account;
+    let targets = kubernetes::rbac_targets(g);
+    let ids = unique_ids(targets.iter().map(|(_, ns)| ns.as_str()), |ns| {
+        format!("fis_{}", snake(ns))
+    });
+    for ((cluster, ns), id) in targets.iter().zip(ids) {
+        let metadata = |h: &mut Hcl, name: &str| {
+            h.open("metadata");
+            h.attr("name", &hcl_str(name));
+            h.attr("namespace", &hcl_str(ns));
+            h.close();
+        };
+        h.line("");
+        h.line(&format!(
+            "# FIS pod actions in {cluster}/{ns} (the kubernetes provider must point at {cluster})"
+        ));
+        h.open(&format!(
+            "resource \"kubernetes_service_account_v1\" {}",
+            hcl_str(&id)
+        ));
+        metadata(h, sa);
+        h.close();
+        h.open(&format!("resource \"kubernetes_role_v1\" {}", hcl_str(&id)));
+        metadata(h, kubernetes::RBAC_NAME);
+        for (group, resource, verbs) in kubernetes::FIS_POD_PERMISSIONS {
+            h.open("rule");
+            h.attr("api_groups", &hcl_list(&[(*group).to_owned()]));
+            h.attr("resources", &hcl_list(&[(*resource).to_owned()]));
+            let verbs: Vec<String> = verbs.iter().map(|v| (*v).to_owned()).collect();
+            h.attr("verbs", &hcl_list(&verbs));
+            h.close();
+        }
+        h.close();
+        h.open(&format!(
+            "resource \"kubernetes_role_binding_v1\" {}",
+            hcl_str(&id)
+        ));
+        metadata(h, kubernetes::RBAC_NAME);
+        h.open("role_ref");
+        h.attr("api_group", &hcl_str("rbac.authorization.k8s.io"));
+        h.attr("kind", &hcl_str("Role"));
+        h.attr("name", &hcl_str(kubernetes::RBAC_NAME));
+        h.close();
+        h.open("subject");
+        h.attr("kind", &hcl_str("ServiceAccount"));
+        h.attr("name", &hcl_str(sa));
+        h.attr("namespace", &hcl_str(ns));
+        h.close();
+        h.open("subject");
+        h.attr("kind", &hcl_str("User"));
+        h.attr("name", &hcl_str(kubernetes::FIS_USER));
+        h.attr("api_group", &hcl_str("rbac.authorization.k8s.io"));
+        h.close();
+        h.close();
+    }
+    h.line("");
+    h.open("resource \"aws_cloudwatch_dashboard\" \"gameday\"");
+    h.attr(
+        "dashboard_name",
+        &hcl_str(&super::dashboard::dashboard_name(g)),
+    );
+    h.attr(
+        "dashboard_body",
+        &hcl_str(&super::dashboard::dashboard_body(g).to_string()),
+    );
+    h.close();
+}
+
+/// The report block and the role dependency of a stage template.
+fn tf_template_extras(h: &mut Hcl, t: &ExperimentTemplate) {
+    h.attr("depends_on", "[aws_iam_role_policy.fis_experiment]");
+    if let Some(r) = &t.experiment_report_configuration {
+        h.open("experiment_report_configuration");
+        h.open("outputs");
+        h.open("s3_configuration");
+        h.attr(
+            "bucket_name",
+            &hcl_str(&r.outputs.s3_configuration.bucket_name),
+        );
+        if let Some(prefix) = &r.outputs.s3_configuration.prefix {
+            h.attr("prefix", &hcl_str(prefix));
+        }
+        h.close();
+        h.close();
+        if let Some(ds) = &r.data_sources {
+            h.open("data_sources");
+            for d in &ds.cloud_watch_dashboards {
+                h.open("cloudwatch_dashboard");
+                h.attr("dashboard_arn", &hcl_str(&d.dashboard_identifier));
+                h.close();
+            }
+            h.close();
+        }
+        if let Some(d) = &r.pre_experiment_duration {
+            h.attr("pre_experiment_duration", &hcl_str(d));
+        }
+        if let Some(d) = &r.post_experiment_duration {
+            h.attr("post_experiment_duration", &hcl_str(d));
+        }
+        h.close();
+    }
 }
 
 fn tf_alarm(h: &mut Hcl, a: &AlarmSpec, id: &str) {
@@ -634,6 +911,7 @@ fn tf_template(
         h.close();
     }
     h.attr("tags", &hcl_map(&t.tags));
+    tf_template_extras(h, t);
     h.close();
 }
 
@@ -745,6 +1023,170 @@ mod tests {
             text.contains("value = aws_cloudwatch_metric_alarm.gameday_checkout_error_rate.arn")
         );
         assert!(text.contains("extended_statistic = \"p99\""));
+    }
+
+    /// The planned GameDay with experiment reports configured.
+    fn with_reports() -> GameDayScenario {
+        let mut g = planned();
+        g.fis.report = Some(crate::plan::scenario::ScenarioReport {
+            bucket: "gameday-reports".into(),
+            prefix: Some("fis/".into()),
+            pre_experiment: crate::plan::IsoDuration::from_mins(20),
+            post_experiment: crate::plan::IsoDuration::from_mins(10),
+        });
+        g
+    }
+
+    #[test]
+    fn cloudformation_holds_role_policies_access_entry_dashboard_and_reports() {
+        use crate::iam::actions::check_policy_document;
+        let g = with_reports();
+        let text = export_cloudformation(&g).expect("exports");
+        let doc: Value = serde_json::from_str(&text).expect("valid JSON");
+        let r = &doc["Resources"];
+        let role = &r["FisExperimentRole"];
+        assert_eq!(role["Type"], "AWS::IAM::Role");
+        let p = &role["Properties"];
+        assert_eq!(
+            check_policy_document(&p["AssumeRolePolicyDocument"], true),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check_policy_document(&p["Policies"][0]["PolicyDocument"], false),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            format!(
+                "arn:aws:iam::{}:role/{}",
+                g.account_id,
+                p["RoleName"].as_str().expect("name")
+            ),
+            g.fis.role_arn
+        );
+        for id in ["GamedayRunnerReadPolicy", "GamedayRunnerWritePolicy"] {
+            assert_eq!(r[id]["Type"], "AWS::IAM::ManagedPolicy");
+            assert_eq!(
+                check_policy_document(&r[id]["Properties"]["PolicyDocument"], false),
+                Vec::<String>::new()
+            );
+        }
+        let entries: Vec<&Value> = r
+            .as_object()
+            .expect("resources")
+            .values()
+            .filter(|v| v["Type"] == "AWS::EKS::AccessEntry")
+            .collect();
+        assert_eq!(entries.len(), crate::iam::kubernetes::clusters(&g).len());
+        assert_eq!(entries[0]["Properties"]["Username"], "fis-experiment");
+        let body: Value = serde_json::from_str(
+            r["GamedayDashboard"]["Properties"]["DashboardBody"]
+                .as_str()
+                .expect("body string"),
+        )
+        .expect("dashboard body is JSON");
+        assert!(body["widgets"].is_array());
+        let template = r
+            .as_object()
+            .expect("resources")
+            .values()
+            .find(|v| v["Type"] == "AWS::FIS::ExperimentTemplate")
+            .expect("a template");
+        assert_eq!(template["DependsOn"], json!(["FisExperimentRole"]));
+        let report = &template["Properties"]["ExperimentReportConfiguration"];
+        assert_eq!(
+            report["Outputs"]["ExperimentReportS3Configuration"]["BucketName"],
+            "gameday-reports"
+        );
+        assert_eq!(
+            report["DataSources"]["CloudWatchDashboards"][0]["DashboardIdentifier"],
+            crate::plan::dashboard::dashboard_arn(&g)
+        );
+        assert!(
+            doc["Metadata"]["gameday::KubernetesRbac"]
+                .as_str()
+                .is_some_and(|y| y.contains("kind: RoleBinding"))
+        );
+    }
+
+    /// AWS's own linter accepts the CloudFormation export (no errors; warnings allowed). It
+    /// runs `cfn-lint` from the repository's `.venv` (`scripts/local-aws install` puts it there).
+    #[test]
+    fn cfn_lint_finds_no_errors_in_the_cloudformation_export() {
+        let lint = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/cfn-lint");
+        assert!(
+            lint.exists(),
+            "{} is missing: run `scripts/local-aws install`",
+            lint.display()
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, g) in [("plain", planned()), ("reports", with_reports())] {
+            let path = dir.path().join(format!("{name}.json"));
+            std::fs::write(&path, export_cloudformation(&g).expect("exports")).expect("write");
+            let out = std::process::Command::new(&lint)
+                .args(["--format", "parseable", "--regions", &g.region])
+                .arg(&path)
+                .output()
+                .expect("cfn-lint runs");
+            let code = out.status.code().expect("exit code");
+            // cfn-lint's exit code is a bit set: 2 = errors, 4 = warnings, 8 = informational.
+            assert_eq!(
+                code & 2,
+                0,
+                "cfn-lint errors in the {name} export:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                !stdout.contains(":W3037:"),
+                "cfn-lint does not know an IAM action of the {name} export:\n{stdout}"
+            );
+        }
+    }
+
+    #[test]
+    fn terraform_names_the_role_policies_rbac_and_dashboard() {
+        let g = with_reports();
+        let text = export_terraform(&g).expect("exports");
+        let body: hcl::Body = hcl::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let of_type = |ty: &str| {
+            body.blocks()
+                .filter(|b| {
+                    b.identifier() == "resource"
+                        && b.labels().first().is_some_and(|l| l.as_str() == ty)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of_type("aws_iam_role").len(), 1);
+        assert_eq!(of_type("aws_iam_role_policy").len(), 1);
+        assert_eq!(of_type("aws_iam_policy").len(), 2);
+        assert_eq!(of_type("aws_cloudwatch_dashboard").len(), 1);
+        let clusters = crate::iam::kubernetes::clusters(&g).len();
+        let namespaces = crate::iam::kubernetes::rbac_targets(&g).len();
+        assert_eq!(of_type("aws_eks_access_entry").len(), clusters);
+        assert_eq!(of_type("kubernetes_role_v1").len(), namespaces);
+        assert_eq!(of_type("kubernetes_role_binding_v1").len(), namespaces);
+        assert_eq!(of_type("kubernetes_service_account_v1").len(), namespaces);
+        // The policy strings are the generated documents.
+        let role_policy = of_type("aws_iam_role_policy")[0];
+        let policy = role_policy
+            .body()
+            .attributes()
+            .find(|a| a.key() == "policy")
+            .expect("policy");
+        let hcl::Expression::String(json_text) = policy.expr() else {
+            panic!("policy is a string");
+        };
+        let doc: Value = serde_json::from_str(json_text).expect("policy JSON");
+        assert_eq!(doc, crate::iam::permissions_policy(&g));
+        for t in of_type("aws_fis_experiment_template") {
+            let blocks: Vec<&str> = t.body().blocks().map(|b| b.identifier()).collect();
+            assert!(
+                blocks.contains(&"experiment_report_configuration"),
+                "{blocks:?}"
+            );
+            assert!(t.body().attributes().any(|a| a.key() == "depends_on"));
+        }
     }
 
     #[test]

@@ -820,8 +820,19 @@ fn rbac_yaml(namespace: &str, service_account: &str) -> String {
 }
 
 fn rbac_check(input: &ClusterPreflight<'_>, access: &AccessInfo) -> Outcome {
+    rbac_outcome(input.service_account, access)
+}
+
+/// The `k8s-rbac` verdict alone (for `doctor`): what was found, and the fix when the service
+/// account or user `fis-experiment` lacks a permission of [`FIS_POD_PERMISSIONS`].
+pub fn rbac_verdict(service_account: &str, access: &AccessInfo) -> (String, Option<String>) {
+    let o = rbac_outcome(service_account, access);
+    (o.detail, o.fix)
+}
+
+fn rbac_outcome(service_account: &str, access: &AccessInfo) -> Outcome {
     let ns = access.namespace.as_str();
-    let sa = input.service_account;
+    let sa = service_account;
     let mut problems = Problems::default();
     let mut notes = Vec::new();
     if !access.service_account_exists {

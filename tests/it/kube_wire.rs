@@ -539,3 +539,51 @@ async fn the_binary_reaches_the_fake_through_kubeconfig() {
     );
     assert!(kube.requests().iter().any(|r| r == "/version"));
 }
+
+/// `doctor --scenario` reads the FIS RBAC of the scenario's target namespace: green with the
+/// Role and RoleBinding for both subjects, red with the manifests to apply when they lack
+/// permissions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_fis_rbac_of_the_scenario() {
+    for (scenario, want) in [
+        (fake_kube::Scenario::Healthy, "ok    k8s-rbac"),
+        (fake_kube::Scenario::MissingRbac, "FAIL  k8s-rbac"),
+    ] {
+        let kube = fake_kube::start(scenario).await;
+        let dir = crate::support::dir_with_config("environment: staging\n");
+        let kubeconfig = kube.write_kubeconfig(dir.path(), "staging-eks");
+        let example = crate::support::repo().join("scenarios/checkout-example.yaml");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut cmd = crate::support::gameday(dir.path());
+        cmd.env("KUBECONFIG", &kubeconfig)
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .args([
+                "doctor",
+                "--endpoint-url",
+                &format!("http://127.0.0.1:{port}"),
+                "--scenario",
+            ])
+            .arg(&example)
+            .timeout(Duration::from_secs(60));
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("gameday runs"))
+            .await
+            .expect("join");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("k8s-rbac"))
+            .unwrap_or_else(|| panic!("no k8s-rbac line in:\n{stdout}"));
+        assert!(line.starts_with(want), "{stdout}");
+        assert!(line.contains("staging-eks/shop"), "{line}");
+        if want.starts_with("FAIL") {
+            assert!(
+                stdout.contains("kind: RoleBinding"),
+                "the fix is the manifests: {stdout}"
+            );
+        }
+    }
+}

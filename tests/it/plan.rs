@@ -156,7 +156,15 @@ async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
             "{first}"
         );
         assert!(first.contains("created   alarm"), "{first}");
+        assert!(
+            first.contains("created   dashboard gameday-rehearsal"),
+            "{first}"
+        );
         let second = apply();
+        assert!(
+            second.contains("unchanged dashboard gameday-rehearsal"),
+            "{second}"
+        );
         assert!(
             !second.contains("created") && !second.contains("updated"),
             "{second}"
@@ -170,6 +178,8 @@ async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
     })
     .await
     .unwrap();
+
+    iam_role_from_the_export_turns_doctor_green(&dir).await;
 
     let c = clients().await;
     let templates = c.list_templates().await.expect("list templates");
@@ -221,4 +231,108 @@ fn lint_reports_a_broken_scenario_file_with_its_location() {
         .arg(crate::support::repo().join("scenarios/checkout-example.yaml"))
         .assert()
         .success();
+}
+
+/// `gameday iam` writes the documents; `doctor --scenario` is red with the exact fix while the
+/// FIS role does not exist, and green once the role is created (IAM CreateRole and
+/// PutRolePolicy) from the CloudFormation export's documents.
+async fn iam_role_from_the_export_turns_doctor_green(dir: &tempfile::TempDir) {
+    let root = dir.path().to_owned();
+    let url = emulator().url.clone();
+    let fis_role_line = |stdout: &str| -> String {
+        stdout
+            .lines()
+            .skip_while(|l| !l.contains(" fis-role "))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let doctor = {
+        let root = root.clone();
+        let url = url.clone();
+        move || {
+            let out = gameday(&root)
+                .args([
+                    "--config",
+                    "demo.yaml",
+                    "doctor",
+                    "--endpoint-url",
+                    &url,
+                    "--scenario",
+                    "scenarios/rehearsal.yaml",
+                ])
+                .output()
+                .expect("doctor runs");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let (red, export) = tokio::task::spawn_blocking({
+        let root = root.clone();
+        let doctor = doctor.clone();
+        move || {
+            gameday(&root)
+                .args([
+                    "--config",
+                    "demo.yaml",
+                    "iam",
+                    "--scenario",
+                    "scenarios/rehearsal.yaml",
+                ])
+                .assert()
+                .success()
+                .stdout(predicate::str::contains("iam/fis-role-permissions.json"));
+            for f in [
+                "runner-read.json",
+                "runner-write.json",
+                "fis-role-trust.json",
+                "kubernetes-rbac.yaml",
+            ] {
+                assert!(root.join("iam").join(f).exists(), "{f}");
+            }
+            let export: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(root.join("scenarios/rehearsal/cloudformation.json"))
+                    .expect("plan --export cloudformation wrote it"),
+            )
+            .expect("the export is JSON");
+            (doctor(), export)
+        }
+    })
+    .await
+    .expect("the blocking part finishes");
+    let line = fis_role_line(&red);
+    assert!(line.starts_with("FAIL  fis-role"), "{red}");
+    assert!(line.contains("does not exist"), "{line}");
+    assert!(line.contains("aws iam create-role --role-name"), "{line}");
+    assert!(line.contains("file://iam/fis-role-trust.json"), "{line}");
+
+    let role = &export["Resources"]["FisExperimentRole"]["Properties"];
+    let name = role["RoleName"].as_str().expect("role name");
+    let c = clients().await;
+    c.iam
+        .create_role()
+        .role_name(name)
+        .path(role["Path"].as_str().expect("path"))
+        .assume_role_policy_document(role["AssumeRolePolicyDocument"].to_string())
+        .send()
+        .await
+        .expect("CreateRole accepts the exported trust policy");
+    c.iam
+        .put_role_policy()
+        .role_name(name)
+        .policy_name(
+            role["Policies"][0]["PolicyName"]
+                .as_str()
+                .expect("policy name"),
+        )
+        .policy_document(role["Policies"][0]["PolicyDocument"].to_string())
+        .send()
+        .await
+        .expect("PutRolePolicy accepts the exported permissions");
+
+    let green = tokio::task::spawn_blocking(doctor)
+        .await
+        .expect("doctor finishes");
+    let line = fis_role_line(&green);
+    assert!(line.starts_with("ok    fis-role"), "{green}");
+    assert!(line.contains("trusts fis.amazonaws.com"), "{line}");
 }

@@ -174,6 +174,57 @@ fn log_schema_version(request: &Value) -> ProviderResult<Option<i32>> {
         .transpose()
 }
 
+/// The `experimentReportConfiguration` of a request, as the SDK's create or update input (the
+/// two types have the same builder methods).
+macro_rules! report_input {
+    ($ty:ident, $request:expr) => {
+        $request.get("experimentReportConfiguration").map(|r| {
+            use aws_sdk_fis::types::{
+                ExperimentTemplateReportConfigurationDataSourcesInput as Sources,
+                ExperimentTemplateReportConfigurationOutputsInput as Outputs,
+                ReportConfigurationCloudWatchDashboardInput as Dashboard,
+                ReportConfigurationS3OutputInput as S3,
+            };
+            let s3 = &r["outputs"]["s3Configuration"];
+            let mut b = aws_sdk_fis::types::$ty::builder()
+                .outputs(
+                    Outputs::builder()
+                        .s3_configuration(
+                            S3::builder()
+                                .set_bucket_name(str_field(s3, "bucketName").map(str::to_owned))
+                                .set_prefix(str_field(s3, "prefix").map(str::to_owned))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .set_pre_experiment_duration(
+                    str_field(r, "preExperimentDuration").map(str::to_owned),
+                )
+                .set_post_experiment_duration(
+                    str_field(r, "postExperimentDuration").map(str::to_owned),
+                );
+            if let Some(list) = r["dataSources"]["cloudWatchDashboards"].as_array() {
+                let dashboards = list
+                    .iter()
+                    .map(|d| {
+                        Dashboard::builder()
+                            .set_dashboard_identifier(
+                                str_field(d, "dashboardIdentifier").map(str::to_owned),
+                            )
+                            .build()
+                    })
+                    .collect();
+                b = b.data_sources(
+                    Sources::builder()
+                        .set_cloud_watch_dashboards(Some(dashboards))
+                        .build(),
+                );
+            }
+            b.build()
+        })
+    };
+}
+
 impl FaultInjector for AwsClients {
     async fn create_template(&self, request: &Value) -> ProviderResult<String> {
         let mut req = self
@@ -230,6 +281,11 @@ impl FaultInjector for AwsClients {
                     .empty_target_resolution_mode(EmptyTargetResolutionMode::from(mode))
                     .build(),
             );
+        }
+        if let Some(report) =
+            report_input!(CreateExperimentTemplateReportConfigurationInput, request)
+        {
+            req = req.experiment_report_configuration(report);
         }
         let out = req.send().await.map_err(|e| call_error(CREATE, e))?;
         out.experiment_template()
@@ -431,6 +487,11 @@ impl AwsClients {
                     .build(),
             );
         }
+        if let Some(report) =
+            report_input!(UpdateExperimentTemplateReportConfigurationInput, request)
+        {
+            req = req.experiment_report_configuration(report);
+        }
         req.send().await.map_err(|e| call_error(OP, e))?;
         Ok(())
     }
@@ -483,6 +544,24 @@ impl AwsClients {
                 "logSchemaVersion": lc.log_schema_version(),
                 "cloudWatchLogsConfiguration": lc.cloud_watch_logs_configuration().map(|c| serde_json::json!({"logGroupArn": c.log_group_arn()})),
             });
+        }
+        if let Some(r) = t.experiment_report_configuration() {
+            let mut report = serde_json::json!({
+                "outputs": {"s3Configuration": {
+                    "bucketName": r.outputs().and_then(|o| o.s3_configuration()).and_then(|s| s.bucket_name()),
+                    "prefix": r.outputs().and_then(|o| o.s3_configuration()).and_then(|s| s.prefix()),
+                }},
+                "preExperimentDuration": r.pre_experiment_duration(),
+                "postExperimentDuration": r.post_experiment_duration(),
+            });
+            if let Some(ds) = r.data_sources() {
+                report["dataSources"] = serde_json::json!({"cloudWatchDashboards": ds
+                    .cloud_watch_dashboards()
+                    .iter()
+                    .map(|d| serde_json::json!({"dashboardIdentifier": d.dashboard_identifier()}))
+                    .collect::<Vec<_>>()});
+            }
+            doc["experimentReportConfiguration"] = report;
         }
         if let Some(mode) = t
             .experiment_options()
