@@ -1162,6 +1162,7 @@ impl RunEnv {
 async fn a_node_group_scenario_runs_one_node_then_shares_of_the_group() {
     let (mut env, live) = RunEnv::healthy(3).await;
     env.beyond_pods(BeyondPods::NodeGroup);
+    env.with_node_group(3, true).await;
     let run_id = unique("nodes");
     let out = finish(
         env.command(&[])
@@ -1208,6 +1209,7 @@ async fn a_node_group_scenario_runs_one_node_then_shares_of_the_group() {
 async fn a_breach_during_the_writer_failover_stops_the_database_scenario() {
     let (mut env, live) = RunEnv::healthy(2).await;
     env.beyond_pods(BeyondPods::Database);
+    env.with_db_cluster(1).await;
     let run_id = unique("db");
     let child = env
         .command(&[])
@@ -1252,4 +1254,126 @@ async fn a_breach_during_the_writer_failover_stops_the_database_scenario() {
         Some("stopped")
     );
     assert_report(&env, &run_id, "aborted");
+}
+
+impl RunEnv {
+    /// An EKS cluster of this test's own with one managed node group of `size` instances,
+    /// tagged with the scenario's opt-in tag when `opted_in`; the scenario targets the cluster.
+    async fn with_node_group(&mut self, size: i32, opted_in: bool) {
+        use aws_sdk_eks::types::{NodegroupScalingConfig, VpcConfigRequest};
+        let cluster = format!("{}-eks", self.gameday.name);
+        let eks = &self.clients.eks;
+        eks.create_cluster()
+            .name(&cluster)
+            .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
+            .resources_vpc_config(VpcConfigRequest::builder().subnet_ids("subnet-1").build())
+            .send()
+            .await
+            .expect("create cluster");
+        let mut ng = eks
+            .create_nodegroup()
+            .cluster_name(&cluster)
+            .nodegroup_name("workers")
+            .node_role("arn:aws:iam::123456789012:role/eks-nodes")
+            .subnets("subnet-1")
+            .scaling_config(
+                NodegroupScalingConfig::builder()
+                    .min_size(1)
+                    .max_size(5)
+                    .desired_size(size)
+                    .build(),
+            );
+        if opted_in {
+            ng = ng.tags("chaos-experiment", "checkout");
+        }
+        ng.send().await.expect("create node group");
+        self.gameday.scenarios[0].target.cluster = cluster;
+        self.rewrite();
+    }
+
+    /// An Aurora cluster tagged with the scenario's opt-in tag, with a writer and `readers`
+    /// readers.
+    async fn with_db_cluster(&self, readers: usize) {
+        use aws_sdk_rds::types::Tag;
+        let id = format!("{}-db", self.gameday.name);
+        let rds = &self.clients.rds;
+        rds.create_db_cluster()
+            .db_cluster_identifier(&id)
+            .engine("aurora-postgresql")
+            .master_username("gameday")
+            .master_user_password("not-a-real-password-1")
+            .tags(
+                Tag::builder()
+                    .key("chaos-experiment")
+                    .value("checkout")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create DB cluster");
+        for i in 0..=readers {
+            rds.create_db_instance()
+                .db_instance_identifier(format!("{id}-{i}"))
+                .db_instance_class("db.r6g.large")
+                .engine("aurora-postgresql")
+                .db_cluster_identifier(&id)
+                .send()
+                .await
+                .expect("create DB instance");
+        }
+    }
+
+    fn rewrite(&self) {
+        std::fs::write(
+            self.path().join("scenario.yaml"),
+            self.gameday.to_yaml().expect("yaml"),
+        )
+        .expect("write");
+    }
+
+    /// Templates FIS holds for this GameDay.
+    async fn templates(&self) -> usize {
+        self.clients
+            .list_templates()
+            .await
+            .expect("templates")
+            .iter()
+            .filter(|t| {
+                t.tags.get("gameday").map(String::as_str) == Some(self.gameday.name.as_str())
+            })
+            .count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_node_group_of_one_and_creates_nothing() {
+    let mut env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    env.beyond_pods(BeyondPods::NodeGroup);
+    env.with_node_group(1, true).await;
+    assert_preflight_fails(&env, "aws-nodegroup", "has 1 instance").await;
+    assert_eq!(env.templates().await, 0, "no template created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_node_group_without_the_opt_in_tag() {
+    let mut env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    env.beyond_pods(BeyondPods::NodeGroup);
+    env.with_node_group(3, false).await;
+    assert_preflight_fails(&env, "aws-nodegroup", "opt-in tags").await;
+    assert_eq!(env.templates().await, 0, "no template created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_database_without_a_reader_and_creates_nothing() {
+    let mut env = RunEnv::new(2).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    env.beyond_pods(BeyondPods::Database);
+    env.with_db_cluster(0).await;
+    assert_preflight_fails(&env, "aws-database", "has no reader").await;
+    assert_eq!(env.templates().await, 0, "no template created");
 }

@@ -8,6 +8,7 @@
 
 mod cloudwatch;
 mod fis;
+mod inventory;
 mod logs;
 
 use std::time::Duration;
@@ -86,6 +87,12 @@ pub struct AwsClients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// STS, for the caller identity.
     pub sts: aws_sdk_sts::Client,
+    /// EKS (node groups, read-only, for preflight).
+    pub eks: aws_sdk_eks::Client,
+    /// RDS (DB clusters, read-only, for preflight).
+    pub rds: aws_sdk_rds::Client,
+    /// IAM (roles, read-only, for preflight).
+    pub iam: aws_sdk_iam::Client,
     /// The region in use.
     pub region: String,
     /// The endpoint override in use, if any.
@@ -121,6 +128,9 @@ impl AwsClients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
+            eks: aws_sdk_eks::Client::new(&sdk),
+            rds: aws_sdk_rds::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
             region,
             endpoint_url: endpoint,
         })
