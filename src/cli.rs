@@ -1837,7 +1837,10 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
     opts.account_id = Some(gameday.account_id.clone());
     opts.region = Some(clients.region.clone());
 
-    let (clusters, extra_checks) = kube_preflight(&cfg, &gameday, args.skip_kube).await;
+    let (clusters, mut extra_checks) = kube_preflight(&cfg, &gameday, args.skip_kube).await;
+    // Node groups, databases and IAM roles of faults beyond pods (read-only calls).
+    extra_checks
+        .extend(crate::run::resource_checks::check_gameday(&clients, &gameday, &cfg.policy).await);
     let yes = args.yes;
     let task = {
         let (gameday, clients, opts, shutdown) = (

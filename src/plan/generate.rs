@@ -1245,6 +1245,25 @@ pub(crate) mod tests {
         let brief = render_brief(&g).expect("brief");
         assert!(brief.contains("Rehearse it without FIS"), "{brief}");
         assert!(brief.contains("Database failover: one reader is rebooted first"));
+        // The exports carry the same targets: tags, ARNs and type parameters.
+        let cfn = export(&g, ExportFormat::CloudFormation).expect("cloudformation");
+        let tf = export(&g, ExportFormat::Terraform).expect("terraform");
+        for ty in [
+            "aws:eks:nodegroup",
+            "aws:ec2:instance",
+            "aws:rds:cluster",
+            "aws:rds:db",
+            "aws:ec2:subnet",
+            "aws:iam:role",
+        ] {
+            assert!(cfn.contains(ty) && tf.contains(ty), "{ty}");
+        }
+        assert!(cfn.contains("\"ResourceTags\"") && cfn.contains("\"ResourceArns\""));
+        assert!(tf.contains("resource_tag {") && tf.contains("resource_arns"));
+        assert!(
+            cfn.contains("instanceTerminationPercentage")
+                && tf.contains("availabilityZoneIdentifier")
+        );
     }
 
     #[test]

@@ -523,3 +523,52 @@ pub struct ResolvedTarget {
     /// What FIS tells about it (`pod_name`, `namespace`, …).
     pub information: BTreeMap<String, String>,
 }
+
+/// A managed node group as preflight sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodegroupFacts {
+    /// Node group name.
+    pub name: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Desired instance count of its scaling configuration.
+    pub desired_size: i32,
+}
+
+/// An RDS/Aurora DB cluster as preflight sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DbClusterFacts {
+    /// DB cluster identifier.
+    pub id: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Member instances: (identifier, is the writer).
+    pub members: Vec<(String, bool)>,
+}
+
+/// An IAM role as preflight sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoleFacts {
+    /// Role ARN.
+    pub arn: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Read-only inventory of the AWS resources faults beyond pods act on (preflight only).
+pub trait ResourceInventory {
+    /// The managed node groups of an EKS cluster (`eks:ListNodegroups`, `eks:DescribeNodegroup`).
+    fn nodegroups(
+        &self,
+        cluster: &str,
+    ) -> impl std::future::Future<Output = ProviderResult<Vec<NodegroupFacts>>> + Send;
+    /// The DB clusters of the account and region (`rds:DescribeDBClusters`).
+    fn db_clusters(
+        &self,
+    ) -> impl std::future::Future<Output = ProviderResult<Vec<DbClusterFacts>>> + Send;
+    /// An IAM role by ARN, `None` when it does not exist (`iam:GetRole`, `iam:ListRoleTags`).
+    fn role(
+        &self,
+        arn: &str,
+    ) -> impl std::future::Future<Output = ProviderResult<Option<RoleFacts>>> + Send;
+}

@@ -13,3 +13,4 @@ pub mod preflight;
 pub mod progress;
 pub mod record;
 pub mod recover;
+pub mod resource_checks;

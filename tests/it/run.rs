@@ -1072,3 +1072,319 @@ async fn a_second_run_on_the_same_target_is_refused_while_the_first_holds_it() {
     live.abort();
     assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
 }
+
+/// Fault kinds beyond pods, run like any scenario: the emulator does not inject, so what is
+/// tested is the run path (templates, start, guard, stop), the journal and the report.
+#[derive(Clone, Copy)]
+enum BeyondPods {
+    NodeGroup,
+    Database,
+}
+
+impl RunEnv {
+    /// Turns the scenario into a node-group or database scenario (as `gameday plan` writes
+    /// them), keeping its service, pods, hypothesis and stop alarms.
+    fn beyond_pods(&mut self, kind: BeyondPods) {
+        use gameday::plan::scenario::{ResourceTarget, ScenarioAction, Stage};
+        let tags = BTreeMap::from([("chaos-experiment".to_owned(), "checkout".to_owned())]);
+        let resource = |ty: &str| ResourceTarget {
+            resource_type: ty.to_owned(),
+            arns: Vec::new(),
+            tags: tags.clone(),
+            filters: Vec::new(),
+            parameters: BTreeMap::new(),
+        };
+        let action = |name: &str, id: &str, params: &[(&str, &str)]| ScenarioAction {
+            name: name.to_owned(),
+            action_id: id.to_owned(),
+            parameters: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            start_after: Vec::new(),
+        };
+        let s = &mut self.gameday.scenarios[0];
+        let observe = s.stages[0].observe;
+        let count = s.stages.len();
+        let one = gameday::plan::SelectionMode::Count(1);
+        let stage = |name: &str, action: &str, params: &[(&str, &str)]| {
+            let mut st = Stage::new(name, one, observe);
+            st.actions = vec![action.to_owned()];
+            if !params.is_empty() {
+                st.parameters.insert(
+                    action.to_owned(),
+                    params
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                );
+            }
+            st
+        };
+        match kind {
+            BeyondPods::NodeGroup => {
+                s.fault_class = "node-failure".into();
+                s.resources = vec![resource("aws:eks:nodegroup"), resource("aws:ec2:instance")];
+                s.actions = vec![
+                    action("terminate-one", "aws:ec2:terminate-instances", &[]),
+                    action(
+                        "terminate",
+                        "aws:eks:terminate-nodegroup-instances",
+                        &[("instanceTerminationPercentage", "10")],
+                    ),
+                ];
+                s.stages = vec![
+                    stage("one-node", "terminate-one", &[]),
+                    stage("nodegroup-10-percent", "terminate", &[]),
+                    stage(
+                        "nodegroup-25-percent",
+                        "terminate",
+                        &[("instanceTerminationPercentage", "25")],
+                    ),
+                ];
+            }
+            BeyondPods::Database => {
+                s.fault_class = "database-failover".into();
+                s.resources = vec![resource("aws:rds:db"), resource("aws:rds:cluster")];
+                s.actions = vec![
+                    action(
+                        "reboot-reader",
+                        "aws:rds:reboot-db-instances",
+                        &[("forceFailover", "false")],
+                    ),
+                    action("failover", "aws:rds:failover-db-cluster", &[]),
+                ];
+                s.stages = vec![
+                    stage("reader-reboot", "reboot-reader", &[]),
+                    stage("writer-failover", "failover", &[]),
+                ];
+            }
+        }
+        s.stages.truncate(count);
+        std::fs::write(
+            self.path().join("scenario.yaml"),
+            self.gameday.to_yaml().expect("yaml"),
+        )
+        .expect("write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_group_scenario_runs_one_node_then_shares_of_the_group() {
+    let (mut env, live) = RunEnv::healthy(3).await;
+    env.beyond_pods(BeyondPods::NodeGroup);
+    env.with_node_group(3, true).await;
+    let run_id = unique("nodes");
+    let out = finish(
+        env.command(&[])
+            .args(env.run_args(&run_id))
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        out.code,
+        0,
+        "{}\n{}\n{:?}",
+        out.stdout,
+        out.stderr,
+        kinds(&entries)
+    );
+    let finished = of_kind(&entries, "stage-finished");
+    let stages: Vec<&str> = finished.iter().map(|e| stage_of(e)).collect();
+    assert_eq!(
+        stages,
+        ["one-node", "nodegroup-10-percent", "nodegroup-25-percent"]
+    );
+    for f in &finished {
+        assert_eq!(f.data["verdict"]["outcome"], "passed", "{:#}", f.data);
+        assert_eq!(f.data["final_status"], "completed");
+    }
+    // The templates FIS holds act on the instance, then on the node group with the stage's
+    // share.
+    let templates = env.clients.list_templates().await.expect("templates");
+    let ours: Vec<_> = templates
+        .iter()
+        .filter(|t| t.tags.get("gameday").map(String::as_str) == Some(env.gameday.name.as_str()))
+        .collect();
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    let exps = env.experiments_of(&run_id).await;
+    assert_eq!(exps.len(), 3, "{exps:?}");
+    assert!(exps.iter().all(|e| e.status == "completed"), "{exps:?}");
+    assert_report(&env, &run_id, "passed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_during_the_writer_failover_stops_the_database_scenario() {
+    let (mut env, live) = RunEnv::healthy(2).await;
+    env.beyond_pods(BeyondPods::Database);
+    env.with_db_cluster(1).await;
+    let run_id = unique("db");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let started = env
+        .wait_for(&run_id, "writer failover experiment", |e| {
+            e.kind == "experiment-started" && stage_of(e) == "writer-failover"
+        })
+        .await;
+    env.mode.store(BREACHING, Ordering::SeqCst);
+    let out = finish(child).await;
+    live.abort();
+    let entries = env.entries(&run_id);
+    assert_eq!(
+        out.code,
+        4,
+        "{}\n{}\n{:?}",
+        out.stdout,
+        out.stderr,
+        kinds(&entries)
+    );
+    let finished = of_kind(&entries, "stage-finished");
+    assert_eq!(stage_of(finished[0]), "reader-reboot");
+    assert_eq!(finished[0].data["verdict"]["outcome"], "passed");
+    let abort = of_kind(&entries, "abort");
+    assert_eq!(abort[0].data["reason"], "guard");
+    assert_eq!(stage_of(abort[0]), "writer-failover");
+    let id = started.data["experiment_id"].as_str().expect("id");
+    assert_eq!(
+        of_kind(&entries, "stop-requested")[0].data["experiment_id"],
+        id
+    );
+    assert_eq!(
+        of_kind(&entries, "stop-confirmed")[0].data["status"],
+        "stopped"
+    );
+    let exps = env.experiments_of(&run_id).await;
+    assert_eq!(
+        exps.iter().find(|e| e.id == id).map(|e| e.status.as_str()),
+        Some("stopped")
+    );
+    assert_report(&env, &run_id, "aborted");
+}
+
+impl RunEnv {
+    /// An EKS cluster of this test's own with one managed node group of `size` instances,
+    /// tagged with the scenario's opt-in tag when `opted_in`; the scenario targets the cluster.
+    async fn with_node_group(&mut self, size: i32, opted_in: bool) {
+        use aws_sdk_eks::types::{NodegroupScalingConfig, VpcConfigRequest};
+        let cluster = format!("{}-eks", self.gameday.name);
+        let eks = &self.clients.eks;
+        eks.create_cluster()
+            .name(&cluster)
+            .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
+            .resources_vpc_config(VpcConfigRequest::builder().subnet_ids("subnet-1").build())
+            .send()
+            .await
+            .expect("create cluster");
+        let mut ng = eks
+            .create_nodegroup()
+            .cluster_name(&cluster)
+            .nodegroup_name("workers")
+            .node_role("arn:aws:iam::123456789012:role/eks-nodes")
+            .subnets("subnet-1")
+            .scaling_config(
+                NodegroupScalingConfig::builder()
+                    .min_size(1)
+                    .max_size(5)
+                    .desired_size(size)
+                    .build(),
+            );
+        if opted_in {
+            ng = ng.tags("chaos-experiment", "checkout");
+        }
+        ng.send().await.expect("create node group");
+        self.gameday.scenarios[0].target.cluster = cluster;
+        self.rewrite();
+    }
+
+    /// An Aurora cluster tagged with the scenario's opt-in tag, with a writer and `readers`
+    /// readers.
+    async fn with_db_cluster(&self, readers: usize) {
+        use aws_sdk_rds::types::Tag;
+        let id = format!("{}-db", self.gameday.name);
+        let rds = &self.clients.rds;
+        rds.create_db_cluster()
+            .db_cluster_identifier(&id)
+            .engine("aurora-postgresql")
+            .master_username("gameday")
+            .master_user_password("not-a-real-password-1")
+            .tags(
+                Tag::builder()
+                    .key("chaos-experiment")
+                    .value("checkout")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create DB cluster");
+        for i in 0..=readers {
+            rds.create_db_instance()
+                .db_instance_identifier(format!("{id}-{i}"))
+                .db_instance_class("db.r6g.large")
+                .engine("aurora-postgresql")
+                .db_cluster_identifier(&id)
+                .send()
+                .await
+                .expect("create DB instance");
+        }
+    }
+
+    fn rewrite(&self) {
+        std::fs::write(
+            self.path().join("scenario.yaml"),
+            self.gameday.to_yaml().expect("yaml"),
+        )
+        .expect("write");
+    }
+
+    /// Templates FIS holds for this GameDay.
+    async fn templates(&self) -> usize {
+        self.clients
+            .list_templates()
+            .await
+            .expect("templates")
+            .iter()
+            .filter(|t| {
+                t.tags.get("gameday").map(String::as_str) == Some(self.gameday.name.as_str())
+            })
+            .count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_node_group_of_one_and_creates_nothing() {
+    let mut env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    env.beyond_pods(BeyondPods::NodeGroup);
+    env.with_node_group(1, true).await;
+    assert_preflight_fails(&env, "aws-nodegroup", "has 1 instance").await;
+    assert_eq!(env.templates().await, 0, "no template created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_node_group_without_the_opt_in_tag() {
+    let mut env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    env.beyond_pods(BeyondPods::NodeGroup);
+    env.with_node_group(3, false).await;
+    assert_preflight_fails(&env, "aws-nodegroup", "opt-in tags").await;
+    assert_eq!(env.templates().await, 0, "no template created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_a_database_without_a_reader_and_creates_nothing() {
+    let mut env = RunEnv::new(2).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    env.beyond_pods(BeyondPods::Database);
+    env.with_db_cluster(0).await;
+    assert_preflight_fails(&env, "aws-database", "has no reader").await;
+    assert_eq!(env.templates().await, 0, "no template created");
+}

@@ -9,6 +9,7 @@
 mod cloudwatch;
 mod fis;
 mod iam;
+mod inventory;
 mod logs;
 
 pub use iam::RoleFacts;
@@ -89,7 +90,11 @@ pub struct AwsClients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// STS, for the caller identity.
     pub sts: aws_sdk_sts::Client,
-    /// IAM, for `doctor`'s reads of the FIS experiment role.
+    /// EKS (node groups, read-only, for preflight).
+    pub eks: aws_sdk_eks::Client,
+    /// RDS (DB clusters, read-only, for preflight).
+    pub rds: aws_sdk_rds::Client,
+    /// IAM: `doctor`'s reads of the FIS experiment role and preflight's role checks.
     pub iam: aws_sdk_iam::Client,
     /// The region in use.
     pub region: String,
@@ -126,6 +131,8 @@ impl AwsClients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
+            eks: aws_sdk_eks::Client::new(&sdk),
+            rds: aws_sdk_rds::Client::new(&sdk),
             iam: aws_sdk_iam::Client::new(&sdk),
             region,
             endpoint_url: endpoint,
