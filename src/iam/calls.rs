@@ -281,8 +281,38 @@ pub const CALLS: &[Call] = &[
         "run, recover",
         &[TaggedExperiments],
     ),
-    // IAM reads: doctor checks the FIS experiment role.
-    sdk("iam:GetRole", "get_role", Read, "doctor", &[FisRole]),
+    // IAM reads: doctor checks the FIS experiment role; run's preflight reads the role an API
+    // fault targets (any role the scenario names, so no narrower resource is known here).
+    sdk("iam:GetRole", "get_role", Read, "doctor, run", &[Any]),
+    sdk(
+        "iam:ListRoleTags",
+        "list_role_tags",
+        Write,
+        "run (preflight of API faults: the role's opt-in tag)",
+        &[Any],
+    ),
+    // EKS and RDS reads: run's preflight of node-group and database faults.
+    sdk(
+        "eks:ListNodegroups",
+        "list_nodegroups",
+        Write,
+        "run (preflight of node-group faults)",
+        &[Any],
+    ),
+    sdk(
+        "eks:DescribeNodegroup",
+        "describe_nodegroup",
+        Write,
+        "run (preflight of node-group faults)",
+        &[Any],
+    ),
+    sdk(
+        "rds:DescribeDBClusters",
+        "describe_db_clusters",
+        Write,
+        "run (preflight of database faults)",
+        &[Any],
+    ),
     sdk(
         "iam:ListRolePolicies",
         "list_role_policies",
@@ -522,6 +552,8 @@ mod tests {
         ("logs", "logs"),
         ("sts", "sts"),
         ("iam", "iam"),
+        ("eks", "eks"),
+        ("rds", "rds"),
         ("scheduler", "scheduler"),
         ("client", "scheduler"),
     ];
