@@ -1531,6 +1531,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
         .collect();
     opts.account_id = Some(gameday.account_id.clone());
     opts.region = Some(clients.region.clone());
+    opts.endpoint_url.clone_from(&cfg.aws.endpoint_url);
 
     let (clusters, extra_checks) = kube_preflight(&cfg, &gameday, args.skip_kube).await;
     let yes = args.yes;

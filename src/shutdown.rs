@@ -26,6 +26,19 @@ pub enum AbortReason {
     Signal,
 }
 
+impl AbortReason {
+    /// The name the journal and `summary.json` use: `guard`, `stop_condition`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StopCondition => "stop_condition",
+            Self::Guard => "guard",
+            Self::Timeout => "timeout",
+            Self::Interrupt => "interrupt",
+            Self::Signal => "signal",
+        }
+    }
+}
+
 /// The process's shutdown handle.
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {

@@ -60,6 +60,79 @@ fn snapshot_preflight_failed() {
 }
 
 #[test]
+fn a_run_on_the_emulator_is_marked_a_simulation_everywhere() {
+    let mut record = fixtures::aborted_by_guard().record();
+    record.start.settings.endpoint_url = Some("http://127.0.0.1:4566".into());
+    let r = render(&record, &opts(), None).expect("renders");
+    let md = &r.postmortem;
+    assert!(
+        md.starts_with(
+            "# GameDay post-mortem: checkout-example (SIMULATION)\n\n> **This was a SIMULATION"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("(simulated: local emulator)"), "header row");
+    let summary_section = md.split("## Executive summary").nth(1).expect("summary");
+    assert!(
+        summary_section
+            .trim_start()
+            .starts_with("This was a SIMULATION"),
+        "{summary_section}"
+    );
+    assert!(
+        md.contains("Nothing was hit: the emulator accepts the experiment but injects nothing.")
+    );
+    assert!(md.contains("On the emulator experiment states advance on a fixed timer"));
+    let json: serde_json::Value = serde_json::from_str(&r.summary).expect("json");
+    assert_eq!(json["simulated"], true);
+    assert_eq!(json["endpoint_url"], "http://127.0.0.1:4566");
+    // A real run is not.
+    let real = rendered(&fixtures::aborted_by_guard());
+    assert!(!real.postmortem.contains("SIMULATION"));
+    assert!(real.summary.contains("\"simulated\": false"));
+}
+
+#[test]
+fn the_guard_finding_names_only_the_alarms_of_the_metric_that_breached() {
+    let r = rendered(&fixtures::aborted_by_guard());
+    let actions = r
+        .postmortem
+        .split("## Action items")
+        .nth(1)
+        .expect("actions");
+    let f1 = actions
+        .lines()
+        .find(|l| l.ends_with("| F1 |"))
+        .expect("the F1 action item");
+    // error_rate breached; p99_latency_s did not, so its alarm is not blamed.
+    assert!(f1.contains("`gameday-checkout-error_rate`"), "{f1}");
+    assert!(!f1.contains("p99_latency_s"), "{f1}");
+    // The alarm's threshold is the bound already: the gap is its period and datapoints.
+    assert!(f1.contains("already fires at the bound (1.00)"), "{f1}");
+    assert!(f1.contains("Shorten its period"), "{f1}");
+}
+
+#[test]
+fn a_verdict_on_few_fault_datapoints_says_it_is_weak() {
+    let mut record = fixtures::aborted_by_guard().record();
+    let st = &mut record.scenarios[0].stages[1];
+    let (_, fin) = st.finished.as_mut().expect("finished");
+    for m in &mut fin.verdict.metrics {
+        m.fault_points = 2;
+        m.degraded = false;
+    }
+    let md = render(&record, &opts(), None).expect("renders").postmortem;
+    assert!(
+        md.contains("not shown — only 2 fault datapoints, too few for the test (weak)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("so \"not shown\" there is a weak verdict"),
+        "{md}"
+    );
+}
+
+#[test]
 fn rendering_is_deterministic() {
     let b = fixtures::aborted_by_guard();
     assert_eq!(rendered(&b), rendered(&b));

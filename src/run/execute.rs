@@ -79,6 +79,8 @@ pub struct RunOptions {
     pub region: Option<String>,
     /// Most targets a stage may resolve (the policy's `max_count`).
     pub max_targets: u32,
+    /// The AWS endpoint override, for the record (a loopback one marks a simulation).
+    pub endpoint_url: Option<String>,
 }
 
 impl RunOptions {
@@ -107,6 +109,7 @@ impl RunOptions {
             account_id: None,
             region: None,
             max_targets: crate::plan::Policy::default().max_count,
+            endpoint_url: None,
         }
     }
 
@@ -212,6 +215,9 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
             .collect(),
         stop_on_failure: opts.stop_on_failure,
         dry_run: opts.dry_run,
+        guard_period_secs: Some(opts.guard_period.as_secs()),
+        baseline_window_secs: Some(opts.baseline_window.as_secs()),
+        endpoint_url: opts.endpoint_url.clone(),
     };
     let journal = Journal::create(
         &opts.reports_dir,
@@ -501,7 +507,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
             final_status = Some(view.status.clone());
         }
         WatchEnd::Abort(reason, detail) => {
-            progress.note(&format!("{sc}/{st}: abort ({reason:?}): {detail}"));
+            progress.note(&format!("{sc}/{st}: abort ({}): {detail}", reason.as_str()));
             let a = Abort {
                 scenario: sc.to_owned(),
                 stage: st.to_owned(),
