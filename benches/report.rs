@@ -123,6 +123,10 @@ fn stage(sc: &str, st: &str, n: usize, t0: DateTime<Utc>) -> StageRecord {
             (fault_end, state(sc, st, &exp, "running", "completed")),
             (end, state(sc, st, &exp, "completed", "completed")),
         ],
+        samples_seen_at: samples
+            .iter()
+            .map(|s: &GuardSample| DateTime::from_timestamp(s.ts, 0).unwrap_or_default())
+            .collect(),
         samples,
         alarms: [
             "gameday-checkout-error_rate",
@@ -240,6 +244,9 @@ fn record() -> RunRecord {
                 recovery_targets_secs: BTreeMap::new(),
                 stop_on_failure: true,
                 dry_run: false,
+                guard_period_secs: Some(60),
+                baseline_window_secs: Some(300),
+                endpoint_url: None,
             },
             version: "bench".into(),
             account_id: None,

@@ -18,31 +18,49 @@ use crate::shutdown::Shutdown;
 #[command(name = "gameday", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// Config file [default: ./gameday.yaml; a missing default file means built-in defaults].
-    #[arg(long, global = true, env = "GAMEDAY_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "GAMEDAY_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// AWS named profile (overrides aws.profile).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME"
+    )]
     pub profile: Option<String>,
     /// AWS region (overrides aws.region).
-    #[arg(long, global = true, value_name = "REGION", value_parser = crate::flags::region)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "REGION",
+        value_parser = crate::flags::region
+    )]
     pub region: Option<String>,
     /// Endpoint for every AWS service, e.g. the local emulator (overrides aws.endpoint_url).
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "AWS_ENDPOINT_URL",
         value_name = "URL",
         value_parser = crate::flags::endpoint_url
     )]
     pub endpoint_url: Option<String>,
     /// More log output (-v debug, -vv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Less log output (errors only).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub quiet: u8,
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
@@ -82,7 +100,8 @@ pub enum Command {
     Demo(DemoCommand),
     /// Run a GameDay: preflight, then every scenario's stages in order, guarded, stopped at
     /// once on a breach, a stop alarm, Ctrl-C or SIGTERM, and journaled under reports/RUN_ID/.
-    /// Exit 0 every stage held, 3 a hypothesis did not hold, 4 aborted, 5 a stop failed.
+    /// Exit 0 every stage held (or a dry run passed), 2 a usage or config error or a failed
+    /// preflight, 3 a hypothesis did not hold, 4 aborted, 5 a stop failed.
     Run(RunArgs),
     /// Close runs that died: stop the experiments they left running (found by their run tag)
     /// and mark their journals interrupted.
@@ -935,8 +954,7 @@ fn patterns(args: &PatternsArgs) -> anyhow::Result<i32> {
             source,
         })?;
         let reader = std::io::BufReader::with_capacity(1 << 16, file);
-        crate::mine::for_each_message_line(reader, &args.input, &mut add)
-            .map_err(Error::from)?;
+        crate::mine::for_each_message_line(reader, &args.input, &mut add).map_err(Error::from)?;
     }
     let ids: Vec<_> = ids.into_iter().map(|id| miner.resolve(id)).collect();
     let mut out = String::new();
@@ -1836,6 +1854,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
         .collect();
     opts.account_id = Some(gameday.account_id.clone());
     opts.region = Some(clients.region.clone());
+    opts.endpoint_url.clone_from(&cfg.aws.endpoint_url);
 
     let (clusters, mut extra_checks) = kube_preflight(&cfg, &gameday, args.skip_kube).await;
     // Node groups, databases and IAM roles of faults beyond pods (read-only calls).

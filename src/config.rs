@@ -272,6 +272,10 @@ pub struct RawLlm {
     pub timeout: Option<String>,
     /// Redact IP addresses before anything leaves the machine.
     pub redact_ips: Option<bool>,
+    /// Most tokens the model may answer with (sent as `max_tokens`).
+    pub max_tokens: Option<u32>,
+    /// The model's context size in tokens: the prompt is trimmed to fit it with the answer.
+    pub context_tokens: Option<u32>,
 }
 
 /// One entry of `schedule:`.
@@ -552,6 +556,20 @@ pub struct LlmSettings {
     pub timeout: Duration,
     /// Redact IPs.
     pub redact_ips: bool,
+    /// Most tokens of the answer (`max_tokens`).
+    pub max_tokens: u32,
+    /// The model's context size in tokens; prompt + `max_tokens` must fit in it.
+    pub context_tokens: u32,
+}
+
+impl LlmSettings {
+    /// Default `max_tokens`: a summary, a handful of findings and action items in JSON.
+    pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+    /// Default context size: what small local servers commonly run with.
+    pub const DEFAULT_CONTEXT_TOKENS: u32 = 4096;
+    /// Default timeout: a small model on a CPU takes minutes for a 4k-token prompt and a
+    /// 1k-token answer; a hosted model answers in seconds and never comes near it.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 }
 
 /// A notification target.
@@ -1165,8 +1183,16 @@ impl Validator<'_> {
             base_url,
             model,
             api_key_env: raw.api_key_env,
-            timeout: self.duration("llm.timeout", raw.timeout.as_ref(), Duration::from_secs(30))?,
+            timeout: self.duration(
+                "llm.timeout",
+                raw.timeout.as_ref(),
+                LlmSettings::DEFAULT_TIMEOUT,
+            )?,
             redact_ips: raw.redact_ips.unwrap_or(true),
+            max_tokens: raw.max_tokens.unwrap_or(LlmSettings::DEFAULT_MAX_TOKENS),
+            context_tokens: raw
+                .context_tokens
+                .unwrap_or(LlmSettings::DEFAULT_CONTEXT_TOKENS),
         })
     }
 

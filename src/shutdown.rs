@@ -62,6 +62,19 @@ impl InFlight {
     }
 }
 
+impl AbortReason {
+    /// The name the journal and `summary.json` use: `guard`, `stop_condition`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StopCondition => "stop_condition",
+            Self::Guard => "guard",
+            Self::Timeout => "timeout",
+            Self::Interrupt => "interrupt",
+            Self::Signal => "signal",
+        }
+    }
+}
+
 /// Whether an experiment this process started may still be running.
 pub fn experiments_in_flight() -> bool {
     IN_FLIGHT.load(Ordering::SeqCst) > 0

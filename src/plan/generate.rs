@@ -233,14 +233,7 @@ pub fn plan(
             }
         }
         for (class, planned) in chosen {
-            let mut planned = scenario(
-                service,
-                class,
-                planned,
-                &target,
-                &hypothesis,
-                &stop_alarms,
-            );
+            let mut planned = scenario(service, class, planned, &target, &hypothesis, &stop_alarms);
             if let Some(h) = &opts.history {
                 note_history(&mut planned.why, h, &service.name, &class.class);
             }

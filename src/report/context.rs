@@ -49,6 +49,12 @@ pub(crate) struct ReportContext {
     pub(crate) open_warning: Option<String>,
     pub(crate) interrupted: Option<InterruptedContext>,
     pub(crate) dry_run: bool,
+    /// Set when the run went to the local emulator: what that means, for the header.
+    pub(crate) simulation: Option<String>,
+    /// The settings the run was made with, one line each.
+    pub(crate) settings: Vec<String>,
+    /// How to read the fault windows (what polling sees, and on the emulator its timer).
+    pub(crate) window_note: String,
     pub(crate) preflight: PreflightContext,
     pub(crate) summary: Vec<String>,
     pub(crate) scenarios: Vec<ScenarioContext>,
@@ -69,6 +75,21 @@ pub(crate) struct ReportContext {
     pub(crate) trigger_raw: Trigger,
     #[serde(skip)]
     pub(crate) rendered_at_raw: DateTime<Utc>,
+    #[serde(skip)]
+    pub(crate) endpoint_url: Option<String>,
+    #[serde(skip)]
+    pub(crate) abort: Option<AbortRaw>,
+}
+
+/// Why a run or stage was aborted, for `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AbortRaw {
+    /// `guard`, `stop_condition`, `timeout`, `interrupt` or `signal`.
+    pub(crate) reason: crate::shutdown::AbortReason,
+    /// What exactly, as the run recorded it.
+    pub(crate) detail: Option<String>,
+    /// When.
+    pub(crate) at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +194,7 @@ pub(crate) struct StageRaw {
     pub(crate) final_status: Option<String>,
     pub(crate) recovery_secs: Option<u64>,
     pub(crate) recovery_target_secs: Option<u64>,
+    pub(crate) abort: Option<AbortRaw>,
 }
 
 #[derive(Debug, Serialize)]
@@ -187,6 +209,8 @@ pub(crate) struct MetricContext {
     pub(crate) effect: String,
     pub(crate) degraded: String,
     pub(crate) held: String,
+    /// Whether the degradation verdict rests on too few fault datapoints to mean much.
+    pub(crate) weak: bool,
     pub(crate) recovery: String,
 }
 
@@ -209,13 +233,24 @@ pub(crate) struct TimelineRow {
 /// How a run ended, as a label and a sentence.
 fn outcome_text(run: &RunRecord) -> (String, String) {
     match run.outcome() {
+        Some(RunOutcome::Aborted) => {
+            let by = run
+                .finished
+                .as_ref()
+                .and_then(|(_, f)| f.abort_reason)
+                .map_or("a stop condition, the guard or an operator", abort_label);
+            (
+                RunOutcome::Aborted.as_str().to_owned(),
+                format!("a stage was stopped early by {by}"),
+            )
+        }
         Some(o) => {
             let text = match o {
                 RunOutcome::Passed => "every stage held its hypothesis",
                 RunOutcome::DryRun => "dry run: preflight passed and nothing was injected",
                 RunOutcome::PreflightFailed => "preflight failed, so nothing was injected",
                 RunOutcome::HypothesisFailed => "a hypothesis did not hold",
-                RunOutcome::Aborted => "the run was aborted",
+                RunOutcome::Aborted => "a stage was stopped early",
                 RunOutcome::Interrupted => "the run died and `gameday recover` closed it",
                 RunOutcome::StopFailed => {
                     "a stop failed: an experiment may still have been running"
@@ -228,6 +263,65 @@ fn outcome_text(run: &RunRecord) -> (String, String) {
             "the run is still open or crashed".to_owned(),
         ),
     }
+}
+
+/// Whether the run went to the local emulator (an endpoint override on loopback).
+fn simulated(run: &RunRecord) -> bool {
+    run.start
+        .settings
+        .endpoint_url
+        .as_deref()
+        .is_some_and(crate::provider::aws::is_loopback_endpoint)
+}
+
+/// The settings a run was made with, for the post-mortem (older journals lack some).
+fn settings_lines(run: &RunRecord) -> Vec<String> {
+    let s = &run.start.settings;
+    let mut out = Vec::new();
+    out.push(match s.guard_period_secs {
+        Some(p) => format!(
+            "Guard: polled every {}, reading {} datapoints; a datapoint is stamped with the start of its period",
+            secs(s.guard_interval_secs),
+            secs(p)
+        ),
+        None => format!("Guard: polled every {}", secs(s.guard_interval_secs)),
+    });
+    if let Some(b) = s.baseline_window_secs {
+        out.push(format!("Baseline: the {} before each stage", secs(b)));
+    }
+    let targets: Vec<String> = s
+        .recovery_targets_secs
+        .iter()
+        .map(|(k, v)| format!("{k} {}", secs(*v)))
+        .collect();
+    out.push(format!(
+        "Recovery: watched for up to {}{}",
+        secs(s.recovery_cap_secs),
+        if targets.is_empty() {
+            String::new()
+        } else {
+            format!("; targets {}", targets.join(", "))
+        }
+    ));
+    out.push(format!(
+        "Stop: confirmed within {}; {}",
+        secs(s.stop_timeout_secs),
+        if s.stop_on_failure {
+            "a failed scenario ends the run"
+        } else {
+            "the run goes on after a failed scenario"
+        }
+    ));
+    if run.preflight.iter().any(|c| c.check == "k8s-skipped") {
+        out.push("Kubernetes: checks and evidence skipped (--skip-kube)".to_owned());
+    }
+    if let Some(u) = &s.endpoint_url {
+        out.push(format!("AWS endpoint: {u}"));
+    }
+    if s.dry_run {
+        out.push("Dry run: preflight only".to_owned());
+    }
+    out
 }
 
 fn trigger(t: &Trigger) -> String {
@@ -354,9 +448,34 @@ fn scenario_recovery(stages: &[&StageRecord]) -> String {
         .map_or("—".to_owned(), |(r, t)| recovery_text(Some(r), t, true))
 }
 
+/// Below this many fault datapoints the shift test has little power: with a few dozen
+/// baseline points, a two-sided Mann-Whitney U test at α = 0.01 needs about five fault
+/// datapoints all beyond the baseline to reach significance, so "not degraded" on fewer means
+/// "not shown", not "unchanged".
+const FEW_FAULT_POINTS: usize = 5;
+
+/// The "shift vs baseline" verdict of a metric, saying how much it rests on.
+fn degraded_text(m: &MetricJudgement) -> String {
+    let n = m.fault_points;
+    let points = if n == 1 {
+        "1 fault datapoint".to_owned()
+    } else {
+        format!("{n} fault datapoints")
+    };
+    match (m.degraded, n) {
+        (true, _) => format!("yes ({points})"),
+        (false, 0) => "not judged (no fault datapoint)".to_owned(),
+        (false, n) if n < FEW_FAULT_POINTS => {
+            format!("not shown — only {points}, too few for the test (weak)")
+        }
+        (false, _) => format!("no ({points})"),
+    }
+}
+
 fn metric_context(m: &MetricJudgement) -> MetricContext {
     let opt = |v: Option<f64>| v.map_or("—".to_owned(), num);
     MetricContext {
+        weak: !m.degraded && m.fault_points < FEW_FAULT_POINTS,
         metric: m.metric.clone(),
         bound: bound(m.lower, m.upper),
         worst: opt(m.worst),
@@ -365,7 +484,7 @@ fn metric_context(m: &MetricJudgement) -> MetricContext {
         fault_median: opt(m.fault_median),
         p_value: m.p_value.map_or("—".to_owned(), format::p_value),
         effect: m.effect_size.map_or("—".to_owned(), format::effect),
-        degraded: if m.degraded { "yes" } else { "no" }.to_owned(),
+        degraded: degraded_text(m),
         held: if m.held { "yes" } else { "no" }.to_owned(),
         recovery: m.recovery_secs.map_or("—".to_owned(), secs),
     }
@@ -402,9 +521,11 @@ fn stage_context(
         };
     };
     let fin = st.finished.as_ref().map(|(_, f)| f);
+    // The window is what polling saw: first `running` to first terminal state. On the emulator
+    // states advance on a timer, so it says nothing about the actions' own `duration`.
     let window = charts::fault_window(st).map_or(dash(), |(a, b)| match b {
         Some(b) => format!(
-            "{} → {} ({})",
+            "{} → {} ({} as polled)",
             format::clock(a),
             format::clock(b),
             format::signed_secs((b - a).num_seconds())
@@ -417,20 +538,29 @@ fn stage_context(
     } else {
         targets.push(format!("{} of `{}`", plan.selection, sc.target.selector));
     }
-    targets.push(format!("in {}/{}", sc.target.cluster, sc.target.namespace));
+    targets.push(format!("in {}/{}.", sc.target.cluster, sc.target.namespace));
     if let Some((_, p)) = st.k8s_pods.first() {
         targets.push(format!(
-            "({} pods matched, {} ready before the fault)",
+            "{} pods matched the selector, {} ready before the fault.",
             p.total, p.ready
         ));
     }
-    let check = run.preflight.iter().find(|c| {
+    let kube_skipped = run.preflight.iter().any(|c| c.check == "k8s-skipped");
+    if simulated(run) {
+        targets.push(
+            "Nothing was hit: the emulator accepts the experiment but injects nothing.".to_owned(),
+        );
+    } else if kube_skipped && st.k8s_pods.is_empty() {
+        targets.push(
+            "Which pods were hit is not known: the Kubernetes checks were skipped (--skip-kube) and FIS did not list the resolved targets."
+                .to_owned(),
+        );
+    } else if let Some(c) = run.preflight.iter().find(|c| {
         c.check == "targets"
             && c.scenario.as_deref() == Some(&sc.name)
             && c.stage.as_deref() == Some(&st.name)
-    });
-    if let Some(c) = check {
-        targets.push(format!("— preflight: {}", c.detail));
+    }) {
+        targets.push(format!("Preflight: {}.", c.detail.trim_end_matches('.')));
     }
     let chart_list = charts::stage_charts(&sc.name, st, &sc.hypothesis, run.ended_at());
     let links = chart_list
@@ -480,7 +610,21 @@ fn stage_context(
                 f.fault_start.is_some() && f.verdict.metrics.iter().any(|m| m.breaches > 0),
             )
         }),
-        reasons: fin.map(|f| f.verdict.reasons.clone()).unwrap_or_default(),
+        reasons: fin
+            .map(|f| {
+                f.verdict
+                    .reasons
+                    .iter()
+                    .map(|r| match &st.abort {
+                        // The judge's abort reason is lowercased; the journal's detail is not.
+                        Some((_, a)) if r.starts_with("aborted (") => {
+                            format!("aborted by {}: {}", abort_label(a.reason), a.detail)
+                        }
+                        _ => r.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         metrics: fin
             .map(|f| f.verdict.metrics.iter().map(metric_context).collect())
             .unwrap_or_default(),
@@ -492,6 +636,11 @@ fn stage_context(
             final_status: fin.and_then(|f| f.final_status.clone()),
             recovery_secs: fin.and_then(|f| f.verdict.recovery_secs),
             recovery_target_secs: fin.map(|f| f.verdict.recovery_target_secs),
+            abort: st.abort.as_ref().map(|(at, a)| AbortRaw {
+                reason: a.reason,
+                detail: Some(a.detail.clone()),
+                at: Some(*at),
+            }),
         },
     }
 }
@@ -511,6 +660,9 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
     if let Some(t) = rec.started {
         push(t, "", format!("scenario {} started", rec.name));
     }
+    let period = run.start.settings.guard_period_secs;
+    // Alarm states carry over from stage to stage: only changes are events.
+    let mut alarm_states: std::collections::BTreeMap<&str, &str> = Default::default();
     for st in &rec.stages {
         let s = st.name.as_str();
         if let Some(b) = &st.baseline {
@@ -557,15 +709,30 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
         metrics.sort_unstable();
         metrics.dedup();
         for m in metrics {
-            let samples: Vec<_> = st.samples.iter().filter(|x| x.metric == m).collect();
-            let Some(first) = samples.iter().position(|x| x.breach) else {
+            let samples: Vec<_> = st
+                .samples
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.metric == m)
+                .map(|(i, x)| (x, st.samples_seen_at.get(i).copied()))
+                .collect();
+            // A datapoint is stamped with the start of its period; the guard read it later.
+            let when = |x: &crate::run::record::GuardSample, seen: Option<DateTime<Utc>>| {
+                let stamp = format::clock(format::epoch(x.ts));
+                let datapoint = match period {
+                    Some(p) => format!("the {} datapoint from {stamp}", secs(p)),
+                    None => format!("the datapoint stamped {stamp}"),
+                };
+                (seen.unwrap_or_else(|| format::epoch(x.ts)), datapoint)
+            };
+            let Some(first) = samples.iter().position(|(x, _)| x.breach) else {
                 continue;
             };
-            let b = samples[first];
+            let (b, b_seen) = samples[first];
             let during = |phase: Phase| {
                 samples
                     .iter()
-                    .filter(|x| x.breach && x.phase == phase)
+                    .filter(|(x, _)| x.breach && x.phase == phase)
                     .count()
             };
             let (fault, recovery) = (during(Phase::Fault), during(Phase::Recovery));
@@ -574,28 +741,41 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
             } else {
                 format!("{fault} during the fault")
             };
+            let (seen, datapoint) = when(b, b_seen);
             push(
-                format::epoch(b.ts),
+                seen,
                 s,
                 format!(
-                    "guard: {m} {} outside {} (first breach; {counts})",
+                    "guard read {m} {} in {datapoint}, outside {} (first breach; {counts})",
                     num(b.value),
                     bound(b.lower, b.upper)
                 ),
             );
-            let last = samples.iter().rposition(|x| x.breach).unwrap_or(first);
-            if let Some(back) = samples.get(last + 1) {
+            let last = samples.iter().rposition(|(x, _)| x.breach).unwrap_or(first);
+            if let Some((back, back_seen)) = samples.get(last + 1) {
+                let (seen, datapoint) = when(back, *back_seen);
                 push(
-                    format::epoch(back.ts),
+                    seen,
                     s,
-                    format!("guard: {m} back inside its bound ({})", num(back.value)),
+                    format!(
+                        "guard read {m} back inside its bound: {} in {datapoint}",
+                        num(back.value)
+                    ),
                 );
             }
         }
         for (at, a) in &st.alarms {
-            let reason = a.reason.as_deref().map_or(String::new(), |r| {
-                format!(" ({})", redact(r, REPORT_REDACTION))
-            });
+            if alarm_states.insert(&a.alarm, &a.state) == Some(a.state.as_str()) {
+                continue;
+            }
+            // "Unchecked: Initial alarm creation" says only that the alarm is new.
+            let reason = a
+                .reason
+                .as_deref()
+                .filter(|r| !r.starts_with("Unchecked"))
+                .map_or(String::new(), |r| {
+                    format!(" ({})", redact(r, REPORT_REDACTION))
+                });
             push(*at, s, format!("alarm `{}` → {}{reason}", a.alarm, a.state));
         }
         for e in &st.k8s_events {
@@ -696,7 +876,43 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
     rows
 }
 
-fn evidence(sc: &Scenario) -> EvidenceContext {
+/// A fault class description spliced into a sentence keeps its capital ("… while Containers
+/// ran out of memory"): lower it after "while " unless it starts an acronym.
+fn mid_sentence(text: &str) -> String {
+    let Some(i) = text.find(" while ") else {
+        return text.to_owned();
+    };
+    let (head, tail) = text.split_at(i + " while ".len());
+    let mut chars = tail.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase() => {
+            format!("{head}{}{b}{}", a.to_lowercase(), chars.as_str())
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// Whether an evidence line is about another service of the GameDay than `service` (it names
+/// one of them and not `service`).
+fn about_other_service(line: &str, service: &str, all: &[Scenario]) -> bool {
+    let names_service = |s: &str| {
+        line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|w| w == s)
+    };
+    !names_service(service)
+        && all
+            .iter()
+            .map(|s| s.service.as_str())
+            .chain(sc_services(all))
+            .any(|other| other != service && names_service(other))
+}
+
+fn sc_services(all: &[Scenario]) -> impl Iterator<Item = &str> {
+    all.iter()
+        .flat_map(|s| s.why.services.iter().map(String::as_str))
+}
+
+fn evidence(sc: &Scenario, all: &[Scenario]) -> EvidenceContext {
     let w = &sc.why;
     let mut parts = Vec::new();
     if let Some(r) = w.rank {
@@ -720,6 +936,7 @@ fn evidence(sc: &Scenario) -> EvidenceContext {
         top_templates: w
             .top_templates
             .iter()
+            .filter(|t| !about_other_service(t, &sc.service, all))
             .map(|t| redact(t, REPORT_REDACTION).replace('`', "'"))
             .collect(),
         caveat: w.caveat.clone(),
@@ -736,10 +953,8 @@ fn deterministic_summary(run: &RunRecord, ctx: &ReportContext, f: &Findings) -> 
         trigger_phrase(&run.start.trigger),
         ctx.outcome_text
     ));
-    if let Some((_, fin)) = &run.finished
-        && let Some(r) = fin.abort_reason
-    {
-        out.push(format!("It was stopped by {}.", abort_label(r)));
+    if let Some(sim) = &ctx.simulation {
+        out.insert(0, format!("{}.", sim.trim_end_matches('.')));
     }
     let planned_stages: usize = ctx.scenarios.iter().map(|s| s.stages.len()).sum();
     let ran_stages: usize = ctx
@@ -857,14 +1072,18 @@ pub(crate) fn build(
                         } else {
                             format!(" (alarms: `{}`)", h.alarms.join("`, `"))
                         };
+                        let stays = match (h.abort_lower, h.abort_upper) {
+                            (Some(_), Some(_)) => "stays within",
+                            _ => "stays",
+                        };
                         format!(
-                            "`{}` stays within {}{alarms}",
+                            "`{}` {stays} {}{alarms}",
                             h.metric,
                             bound(h.abort_lower, h.abort_upper)
                         )
                     })
                     .collect(),
-                expected: sc.expected_behaviour.clone(),
+                expected: mid_sentence(&sc.expected_behaviour),
                 success_criteria: sc.success_criteria.clone(),
                 target: format!(
                     "pods labelled `{}` in {}/{}{}",
@@ -893,7 +1112,7 @@ pub(crate) fn build(
                 stop_alarms: sc.stop_alarms.clone(),
                 stages,
                 timeline: rec.map(|r| timeline(run, r)).unwrap_or_default(),
-                evidence: evidence(sc),
+                evidence: evidence(sc, &g.scenarios),
                 findings: rule
                     .findings
                     .iter()
@@ -963,6 +1182,18 @@ pub(crate) fn build(
             detail: i.detail.clone(),
         }),
         dry_run: run.start.settings.dry_run,
+        simulation: simulated(run).then(|| {
+            format!(
+                "This was a SIMULATION on the local AWS emulator ({}): nothing was injected into a real system, and the account, experiments and metrics are the emulator's and the simulated workload's",
+                run.start.settings.endpoint_url.as_deref().unwrap_or_default()
+            )
+        }),
+        settings: settings_lines(run),
+        window_note: if simulated(run) {
+            "Fault windows run from the first poll that saw the experiment `running` to the first that saw it ended. On the emulator experiment states advance on a fixed timer (a few seconds per state), so a window says nothing about the actions' `duration`: nothing ran for that long".to_owned()
+        } else {
+            "Fault windows run from the first poll that saw the experiment `running` to the first that saw it ended, so they are accurate to the poll interval".to_owned()
+        },
         outcome,
         outcome_text,
         preflight,
@@ -983,6 +1214,23 @@ pub(crate) fn build(
         ended_at: ended,
         trigger_raw: run.start.trigger.clone(),
         rendered_at_raw: rendered_at,
+        endpoint_url: run.start.settings.endpoint_url.clone(),
+        abort: run.finished.as_ref().and_then(|(at, f)| {
+            f.abort_reason.map(|reason| {
+                // The detail of the stage abort of that reason, when one was recorded.
+                let stage = run
+                    .scenarios
+                    .iter()
+                    .flat_map(|s| s.stages.iter())
+                    .filter_map(|st| st.abort.as_ref())
+                    .find(|(_, a)| a.reason == reason);
+                AbortRaw {
+                    reason,
+                    detail: stage.map(|(_, a)| a.detail.clone()),
+                    at: Some(stage.map_or(*at, |(t, _)| *t)),
+                }
+            })
+        }),
     };
     ctx.summary = deterministic_summary(run, &ctx, &rule);
     if let Some(d) = drafted {

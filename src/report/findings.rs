@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::format::{self, bound, num, secs};
 use crate::plan::scenario::Scenario;
-use crate::run::record::{Outcome, RunRecord, ScenarioRecord, StageRecord};
+use crate::run::record::{Abort, Outcome, Phase, RunRecord, ScenarioRecord, StageRecord};
 use crate::shutdown::AbortReason;
 
 /// The owner placeholder of an action item, for the team to fill in.
@@ -316,24 +316,7 @@ fn stage(
                         )
                     });
                 if alarms_in_alarm.is_empty() {
-                    let id = f.add(
-                        scn,
-                        stn,
-                        format!("The guard, not a FIS stop condition, stopped {at}"),
-                        format!(
-                            "gameday's guard saw {} at {when} and stopped the experiment; no stop alarm was in ALARM yet.{later} Without the guard, FIS would have kept injecting until an alarm fired.",
-                            a.detail.trim_end_matches('.')
-                        ),
-                    );
-                    let alarms = plan.map_or(String::new(), |p| p.stop_alarms.join("`, `"));
-                    f.act(
-                        &id,
-                        Priority::P1,
-                        format!("Tighten the stop alarms of {}", sc.name),
-                        format!(
-                            "Bring the threshold and evaluation periods of `{alarms}` in line with the hypothesis, so FIS stops the experiment by itself as early as the guard does."
-                        ),
-                    );
+                    guard_before_alarms(run, sc, plan, st, &at, *abort_at, a, &later, f);
                 }
             }
             AbortReason::StopCondition => {
@@ -616,6 +599,155 @@ fn stage(
             "Until the experiment runs, this stage tests nothing.".to_owned(),
         );
     }
+}
+
+/// The guard stopped a stage before any stop alarm fired: say what it read and when, and why
+/// the alarms of the metrics that breached were slower (threshold, or period × datapoints).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the stage's context, as `stage` has it"
+)]
+fn guard_before_alarms(
+    run: &RunRecord,
+    sc: &ScenarioRecord,
+    plan: Option<&Scenario>,
+    st: &StageRecord,
+    at: &str,
+    abort_at: chrono::DateTime<chrono::Utc>,
+    a: &Abort,
+    later: &str,
+    f: &mut Findings,
+) {
+    let (scn, stn) = (Some(sc.name.as_str()), Some(st.name.as_str()));
+    let period = run.start.settings.guard_period_secs;
+    let first = st
+        .samples
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.breach && x.phase == Phase::Fault);
+    let read = match first {
+        Some((i, x)) => {
+            let seen = st.samples_seen_at.get(i).copied().unwrap_or(abort_at);
+            let datapoint = match period {
+                Some(p) => format!(
+                    "the {} datapoint from {}",
+                    secs(p),
+                    format::clock(format::epoch(x.ts))
+                ),
+                None => format!(
+                    "the datapoint stamped {}",
+                    format::clock(format::epoch(x.ts))
+                ),
+            };
+            let stopped = if (abort_at - seen).num_seconds() <= 1 {
+                "and stopped the experiment at once".to_owned()
+            } else {
+                format!(
+                    "and stopped the experiment at {}: {}",
+                    format::since(abort_at, run.started_at),
+                    a.detail.trim_end_matches('.')
+                )
+            };
+            format!(
+                "At {} ({} UTC) the guard read {} = {} in {datapoint}, outside its bound {}, {stopped}.",
+                format::since(seen, run.started_at),
+                format::clock(seen),
+                x.metric,
+                num(x.value),
+                bound(x.lower, x.upper)
+            )
+        }
+        None => format!(
+            "At {} the guard stopped the experiment: {}.",
+            format::since(abort_at, run.started_at),
+            a.detail.trim_end_matches('.')
+        ),
+    };
+    let id = f.add(
+        scn,
+        stn,
+        format!("The guard, not a FIS stop condition, stopped {at}"),
+        format!(
+            "{read} No stop alarm was in ALARM by then.{later} Without the guard, FIS would have kept injecting until an alarm fired."
+        ),
+    );
+    // The alarms of the metrics that breached, and why each was slower than the guard.
+    let breached: Vec<&str> = {
+        let mut m: Vec<&str> = st
+            .samples
+            .iter()
+            .filter(|x| x.breach && x.phase == Phase::Fault)
+            .map(|x| x.metric.as_str())
+            .collect();
+        m.dedup();
+        m
+    };
+    let mut why = Vec::new();
+    let mut names = Vec::new();
+    for h in plan
+        .map(|p| p.hypothesis.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|h| breached.contains(&h.metric.as_str()))
+    {
+        for name in &h.alarms {
+            names.push(format!("`{name}`"));
+            let spec = run.start.gameday.alarms.iter().find(|s| &s.name == name);
+            let Some(spec) = spec else {
+                why.push(format!(
+                    "Check the threshold and period of `{name}` against the bound of {}.",
+                    h.metric
+                ));
+                continue;
+            };
+            let limit = h.abort_upper.or(h.abort_lower);
+            let same = limit.is_some_and(|l| (l - spec.threshold).abs() <= 1e-6 * l.abs().max(1.0));
+            let p = u64::try_from(spec.period_secs).unwrap_or(0);
+            let wait = p * spec.datapoints_to_alarm as u64;
+            let guard = period.map_or(String::new(), |g| {
+                format!(
+                    ", while the guard acts on the first {} datapoint outside it",
+                    secs(g)
+                )
+            });
+            if same {
+                why.push(format!(
+                    "`{name}` already fires at the bound ({}), but on {} of {} datapoints of {}: at the earliest {} after {} crosses it{guard}. Shorten its period (60 s, or 10 s with high-resolution metrics) so FIS stops the experiment by itself within a minute.",
+                    num(spec.threshold),
+                    spec.datapoints_to_alarm,
+                    spec.evaluation_periods,
+                    secs(p),
+                    secs(wait),
+                    h.metric
+                ));
+            } else {
+                why.push(format!(
+                    "`{name}` fires at {}, not at the bound {} of {}, and only after {} of {} datapoints of {}. Set its threshold to the bound and, if the period is longer than a minute, shorten it.",
+                    num(spec.threshold),
+                    bound(h.abort_lower, h.abort_upper),
+                    h.metric,
+                    spec.datapoints_to_alarm,
+                    spec.evaluation_periods,
+                    secs(p)
+                ));
+            }
+        }
+    }
+    if why.is_empty() {
+        why.push(format!(
+            "Give {} a stop alarm on the metric that breached, at its bound, with a period of a minute or less.",
+            sc.name
+        ));
+    }
+    let title = if names.is_empty() {
+        format!(
+            "Add a stop alarm that fires as early as the guard in {}",
+            sc.name
+        )
+    } else {
+        format!("Make {} fire as early as the guard", names.join(", "))
+    };
+    f.act(&id, Priority::P1, title, why.join(" "));
 }
 
 fn pv(p: f64) -> String {

@@ -15,7 +15,7 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestUserMessage, CreateChatCompletionRequest, ResponseFormat,
+    ChatCompletionRequestUserMessage, CreateChatCompletionRequest, FinishReason, ResponseFormat,
 };
 use serde::Deserialize;
 
@@ -66,14 +66,145 @@ pub struct DraftAction {
     pub detail: String,
 }
 
+/// The answer's shape, given in the system message and repeated in the user message (some chat
+/// templates of small local models drop the system message silently).
+const SCHEMA: &str = "{\"executive_summary\": [\"sentence\", ...], \"findings\": [{\"title\": \"...\", \
+\"detail\": \"...\"}], \"action_items\": [{\"priority\": \"P0|P1|P2\", \"title\": \"...\", \
+\"detail\": \"...\"}]}";
+
 const SYSTEM_PROMPT: &str = "You draft sections of a chaos-engineering GameDay post-mortem for an \
 incident tracker. Use only the facts you are given. Cite numbers, ids, stage names, metric names \
 and alarm names exactly as they appear in the facts; never compute, convert or round numbers \
 yourself, and do not invent any. Be concise and specific. Answer with one JSON object and \
-nothing else: {\"executive_summary\": [\"sentence\", ...], \"findings\": [{\"title\": \"...\", \
-\"detail\": \"...\"}], \"action_items\": [{\"priority\": \"P0|P1|P2\", \"title\": \"...\", \
-\"detail\": \"...\"}]}. P0: act now (something may still be broken or running); P1: fix before \
-the next GameDay; P2: when convenient.";
+nothing else, of this shape. P0: act now (something may still be broken or running); P1: fix \
+before the next GameDay; P2: when convenient.";
+
+/// The rules that matter most, repeated in the user message.
+const USER_RULES: &str = "Answer with ONE JSON object and nothing else, exactly of this shape:";
+const USER_TASK: &str = "Use only these facts; copy numbers, ids and names exactly as written, \
+never compute new numbers. Draft the executive summary (3 to 6 sentences), the findings \
+(weaknesses found) and the action items (priority P0, P1 or P2) as that JSON object.";
+
+/// A rough token count for budgeting: JSON full of ids and numbers tokenises at about three
+/// characters per token with common tokenizers (English prose at about four), so this errs on
+/// the side of a prompt that fits.
+const CHARS_PER_TOKEN: usize = 3;
+/// Tokens a chat template adds around the messages (role markers, BOS/EOS).
+const TEMPLATE_OVERHEAD_TOKENS: usize = 64;
+/// How often to say that the model is still being waited for.
+const PROGRESS_EVERY: Duration = Duration::from_secs(15);
+
+fn tokens(s: &str) -> usize {
+    s.chars().count().div_ceil(CHARS_PER_TOKEN)
+}
+
+fn user_message(facts: &str) -> String {
+    format!("{USER_RULES}\n{SCHEMA}\n\nFacts of the run (JSON):\n{facts}\n\n{USER_TASK}")
+}
+
+fn system_message() -> String {
+    format!("{SYSTEM_PROMPT}\nShape: {SCHEMA}")
+}
+
+/// Removes what matters least first, until the facts fit `budget` tokens: the raw timelines
+/// (never sent), log lines, the evidence, details of passed stages, planning text, the rule-based
+/// text's details, and at last whole passed scenarios. Returns the compact JSON and what was
+/// dropped beyond the timelines, or `None` when even the essentials do not fit.
+fn fit_facts(facts: &serde_json::Value, budget: usize) -> Option<(String, Vec<&'static str>)> {
+    use serde_json::Value;
+    type Step = (&'static str, fn(&mut Value));
+    fn each_scenario(v: &mut Value, f: &dyn Fn(&mut serde_json::Map<String, Value>)) {
+        if let Some(list) = v.get_mut("scenarios").and_then(Value::as_array_mut) {
+            for s in list.iter_mut().filter_map(Value::as_object_mut) {
+                f(s);
+            }
+        }
+    }
+    fn passed(s: &Value) -> bool {
+        s.get("outcome").and_then(Value::as_str) == Some("passed")
+    }
+    let steps: [Step; 7] = [
+        ("log lines of the evidence", |v| {
+            each_scenario(v, &|s| {
+                if let Some(e) = s.get_mut("evidence").and_then(Value::as_object_mut) {
+                    e.remove("top_log_templates");
+                }
+            });
+        }),
+        ("the incident evidence", |v| {
+            each_scenario(v, &|s| drop(s.remove("evidence")))
+        }),
+        ("metric details of passed stages", |v| {
+            each_scenario(v, &|s| {
+                if let Some(stages) = s.get_mut("stages").and_then(Value::as_array_mut) {
+                    stages
+                        .retain(|st| st.get("outcome").and_then(Value::as_str) != Some("not-run"));
+                    for st in stages.iter_mut().filter(|st| passed(st)) {
+                        if let Some(o) = st.as_object_mut() {
+                            o.remove("metrics");
+                            o.remove("reasons");
+                        }
+                    }
+                }
+            });
+        }),
+        (
+            "planning text (expected behaviour, actions, hypothesis)",
+            |v| {
+                each_scenario(v, &|s| {
+                    for k in ["expected_behaviour", "actions", "hypothesis", "stop_alarms"] {
+                        s.remove(k);
+                    }
+                });
+            },
+        ),
+        ("details of the rule-based findings and action items", |v| {
+            for k in ["rule_based_findings", "rule_based_action_items"] {
+                if let Some(list) = v.get_mut(k).and_then(Value::as_array_mut) {
+                    for o in list.iter_mut().filter_map(Value::as_object_mut) {
+                        o.retain(|key, _| matches!(key.as_str(), "id" | "title" | "priority"));
+                    }
+                }
+            }
+        }),
+        ("stage ids and fault windows", |v| {
+            each_scenario(v, &|s| {
+                if let Some(stages) = s.get_mut("stages").and_then(Value::as_array_mut) {
+                    for o in stages.iter_mut().filter_map(Value::as_object_mut) {
+                        for k in ["template_id", "fault_window_utc", "final_status"] {
+                            o.remove(k);
+                        }
+                    }
+                }
+            });
+        }),
+        ("passed scenarios", |v| {
+            if let Some(list) = v.get_mut("scenarios").and_then(Value::as_array_mut) {
+                list.retain(|s| !passed(s));
+            }
+        }),
+    ];
+    let mut v = facts.clone();
+    // Raw timelines are never sent: the stages and judgements say what happened, compactly.
+    each_scenario(&mut v, &|s| drop(s.remove("timeline")));
+    let mut dropped = Vec::new();
+    let mut text = v.to_string();
+    for (what, step) in steps {
+        if tokens(&text) <= budget {
+            return Some((text, dropped));
+        }
+        step(&mut v);
+        dropped.push(what);
+        text = v.to_string();
+    }
+    (tokens(&text) <= budget).then_some((text, dropped))
+}
+
+/// What the model answered: the text, and whether it stopped at `max_tokens`.
+struct Reply {
+    content: String,
+    truncated: bool,
+}
 
 /// The model's answer, leniently: every field optional; the summary may be a list of
 /// sentences or one paragraph.
@@ -125,6 +256,36 @@ pub async fn draft(facts: &serde_json::Value, settings: &LlmSettings) -> Drafted
     );
     let facts_text = facts.to_string();
     let mut notes = Vec::new();
+    let fallback = |mut notes: Vec<String>, why: String| {
+        notes.push(format!("{why}; the rule-based text is used instead."));
+        Drafted {
+            model: settings.model.clone(),
+            text: None,
+            notes,
+        }
+    };
+    let model = &settings.model;
+    // The prompt must leave room for the answer in the model's context.
+    let fixed = tokens(&system_message()) + tokens(&user_message("")) + TEMPLATE_OVERHEAD_TOKENS;
+    let budget = (settings.context_tokens as usize)
+        .saturating_sub(settings.max_tokens as usize)
+        .saturating_sub(fixed);
+    let Some((prompt_facts, dropped)) = fit_facts(&facts, budget) else {
+        return fallback(
+            notes,
+            format!(
+                "The run's facts do not fit the model's context even trimmed (llm.context_tokens {} minus llm.max_tokens {} leaves about {budget} tokens); the model ({model}) was not asked",
+                settings.context_tokens, settings.max_tokens
+            ),
+        );
+    };
+    if !dropped.is_empty() {
+        notes.push(format!(
+            "To fit llm.context_tokens ({}), the model was not given: {}.",
+            settings.context_tokens,
+            dropped.join("; ")
+        ));
+    }
     let api_key = match &settings.api_key_env {
         Some(var) => std::env::var(var).unwrap_or_else(|_| {
             notes.push(format!(
@@ -134,37 +295,50 @@ pub async fn draft(facts: &serde_json::Value, settings: &LlmSettings) -> Drafted
         }),
         None => String::new(),
     };
-    let answer = tokio::time::timeout(settings.timeout, ask(settings, &api_key, &facts_text)).await;
-    let fallback = |mut notes: Vec<String>, why: String| {
-        notes.push(format!("{why}; the rule-based text is used instead."));
-        Drafted {
-            model: settings.model.clone(),
-            text: None,
-            notes,
-        }
-    };
-    let content = match answer {
-        Err(_) => {
+    let answer = wait_for(settings, ask(settings, &api_key, &prompt_facts)).await;
+    let reply = match answer {
+        None => {
             return fallback(
                 notes,
                 format!(
-                    "The model ({}) did not answer within {}",
-                    settings.model,
+                    "The model ({model}) did not answer within {} (llm.timeout); the request was cancelled",
                     humantime::format_duration(settings.timeout)
                 ),
             );
         }
-        Ok(Err(e)) => return fallback(notes, describe(&settings.model, &e)),
-        Ok(Ok(content)) => content,
+        Some(Err(e)) => return fallback(notes, describe(model, &e)),
+        Some(Ok(reply)) => reply,
     };
-    let Some(parsed) = parse_answer(&content) else {
+    if reply.truncated {
         return fallback(
             notes,
             format!(
-                "The model ({}) did not answer with the JSON asked for",
-                settings.model
+                "The model's ({model}) answer was cut off at llm.max_tokens ({}): raise it, or use a model that answers more briefly",
+                settings.max_tokens
             ),
         );
+    }
+    let parsed = match parse_answer(&reply.content) {
+        Parsed::Answer(a) => a,
+        Parsed::NotJson => {
+            return fallback(
+                notes,
+                format!("The model ({model}) did not answer with a JSON object"),
+            );
+        }
+        Parsed::OffSchema(keys) => {
+            return fallback(
+                notes,
+                format!(
+                    "The model ({model}) answered with JSON that does not follow the schema (it has {} instead of executive_summary, findings and action_items), so nothing was checked",
+                    if keys.is_empty() {
+                        "no fields".to_owned()
+                    } else {
+                        keys.join(", ")
+                    }
+                ),
+            );
+        }
     };
     let index = FactIndex::new(&facts_text);
     let text = check(parsed, &index, &mut notes);
@@ -172,10 +346,7 @@ pub async fn draft(facts: &serde_json::Value, settings: &LlmSettings) -> Drafted
     {
         return fallback(
             notes,
-            format!(
-                "Nothing the model ({}) drafted passed the fact check",
-                settings.model
-            ),
+            format!("Nothing the model ({model}) drafted passed the fact check"),
         );
     }
     Drafted {
@@ -185,19 +356,71 @@ pub async fn draft(facts: &serde_json::Value, settings: &LlmSettings) -> Drafted
     }
 }
 
-/// Why a request failed, for the report (no response bodies: they may echo the prompt).
+/// Waits for the request under the configured deadline, saying every [`PROGRESS_EVERY`] that it
+/// is still waiting (a small model on a CPU takes minutes). `None` when the deadline passed: the
+/// request future is dropped, which closes the connection, so a server that watches its client
+/// stops generating instead of making the next request wait behind it.
+async fn wait_for<T>(settings: &LlmSettings, request: impl Future<Output = T>) -> Option<T> {
+    let started = tokio::time::Instant::now();
+    let deadline = tokio::time::sleep(settings.timeout);
+    tokio::pin!(request, deadline);
+    let mut tick = tokio::time::interval_at(started + PROGRESS_EVERY, PROGRESS_EVERY);
+    loop {
+        tokio::select! {
+            r = &mut request => return Some(r),
+            () = &mut deadline => return None,
+            _ = tick.tick() => {
+                eprintln!(
+                    "waiting for the model ({}) to draft the report: {} s so far, gives up after {}",
+                    settings.model,
+                    started.elapsed().as_secs(),
+                    humantime::format_duration(settings.timeout)
+                );
+            }
+        }
+    }
+}
+
+/// The error code and type of an API error body, as the user needs them to fix it
+/// (`context_length_exceeded`, `invalid_request_error`): never the message, which may echo the
+/// prompt. Accepts a numeric `code` as some local servers send it.
+fn error_code(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let e = v.get("error")?;
+    let code = e.get("code").and_then(|c| match c {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let kind = e.get("type").and_then(serde_json::Value::as_str);
+    match (code, kind) {
+        (Some(c), Some(t)) if c != t && c.parse::<u16>().is_err() => Some(format!("{c}, {t}")),
+        (Some(c), _) if c.parse::<u16>().is_err() => Some(c),
+        (_, Some(t)) => Some(t.to_owned()),
+        (Some(c), None) => Some(c),
+        (None, None) => None,
+    }
+}
+
+/// Why a request failed, for the report (no response bodies: they may echo the prompt; only
+/// error codes and types).
 fn describe(model: &str, e: &OpenAIError) -> String {
     match e {
         OpenAIError::ApiError(api) => {
             let status = api.status_code.as_u16();
-            let what = if status == 429 {
-                if api.api_error.code.as_deref() == Some("insufficient_quota") {
-                    "quota exhausted".to_owned()
-                } else {
-                    "rate limited".to_owned()
-                }
-            } else {
-                format!("HTTP {status}")
+            let code = api.api_error.code.as_deref();
+            let kind = api.api_error.r#type.as_deref();
+            let what = match (status, code) {
+                (429, Some("insufficient_quota")) => "quota exhausted".to_owned(),
+                (429, _) => "rate limited".to_owned(),
+                (_, Some("context_length_exceeded")) => format!(
+                    "HTTP {status} (context_length_exceeded: the prompt and llm.max_tokens do not fit the model's context; set llm.context_tokens to the server's context size)"
+                ),
+                (_, Some(c)) => format!("HTTP {status} ({c})"),
+                (_, None) => match kind {
+                    Some(t) => format!("HTTP {status} ({t})"),
+                    None => format!("HTTP {status}"),
+                },
             };
             format!("The model ({model}) request failed: {what}")
         }
@@ -207,14 +430,22 @@ fn describe(model: &str, e: &OpenAIError) -> String {
         OpenAIError::Reqwest(r) if r.is_connect() => {
             format!("The model endpoint for {model} could not be reached")
         }
-        OpenAIError::JSONDeserialize(..) => {
-            format!("The model ({model}) answer was not a chat completion")
-        }
+        OpenAIError::JSONDeserialize(_, body) => match error_code(body) {
+            Some(code) => format!("The model ({model}) request failed: {code}"),
+            None => format!("The model ({model}) answer was not a chat completion"),
+        },
         _ => format!("The model ({model}) request failed"),
     }
 }
 
-async fn ask(settings: &LlmSettings, api_key: &str, facts: &str) -> Result<String, OpenAIError> {
+/// Whether a 400 is the server refusing `response_format` (and not, say, a prompt too long).
+fn refuses_response_format(api: &async_openai::error::ApiError) -> bool {
+    api.param.as_deref() == Some("response_format")
+        || api.message.contains("response_format")
+        || api.code.as_deref() == Some("response_format_unsupported")
+}
+
+async fn ask(settings: &LlmSettings, api_key: &str, facts: &str) -> Result<Reply, OpenAIError> {
     let config = OpenAIConfig::new()
         .with_api_base(settings.base_url.trim_end_matches('/'))
         .with_api_key(api_key)
@@ -227,23 +458,27 @@ async fn ask(settings: &LlmSettings, api_key: &str, facts: &str) -> Result<Strin
         .map_err(OpenAIError::Reqwest)?;
     let client = Client::build(http, config);
     let messages: Vec<ChatCompletionRequestMessage> = vec![
-        ChatCompletionRequestSystemMessage::from(SYSTEM_PROMPT).into(),
-        ChatCompletionRequestUserMessage::from(format!(
-            "Facts of the run (JSON):\n{facts}\n\nDraft the executive summary (3 to 6 sentences), the findings (weaknesses found) and the action items."
-        ))
-        .into(),
+        ChatCompletionRequestSystemMessage::from(system_message()).into(),
+        ChatCompletionRequestUserMessage::from(user_message(facts)).into(),
     ];
+    #[expect(
+        deprecated,
+        reason = "`max_tokens` is what OpenAI-compatible local servers (llama.cpp, vLLM, Ollama) read; hosted OpenAI still accepts it"
+    )]
     let request = CreateChatCompletionRequest {
         model: settings.model.clone(),
         messages,
         temperature: Some(0.0),
+        max_tokens: Some(settings.max_tokens),
         response_format: Some(ResponseFormat::JsonObject),
         ..Default::default()
     };
     let response = match client.chat().create(request.clone()).await {
         // Some local servers refuse `response_format`: ask once more without it (still under
-        // the caller's deadline).
-        Err(OpenAIError::ApiError(api)) if api.status_code.as_u16() == 400 => {
+        // the caller's deadline). Any other 400 (a prompt too long, a bad model name) is final.
+        Err(OpenAIError::ApiError(api))
+            if api.status_code.as_u16() == 400 && refuses_response_format(&api.api_error) =>
+        {
             let plain = CreateChatCompletionRequest {
                 response_format: None,
                 ..request
@@ -252,19 +487,48 @@ async fn ask(settings: &LlmSettings, api_key: &str, facts: &str) -> Result<Strin
         }
         other => other?,
     };
-    Ok(response
-        .choices
-        .into_iter()
-        .next()
-        .and_then(|c| c.message.content)
-        .unwrap_or_default())
+    let choice = response.choices.into_iter().next();
+    let truncated = choice
+        .as_ref()
+        .is_some_and(|c| c.finish_reason == Some(FinishReason::Length));
+    Ok(Reply {
+        content: choice.and_then(|c| c.message.content).unwrap_or_default(),
+        truncated,
+    })
+}
+
+/// A model's answer, read.
+enum Parsed {
+    /// A JSON object with at least one of the schema's fields.
+    Answer(Answer),
+    /// A JSON object without any of them: its top-level keys.
+    OffSchema(Vec<String>),
+    /// No JSON object at all.
+    NotJson,
 }
 
 /// The JSON object in a model's answer, tolerating code fences and text around it.
-fn parse_answer(content: &str) -> Option<Answer> {
-    let start = content.find('{')?;
-    let end = content.rfind('}')?;
-    serde_json::from_str(content.get(start..=end)?).ok()
+fn parse_answer(content: &str) -> Parsed {
+    let Some(json) = content
+        .find('{')
+        .zip(content.rfind('}'))
+        .and_then(|(a, b)| content.get(a..=b))
+    else {
+        return Parsed::NotJson;
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else {
+        return Parsed::NotJson;
+    };
+    if !["executive_summary", "findings", "action_items"]
+        .iter()
+        .any(|k| map.contains_key(*k))
+    {
+        return Parsed::OffSchema(map.keys().cloned().collect());
+    }
+    match serde_json::from_value(serde_json::Value::Object(map.clone())) {
+        Ok(a) => Parsed::Answer(a),
+        Err(_) => Parsed::OffSchema(map.keys().cloned().collect()),
+    }
 }
 
 /// Keeps the sentences of `text` that cite only facts; notes each one dropped.
@@ -328,12 +592,18 @@ mod tests {
 
     #[test]
     fn answers_are_parsed_leniently() {
-        let a = parse_answer("```json\n{\"executive_summary\": \"One. Two.\", \"findings\": [{\"title\": \"x\"}]}\n```")
-            .expect("parses");
+        let Parsed::Answer(a) = parse_answer(
+            "```json\n{\"executive_summary\": \"One. Two.\", \"findings\": [{\"title\": \"x\"}]}\n```",
+        ) else {
+            panic!("parses");
+        };
         assert_eq!(a.summary(), vec!["One. Two."]);
         assert_eq!(a.findings.len(), 1);
         assert!(a.action_items.is_empty());
-        assert!(parse_answer("no json here").is_none());
+        assert!(matches!(parse_answer("no json here"), Parsed::NotJson));
+        assert!(
+            matches!(parse_answer("{\"summary\": \"x\"}"), Parsed::OffSchema(k) if k == ["summary"])
+        );
     }
 
     #[test]

@@ -200,6 +200,12 @@ struct Summary<'a> {
     outcome: &'a str,
     complete: bool,
     exit_code: Option<i32>,
+    /// The run went to the local emulator: nothing real was injected.
+    simulated: bool,
+    /// The AWS endpoint override the run used, if any.
+    endpoint_url: Option<&'a str>,
+    /// Why the run was aborted, when it was: reason, the stage's detail and when.
+    abort: Option<&'a super::context::AbortRaw>,
     ai_drafted: bool,
     preflight_failed_checks: usize,
     scenarios: Vec<SummaryScenario<'a>>,
@@ -229,6 +235,7 @@ struct SummaryStage<'a> {
     final_status: Option<&'a str>,
     recovery_secs: Option<u64>,
     recovery_target_secs: Option<u64>,
+    abort: Option<&'a super::context::AbortRaw>,
 }
 
 #[derive(Debug, Serialize)]
@@ -251,6 +258,9 @@ fn summary(ctx: &ReportContext) -> Summary<'_> {
         outcome: &ctx.outcome,
         complete: ctx.complete,
         exit_code: ctx.exit_code,
+        simulated: ctx.simulation.is_some(),
+        endpoint_url: ctx.endpoint_url.as_deref(),
+        abort: ctx.abort.as_ref(),
         ai_drafted: ctx.ai.is_some(),
         preflight_failed_checks: ctx.preflight.failed,
         scenarios: ctx
@@ -274,6 +284,7 @@ fn summary(ctx: &ReportContext) -> Summary<'_> {
                         final_status: st.raw.final_status.as_deref(),
                         recovery_secs: st.raw.recovery_secs,
                         recovery_target_secs: st.raw.recovery_target_secs,
+                        abort: st.raw.abort.as_ref(),
                     })
                     .collect(),
             })

@@ -60,6 +60,79 @@ fn snapshot_preflight_failed() {
 }
 
 #[test]
+fn a_run_on_the_emulator_is_marked_a_simulation_everywhere() {
+    let mut record = fixtures::aborted_by_guard().record();
+    record.start.settings.endpoint_url = Some("http://127.0.0.1:4566".into());
+    let r = render(&record, &opts(), None).expect("renders");
+    let md = &r.postmortem;
+    assert!(
+        md.starts_with(
+            "# GameDay post-mortem: checkout-example (SIMULATION)\n\n> **This was a SIMULATION"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("(simulated: local emulator)"), "header row");
+    let summary_section = md.split("## Executive summary").nth(1).expect("summary");
+    assert!(
+        summary_section
+            .trim_start()
+            .starts_with("This was a SIMULATION"),
+        "{summary_section}"
+    );
+    assert!(
+        md.contains("Nothing was hit: the emulator accepts the experiment but injects nothing.")
+    );
+    assert!(md.contains("On the emulator experiment states advance on a fixed timer"));
+    let json: serde_json::Value = serde_json::from_str(&r.summary).expect("json");
+    assert_eq!(json["simulated"], true);
+    assert_eq!(json["endpoint_url"], "http://127.0.0.1:4566");
+    // A real run is not.
+    let real = rendered(&fixtures::aborted_by_guard());
+    assert!(!real.postmortem.contains("SIMULATION"));
+    assert!(real.summary.contains("\"simulated\": false"));
+}
+
+#[test]
+fn the_guard_finding_names_only_the_alarms_of_the_metric_that_breached() {
+    let r = rendered(&fixtures::aborted_by_guard());
+    let actions = r
+        .postmortem
+        .split("## Action items")
+        .nth(1)
+        .expect("actions");
+    let f1 = actions
+        .lines()
+        .find(|l| l.ends_with("| F1 |"))
+        .expect("the F1 action item");
+    // error_rate breached; p99_latency_s did not, so its alarm is not blamed.
+    assert!(f1.contains("`gameday-checkout-error_rate`"), "{f1}");
+    assert!(!f1.contains("p99_latency_s"), "{f1}");
+    // The alarm's threshold is the bound already: the gap is its period and datapoints.
+    assert!(f1.contains("already fires at the bound (1.00)"), "{f1}");
+    assert!(f1.contains("Shorten its period"), "{f1}");
+}
+
+#[test]
+fn a_verdict_on_few_fault_datapoints_says_it_is_weak() {
+    let mut record = fixtures::aborted_by_guard().record();
+    let st = &mut record.scenarios[0].stages[1];
+    let (_, fin) = st.finished.as_mut().expect("finished");
+    for m in &mut fin.verdict.metrics {
+        m.fault_points = 2;
+        m.degraded = false;
+    }
+    let md = render(&record, &opts(), None).expect("renders").postmortem;
+    assert!(
+        md.contains("not shown — only 2 fault datapoints, too few for the test (weak)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("so \"not shown\" there is a weak verdict"),
+        "{md}"
+    );
+}
+
+#[test]
 fn rendering_is_deterministic() {
     let b = fixtures::aborted_by_guard();
     assert_eq!(rendered(&b), rendered(&b));
@@ -207,14 +280,20 @@ enum Reply {
     Content(String),
     /// This status and body.
     Status(u16, String),
-    /// Read the request, never answer.
+    /// Read the request, never answer; note when the client closes the connection.
     Hang,
+    /// 200 with this content and `finish_reason: length`.
+    Length(String),
+    /// The i-th request gets the i-th reply (the last one repeats).
+    Seq(Vec<Reply>),
 }
 
 /// A one-route HTTP server on loopback that records every request body.
 struct FakeModel {
     base_url: String,
     bodies: Arc<Mutex<Vec<String>>>,
+    /// Set when a hanging request's connection was closed by the client.
+    closed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 async fn fake_model(reply: Reply) -> FakeModel {
@@ -224,12 +303,15 @@ async fn fake_model(reply: Reply) -> FakeModel {
     let addr = listener.local_addr().expect("addr");
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&bodies);
+    let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let closed_by_client = Arc::clone(&closed);
     tokio::spawn(async move {
         loop {
             let Ok((mut sock, _)) = listener.accept().await else {
                 return;
             };
             let seen = Arc::clone(&seen);
+            let closed_by_client = Arc::clone(&closed_by_client);
             let reply = reply.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -257,15 +339,33 @@ async fn fake_model(reply: Reply) -> FakeModel {
                     }
                     buf.extend_from_slice(&chunk[..n]);
                 }
-                seen.lock()
-                    .expect("lock")
-                    .push(String::from_utf8_lossy(&buf[head_end..]).into_owned());
+                let n = {
+                    let mut seen = seen.lock().expect("lock");
+                    seen.push(String::from_utf8_lossy(&buf[head_end..]).into_owned());
+                    seen.len()
+                };
+                let reply = match reply {
+                    Reply::Seq(list) => list[(n - 1).min(list.len() - 1)].clone(),
+                    r => r,
+                };
+                let completion = |c: String, finish: &str| {
+                    serde_json::json!({
+                        "id": "chatcmpl-1", "object": "chat.completion", "created": 1_790_000_000,
+                        "model": "fake-model",
+                        "choices": [{"index": 0, "finish_reason": finish,
+                                     "message": {"role": "assistant", "content": c}}],
+                    })
+                    .to_string()
+                };
                 let (status, body) = match reply {
-                    Reply::Hang => {
-                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Reply::Hang | Reply::Seq(_) => {
+                        // A server that generates for ever, but sees its client go away.
+                        while sock.read(&mut chunk).await.unwrap_or(0) > 0 {}
+                        closed_by_client.store(true, std::sync::atomic::Ordering::SeqCst);
                         return;
                     }
                     Reply::Status(s, b) => (s, b),
+                    Reply::Length(c) => (200, completion(c, "length")),
                     Reply::Content(c) => (
                         200,
                         serde_json::json!({
@@ -289,6 +389,7 @@ async fn fake_model(reply: Reply) -> FakeModel {
     FakeModel {
         base_url: format!("http://{addr}/v1"),
         bodies,
+        closed,
     }
 }
 
@@ -299,6 +400,8 @@ fn settings(fake: &FakeModel, timeout: Duration) -> LlmSettings {
         api_key_env: None,
         timeout,
         redact_ips: true,
+        max_tokens: LlmSettings::DEFAULT_MAX_TOKENS,
+        context_tokens: LlmSettings::DEFAULT_CONTEXT_TOKENS,
     }
 }
 
@@ -346,8 +449,8 @@ async fn a_normal_model_answer_is_used_and_marked_ai_drafted() {
     assert!(md.contains("**F1. Checkout does not absorb latency at PERCENT(10).**"));
     assert!(md.contains("| **P1** | **Bound retries in checkout.**"));
     assert!(
-        !md.contains("## Notes on the AI draft"),
-        "nothing was dropped"
+        !md.contains("Dropped an AI-drafted sentence"),
+        "no sentence was dropped"
     );
     assert!(summary.contains("\"ai_drafted\": true"));
     let bodies = fake.bodies.lock().expect("lock");
@@ -386,7 +489,7 @@ async fn a_hanging_model_falls_back_within_the_timeout() {
     let record = fixtures::aborted_by_guard().record();
     let (md, summary) = report_with(&fake, Duration::from_millis(300), &record).await;
     assert!(md.contains(
-        "The model (fake-model) did not answer within 300ms; the rule-based text is used instead."
+        "The model (fake-model) did not answer within 300ms (llm.timeout); the request was cancelled; the rule-based text is used instead."
     ));
     assert!(!md.contains("AI-drafted by"));
     assert!(summary.contains("\"ai_drafted\": false"));
@@ -398,6 +501,176 @@ async fn a_hanging_model_falls_back_within_the_timeout() {
             .to_owned()
     };
     assert_eq!(section(&md), section(&plain));
+}
+
+/// The "Notes on the AI draft" section.
+fn notes(md: &str) -> &str {
+    &md[md.find("## Notes on the AI draft").expect("notes section")..]
+}
+
+#[tokio::test]
+async fn an_answer_cut_off_at_max_tokens_is_reported_as_truncated() {
+    let fake = fake_model(Reply::Length("{\"executive_summary\": [\"The guard".into())).await;
+    let (md, _) = report_with(
+        &fake,
+        Duration::from_secs(10),
+        &fixtures::aborted_by_guard().record(),
+    )
+    .await;
+    assert!(
+        notes(&md).contains("answer was cut off at llm.max_tokens (1024)"),
+        "{md}"
+    );
+    assert!(!md.contains("AI-drafted by"));
+    let req: serde_json::Value =
+        serde_json::from_str(&fake.bodies.lock().expect("lock")[0]).expect("request json");
+    assert_eq!(req["max_tokens"], 1024, "max_tokens is sent");
+}
+
+#[tokio::test]
+async fn a_context_length_error_keeps_its_code_and_is_not_retried() {
+    let fake = fake_model(Reply::Status(
+        400,
+        r#"{"error":{"message":"This model's maximum context length is 2048 tokens","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#.into(),
+    ))
+    .await;
+    let (md, _) = report_with(
+        &fake,
+        Duration::from_secs(10),
+        &fixtures::aborted_by_guard().record(),
+    )
+    .await;
+    assert!(
+        notes(&md).contains("HTTP 400 (context_length_exceeded"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("maximum context length is 2048"),
+        "no response body in the report"
+    );
+    assert_eq!(
+        fake.bodies.lock().expect("lock").len(),
+        1,
+        "not retried without response_format"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_response_format_is_retried_without_it() {
+    let fake = fake_model(Reply::Seq(vec![
+        Reply::Status(
+            400,
+            r#"{"error":{"message":"response_format is not supported","type":"invalid_request_error","param":"response_format","code":null}}"#.into(),
+        ),
+        Reply::Content(good_answer("")),
+    ]))
+    .await;
+    let (md, _) = report_with(
+        &fake,
+        Duration::from_secs(10),
+        &fixtures::aborted_by_guard().record(),
+    )
+    .await;
+    assert!(md.contains("_AI-drafted by `fake-model`"), "{md}");
+    let bodies = fake.bodies.lock().expect("lock");
+    assert_eq!(bodies.len(), 2);
+    let retry: serde_json::Value = serde_json::from_str(&bodies[1]).expect("json");
+    assert!(retry.get("response_format").is_none());
+}
+
+#[tokio::test]
+async fn an_off_schema_answer_is_reported_as_such() {
+    let fake = fake_model(Reply::Content(
+        r#"{"summary": "All good.", "items": []}"#.into(),
+    ))
+    .await;
+    let (md, _) = report_with(
+        &fake,
+        Duration::from_secs(10),
+        &fixtures::aborted_by_guard().record(),
+    )
+    .await;
+    let n = notes(&md);
+    assert!(n.contains("answered with JSON that does not follow the schema (it has items, summary instead of executive_summary, findings and action_items), so nothing was checked"), "{n}");
+    assert!(!n.contains("fact check"), "{n}");
+}
+
+#[tokio::test]
+async fn a_slow_server_is_cut_off_at_the_timeout_and_its_connection_closed() {
+    let fake = fake_model(Reply::Hang).await;
+    let (md, _) = report_with(
+        &fake,
+        Duration::from_millis(300),
+        &fixtures::aborted_by_guard().record(),
+    )
+    .await;
+    assert!(notes(&md).contains("the request was cancelled"), "{md}");
+    // The client dropped the request: the server sees its connection close.
+    for _ in 0..50 {
+        if fake.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the connection was still open a second after the timeout");
+}
+
+#[tokio::test]
+async fn the_prompt_fits_the_context_budget_without_raw_timelines() {
+    let fake = fake_model(Reply::Content(good_answer(""))).await;
+    let record = fixtures::many(10).record();
+    let full = facts(&record).to_string();
+    assert!(
+        full.len() / 3 > 4096,
+        "the untrimmed facts would not fit: {}",
+        full.len()
+    );
+    let (md, _) = report_with(&fake, Duration::from_secs(10), &record).await;
+    let bodies = fake.bodies.lock().expect("lock");
+    let req: serde_json::Value = serde_json::from_str(&bodies[0]).expect("json");
+    let prompt: String = req["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        prompt.len() / 3 + 1024 <= 4096,
+        "prompt of {} chars",
+        prompt.len()
+    );
+    assert!(!prompt.contains("\"timeline\""), "no raw timelines");
+    // The schema is repeated in the user message.
+    let user = req["messages"][1]["content"].as_str().expect("user");
+    assert!(user.contains("\"executive_summary\""), "{user}");
+    assert!(
+        notes(&md).contains("To fit llm.context_tokens (4096), the model was not given:"),
+        "{md}"
+    );
+}
+
+#[tokio::test]
+async fn facts_that_cannot_fit_are_not_sent() {
+    let fake = fake_model(Reply::Content(good_answer(""))).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = settings(&fake, Duration::from_secs(10));
+    s.context_tokens = 1200;
+    let o = ReportOptions {
+        llm: Some(s),
+        ..opts()
+    };
+    let paths = write_report(dir.path(), &fixtures::many(10).record(), &o)
+        .await
+        .expect("writes");
+    let md = std::fs::read_to_string(paths.postmortem).expect("md");
+    assert!(
+        notes(&md).contains("do not fit the model's context even trimmed"),
+        "{md}"
+    );
+    assert!(
+        fake.bodies.lock().expect("lock").is_empty(),
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]

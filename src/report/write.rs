@@ -104,6 +104,9 @@ pub async fn write_report(
     record: &RunRecord,
     opts: &ReportOptions,
 ) -> Result<ReportPaths, ReportError> {
+    // The render time given is when rendering began; a model call can take minutes, so the
+    // report says when it was actually rendered: that time plus the wait (tokio's clock).
+    let asked = tokio::time::Instant::now();
     let drafted = match &opts.llm {
         Some(settings) => {
             let facts = context::facts_of(record);
@@ -111,6 +114,11 @@ pub async fn write_report(
         }
         None => None,
     };
+    let mut opts = opts.clone();
+    if drafted.is_some() {
+        opts.rendered_at += chrono::Duration::from_std(asked.elapsed()).unwrap_or_default();
+    }
+    let opts = &opts;
     // The journals beside this one: the score and "Since last time" (`gameday history`).
     let history = run_dir
         .parent()

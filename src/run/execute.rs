@@ -85,6 +85,8 @@ pub struct RunOptions {
     /// Least free space preflight requires on the reports directory's file system, so the
     /// journal is not the first thing to fail mid-stage.
     pub min_free_bytes: u64,
+    /// The AWS endpoint override, for the record (a loopback one marks a simulation).
+    pub endpoint_url: Option<String>,
 }
 
 /// Default for [`RunOptions::max_blind_intervals`]: one minute of a blind guard at the
@@ -128,6 +130,7 @@ impl RunOptions {
             max_targets: crate::plan::Policy::default().max_count,
             max_blind_intervals: DEFAULT_MAX_BLIND_INTERVALS,
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            endpoint_url: None,
         }
     }
 
@@ -233,6 +236,9 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
             .collect(),
         stop_on_failure: opts.stop_on_failure,
         dry_run: opts.dry_run,
+        guard_period_secs: Some(opts.guard_period.as_secs()),
+        baseline_window_secs: Some(opts.baseline_window.as_secs()),
+        endpoint_url: opts.endpoint_url.clone(),
     };
     let journal = Journal::create(
         &opts.reports_dir,
@@ -582,7 +588,7 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
             final_status = Some(view.status.clone());
         }
         WatchEnd::Abort(reason, detail) => {
-            progress.note(&format!("{sc}/{st}: abort ({reason:?}): {detail}"));
+            progress.note(&format!("{sc}/{st}: abort ({}): {detail}", reason.as_str()));
             let a = Abort {
                 scenario: sc.to_owned(),
                 stage: st.to_owned(),

@@ -90,6 +90,16 @@ pub struct RunSettings {
     pub stop_on_failure: bool,
     /// Whether this was a `--dry-run` (preflight only).
     pub dry_run: bool,
+    /// GetMetricData period of the guard's reads, seconds (absent in older journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_period_secs: Option<u64>,
+    /// Baseline window fetched before each stage, seconds (absent in older journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_window_secs: Option<u64>,
+    /// The AWS endpoint override the run used, if any (a loopback one is the local emulator:
+    /// the report marks such a run as a simulation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
 }
 
 /// `run-started`: everything a report needs to know about the run before anything happened.
@@ -580,6 +590,9 @@ pub struct StageRecord {
     pub states: Vec<(DateTime<Utc>, ExperimentState)>,
     /// Guard samples, in order.
     pub samples: Vec<GuardSample>,
+    /// When each guard sample was written (seen by the guard), parallel to `samples`: a
+    /// datapoint's `ts` is the start of its period, this is when the guard read it.
+    pub samples_seen_at: Vec<DateTime<Utc>>,
     /// Alarm states, with their times.
     pub alarms: Vec<(DateTime<Utc>, AlarmState)>,
     /// Kubernetes events.
@@ -608,6 +621,7 @@ impl StageRecord {
             baseline: None,
             states: Vec::new(),
             samples: Vec::new(),
+            samples_seen_at: Vec::new(),
             alarms: Vec::new(),
             k8s_events: Vec::new(),
             k8s_pods: Vec::new(),
@@ -805,7 +819,9 @@ impl RunRecord {
             kind::GUARD_SAMPLE => {
                 let p: GuardSample = payload(e)?;
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
-                self.stage_mut(&sc, &st, at).samples.push(p);
+                let stage = self.stage_mut(&sc, &st, at);
+                stage.samples.push(p);
+                stage.samples_seen_at.push(at);
             }
             kind::ALARM_STATE => {
                 let p: AlarmState = payload(e)?;
@@ -936,6 +952,9 @@ mod tests {
                 recovery_targets_secs: BTreeMap::new(),
                 stop_on_failure: true,
                 dry_run: false,
+                guard_period_secs: None,
+                baseline_window_secs: None,
+                endpoint_url: None,
             },
             version: "0.0.0".into(),
             account_id: None,
