@@ -302,7 +302,7 @@ mod tests {
             .and_then(|c| c.items.clone())
             .expect("items");
         assert_eq!(items[1].key, "scenario-weekly-checkout.yaml");
-        assert_eq!(items[1].path, "scenarios/checkout.yaml");
+        assert_eq!(items[1].path, "scenarios/checkout-example.yaml");
     }
 
     #[test]
