@@ -1109,7 +1109,8 @@ mod tests {
     }
 
     /// AWS's own linter accepts the CloudFormation export (no errors; warnings allowed). It
-    /// runs `cfn-lint` from the repository's `.venv` (`scripts/local-aws install` puts it there).
+    /// runs `cfn-lint` from the repository's `.venv` (`scripts/test` installs the pinned
+    /// version there).
     #[test]
     fn cfn_lint_finds_no_errors_in_the_cloudformation_export() {
         let lint = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/cfn-lint");
