@@ -305,6 +305,21 @@ pub(crate) struct Finished {
     pub(crate) stderr: String,
 }
 
+impl Finished {
+    /// Asserts the run's exit code, showing its output and the journal's entry kinds if not.
+    #[track_caller]
+    pub(crate) fn assert_code(&self, code: i32, entries: &[Entry]) {
+        assert_eq!(
+            self.code,
+            code,
+            "{}\n{}\n{:?}",
+            self.stdout,
+            self.stderr,
+            kinds(entries)
+        );
+    }
+}
+
 pub(crate) async fn finish(mut child: tokio::process::Child) -> Finished {
     let mut stdout = String::new();
     let mut stderr = String::new();
@@ -376,14 +391,7 @@ async fn a_healthy_three_stage_scenario_passes_every_stage() {
     .await;
     live.abort();
     let entries = env.entries(&run_id);
-    assert_eq!(
-        out.code,
-        0,
-        "{}\n{}\n{:?}",
-        out.stdout,
-        out.stderr,
-        kinds(&entries)
-    );
+    out.assert_code(0, &entries);
 
     // Every step is journaled, in order.
     let k = kinds(&entries);
@@ -461,14 +469,7 @@ async fn a_breach_in_stage_two_stops_the_experiment_and_stage_three_never_starts
     let out = finish(child).await;
     live.abort();
     let entries = env.entries(&run_id);
-    assert_eq!(
-        out.code,
-        4,
-        "{}\n{}\n{:?}",
-        out.stdout,
-        out.stderr,
-        kinds(&entries)
-    );
+    out.assert_code(4, &entries);
 
     let abort = of_kind(&entries, "abort");
     assert_eq!(abort.len(), 1, "{abort:?}");
@@ -1184,14 +1185,7 @@ async fn a_node_group_scenario_runs_one_node_then_shares_of_the_group() {
     .await;
     live.abort();
     let entries = env.entries(&run_id);
-    assert_eq!(
-        out.code,
-        0,
-        "{}\n{}\n{:?}",
-        out.stdout,
-        out.stderr,
-        kinds(&entries)
-    );
+    out.assert_code(0, &entries);
     let finished = of_kind(&entries, "stage-finished");
     let stages: Vec<&str> = finished.iter().map(|e| stage_of(e)).collect();
     assert_eq!(
@@ -1236,14 +1230,7 @@ async fn a_breach_during_the_writer_failover_stops_the_database_scenario() {
     let out = finish(child).await;
     live.abort();
     let entries = env.entries(&run_id);
-    assert_eq!(
-        out.code,
-        4,
-        "{}\n{}\n{:?}",
-        out.stdout,
-        out.stderr,
-        kinds(&entries)
-    );
+    out.assert_code(4, &entries);
     let finished = of_kind(&entries, "stage-finished");
     assert_eq!(stage_of(finished[0]), "reader-reboot");
     assert_eq!(finished[0].data["verdict"]["outcome"], "passed");

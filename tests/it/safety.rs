@@ -478,14 +478,7 @@ async fn issue_13_a_lost_start_experiment_reply_is_found_by_tag_and_stopped() {
     .await;
     live.abort();
     let entries = env.entries(&run_id);
-    assert_eq!(
-        out.code,
-        4,
-        "{}\n{}\n{:?}",
-        out.stdout,
-        out.stderr,
-        kinds(&entries)
-    );
+    out.assert_code(4, &entries);
     let exps = env.experiments_of(&run_id).await;
     // The client token made every retry the same experiment; the run found it and stopped it.
     assert_eq!(exps.len(), 1, "{exps:?}");
@@ -881,14 +874,7 @@ async fn issue_13_a_blind_guard_aborts_the_stage_after_n_intervals() {
     let out = finish(child).await;
     live.abort();
     let entries = env.entries(&run_id);
-    assert_eq!(
-        out.code,
-        4,
-        "{}\n{}\n{:?}",
-        out.stdout,
-        out.stderr,
-        kinds(&entries)
-    );
+    out.assert_code(4, &entries);
     let abort = of_kind(&entries, "abort");
     assert_eq!(abort[0].data["reason"], "guard", "{:#?}", abort[0].data);
     assert!(
@@ -926,14 +912,7 @@ async fn issue_13_a_signal_during_preflight_ends_the_preview_loop_and_stops_its_
     let out = finish(child).await;
     live.abort();
     let entries = env.entries(&run_id);
-    assert_eq!(
-        out.code,
-        4,
-        "{}\n{}\n{:?}",
-        out.stdout,
-        out.stderr,
-        kinds(&entries)
-    );
+    out.assert_code(4, &entries);
     assert_eq!(
         of_kind(&entries, "run-finished")[0].data["abort_reason"],
         "interrupt"
