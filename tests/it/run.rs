@@ -662,7 +662,8 @@ async fn sigkill_during_a_stage_is_cleaned_up_by_recover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_finds_an_experiment_by_its_run_tag_when_the_id_never_reached_the_journal() {
-    let env = RunEnv::new(1).await;
+    // Slow states: the experiment is still running however busy the shared emulator is.
+    let env = RunEnv::on(slow_fis_emulator(), 1).await;
     let run_id = unique("lost-id");
     // A journal that got as far as the intent; the process died before writing the id.
     let mut j = gameday::run::journal::Journal::create(
@@ -696,7 +697,12 @@ async fn recover_finds_an_experiment_by_its_run_tag_when_the_id_never_reached_th
         .await
         .expect("start");
 
-    let out = finish(env.command(&["recover", &run_id]).spawn().expect("spawn")).await;
+    let out = finish(
+        env.command(&["recover", &run_id, "--start-grace", "1s"])
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let after = env.clients.get(&exp.id).await.expect("get");
     assert!(

@@ -116,7 +116,7 @@ fn intent() -> (&'static str, serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_a_run_whose_stop_failed_is_recovered_by_tag_after_run_finished() {
-    let env = RunEnv::new(1).await;
+    let env = RunEnv::on(steady_fis_emulator(), 1).await;
     let run_id = unique("stop-failed");
     let id = start_tagged(&env, &run_id).await;
     // What a run whose StopExperiment kept failing leaves: exit 5, journal finished.
@@ -143,7 +143,12 @@ async fn issue_13_a_run_whose_stop_failed_is_recovered_by_tag_after_run_finished
             ),
         ],
     );
-    let out = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
+    let out = finish(
+        env.command(&["recover", "--start-grace", "1s"])
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(&id), "{}", out.stdout);
     assert_nothing_left(&env, &run_id).await;
@@ -158,7 +163,12 @@ async fn issue_13_a_run_whose_stop_failed_is_recovered_by_tag_after_run_finished
     );
     assert_journal_whole(&env, &run_id);
     // Settled now: a second recover has nothing to do.
-    let again = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
+    let again = finish(
+        env.command(&["recover", "--start-grace", "1s"])
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
         again.stdout.contains("nothing to recover"),
@@ -170,7 +180,7 @@ async fn issue_13_a_run_whose_stop_failed_is_recovered_by_tag_after_run_finished
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_a_finished_run_with_an_active_tagged_experiment_is_recovered() {
     // The journal looks clean (a lost StartExperiment reply hid the experiment), FIS does not.
-    let env = RunEnv::new(1).await;
+    let env = RunEnv::on(steady_fis_emulator(), 1).await;
     let run_id = unique("hidden");
     write_journal(
         &env,
@@ -184,7 +194,12 @@ async fn issue_13_a_finished_run_with_an_active_tagged_experiment_is_recovered()
         ],
     );
     let id = start_tagged(&env, &run_id).await;
-    let out = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
+    let out = finish(
+        env.command(&["recover", "--start-grace", "1s"])
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(&id), "{}", out.stdout);
     assert_nothing_left(&env, &run_id).await;
@@ -192,7 +207,7 @@ async fn issue_13_a_finished_run_with_an_active_tagged_experiment_is_recovered()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_a_damaged_journal_never_blocks_recovering_another_run() {
-    let env = RunEnv::new(1).await;
+    let env = RunEnv::on(steady_fis_emulator(), 1).await;
     let damaged = unique("damaged");
     let other = unique("other");
     write_journal(&env, &damaged, &[intent()]);
@@ -203,7 +218,12 @@ async fn issue_13_a_damaged_journal_never_blocks_recovering_another_run() {
     let damaged_exp = start_tagged(&env, &damaged).await;
     let other_exp = start_tagged(&env, &other).await;
 
-    let out = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
+    let out = finish(
+        env.command(&["recover", "--start-grace", "1s"])
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
     // Everything is stopped; the damaged journal is reported (exit 1), never rewritten.
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(&damaged_exp), "{}", out.stdout);
@@ -235,12 +255,18 @@ async fn issue_13_a_damaged_journal_never_blocks_recovering_another_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_two_recovers_at_once_never_share_a_journal() {
-    let env = RunEnv::new(1).await;
+    let env = RunEnv::on(steady_fis_emulator(), 1).await;
     let run_id = unique("twice");
     write_journal(&env, &run_id, &[intent()]);
     let id = start_tagged(&env, &run_id).await;
-    let a = env.command(&["recover"]).spawn().expect("spawn");
-    let b = env.command(&["recover"]).spawn().expect("spawn");
+    let a = env
+        .command(&["recover", "--start-grace", "1s"])
+        .spawn()
+        .expect("spawn");
+    let b = env
+        .command(&["recover", "--start-grace", "1s"])
+        .spawn()
+        .expect("spawn");
     let (a, b) = tokio::join!(finish(a), finish(b));
     assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
     assert_eq!(b.code, 0, "{}\n{}", b.stdout, b.stderr);
@@ -300,21 +326,35 @@ fn with_file_limit(env: &RunEnv, limit: Option<u64>, args: &[String]) -> tokio::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_13_recover_stops_the_experiment_even_when_the_journal_cannot_be_written() {
-    let env = RunEnv::new(1).await;
+    let env = RunEnv::on(steady_fis_emulator(), 1).await;
     let run_id = unique("full-recover");
     write_journal(&env, &run_id, &[intent()]);
     let id = start_tagged(&env, &run_id).await;
     let size = std::fs::metadata(env.journal(&run_id))
         .expect("journal")
         .len();
-    let out = finish(with_file_limit(&env, Some(size), &["recover".to_owned()])).await;
+    let out = finish(with_file_limit(
+        &env,
+        Some(size),
+        &[
+            "recover".to_owned(),
+            "--start-grace".to_owned(),
+            "1s".to_owned(),
+        ],
+    ))
+    .await;
     // Stopped first; the journal failure is reported after (exit 1, not "nothing stopped").
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(&id), "{}", out.stdout);
     assert!(out.stderr.contains("journal"), "{}", out.stderr);
     assert_nothing_left(&env, &run_id).await;
     // With room again, recover closes the journal.
-    let again = finish(env.command(&["recover"]).spawn().expect("spawn")).await;
+    let again = finish(
+        env.command(&["recover", "--start-grace", "1s"])
+            .spawn()
+            .expect("spawn"),
+    )
+    .await;
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert_eq!(
         kinds(&env.entries(&run_id)).last().map(String::as_str),
