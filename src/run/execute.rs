@@ -63,8 +63,9 @@ pub struct RunOptions {
     pub hypothesis_window: Duration,
     /// How long a stop alarm may sit in INSUFFICIENT_DATA and still count as armed.
     pub insufficient_data_tolerance: Duration,
-    /// Longest a stage may run before it is stopped.
-    pub stage_timeout: Duration,
+    /// Longest a stage may run before it is stopped [`None`: the policy's
+    /// `max_total_duration`].
+    pub stage_timeout: Option<Duration>,
     /// Whether a failed scenario ends the run.
     pub stop_on_failure: bool,
     /// Preflight only.
@@ -87,6 +88,10 @@ pub struct RunOptions {
     pub min_free_bytes: u64,
     /// The AWS endpoint override, for the record (a loopback one marks a simulation).
     pub endpoint_url: Option<String>,
+    /// The blast-radius policy the Kubernetes and resource preflight checks apply.
+    pub policy: crate::plan::Policy,
+    /// Skip the Kubernetes checks and evidence (recorded in the journal).
+    pub skip_kube: bool,
 }
 
 /// Default for [`RunOptions::max_blind_intervals`]: one minute of a blind guard at the
@@ -105,7 +110,8 @@ const LOST_START_RECHECK: Duration = Duration::from_secs(2);
 impl RunOptions {
     /// Defaults for a run id and reports directory: 10 s guard interval, 60 s guard period,
     /// 5 s experiment polls, 2 min stop timeout, 10 min recovery cap, 30 min baseline, 15 min
-    /// hypothesis window and INSUFFICIENT_DATA tolerance, 1 h stage timeout, stop on failure.
+    /// hypothesis window and INSUFFICIENT_DATA tolerance, the default policy (its stage timeout
+    /// is 1 h), stop on failure.
     pub fn new(run_id: &str, reports_dir: PathBuf) -> Self {
         Self {
             run_id: run_id.to_owned(),
@@ -120,7 +126,7 @@ impl RunOptions {
             baseline_window: Duration::from_secs(1800),
             hypothesis_window: Duration::from_secs(900),
             insufficient_data_tolerance: Duration::from_secs(900),
-            stage_timeout: Duration::from_secs(3600),
+            stage_timeout: None,
             stop_on_failure: true,
             dry_run: false,
             recovery_targets: BTreeMap::new(),
@@ -131,7 +137,15 @@ impl RunOptions {
             max_blind_intervals: DEFAULT_MAX_BLIND_INTERVALS,
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             endpoint_url: None,
+            policy: crate::plan::Policy::default(),
+            skip_kube: false,
         }
+    }
+
+    /// The longest a stage may run: the flag, else the policy's `max_total_duration`.
+    pub fn stage_timeout(&self) -> Duration {
+        self.stage_timeout
+            .unwrap_or_else(|| self.policy.max_total_duration.to_std())
     }
 
     fn recovery_target(&self, service: &str) -> Duration {
@@ -203,7 +217,7 @@ pub type ExtraChecks = Vec<PreflightCheck>;
 /// [`RunError`] when the journal cannot be written or a target is locked by another run.
 /// Every experiment started before such an error has been stopped (or reported as
 /// still running in the returned error's log and the journal).
-pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
+pub(crate) async fn execute_stages<P: RunProviders, K: ClusterTarget + Sync>(
     gameday: &GameDayScenario,
     providers: &P,
     clusters: &BTreeMap<String, K>,
@@ -1083,7 +1097,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         w: &mut Journal,
         progress: &mut Progress,
     ) -> Result<WatchEnd, RunError> {
-        let deadline = tokio::time::Instant::now() + opts.stage_timeout;
+        let deadline = tokio::time::Instant::now() + opts.stage_timeout();
         let mut poll = tokio::time::interval(opts.poll_interval);
         let mut guard_tick = tokio::time::interval(opts.guard_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -1102,7 +1116,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                 () = tokio::time::sleep_until(deadline) => {
                     return Ok(WatchEnd::Abort(
                         AbortReason::Timeout,
-                        format!("the stage ran longer than {} s", opts.stage_timeout.as_secs()),
+                        format!("the stage ran longer than {} s", opts.stage_timeout().as_secs()),
                     ));
                 }
                 _ = poll.tick() => {
