@@ -3,6 +3,8 @@
 //! Input: [`MineArgs`] and the config. Output: the catalogue or the templates. Must not: mine
 //! itself (that is [`crate::mine`]).
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
 
 use super::args::*;
@@ -84,7 +86,7 @@ impl crate::mine::pull::PullProgress for PullBar {
 pub(super) async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
     check_out_file("--out", args.out.as_ref())?;
     let cfg = cli.load_config()?;
-    let mut catalogue = build_catalogue(cli, &cfg, args).await?;
+    let mut catalogue = build_catalogue(cli, &cfg, &MineSource::from(args)).await?;
     if let Some(standings) =
         crate::history::command::planning_standings(&args.reports_dir, chrono::Utc::now())
     {
@@ -104,11 +106,56 @@ pub(super) async fn mine(cli: &Cli, args: &MineArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// Where and how the events to mine are read: the flags of `gameday mine`, or the defaults
+/// `gameday plan` mines with (CloudWatch Logs of the configured groups, Logs Insights).
+#[derive(Debug, Clone)]
+pub(super) struct MineSource {
+    /// How far back to read [`None`: the config's `incidents.lookback`].
+    pub(super) since: Option<String>,
+    /// Exported event files instead of CloudWatch Logs.
+    pub(super) from_file: Vec<PathBuf>,
+    /// Log groups [empty: the config's `incidents.log_groups`].
+    pub(super) log_group: Vec<String>,
+    /// Rows per Logs Insights query at which a time slice is split.
+    pub(super) row_cap: usize,
+    /// Length of the first Logs Insights time slices.
+    pub(super) slice: String,
+    /// Logs Insights or FilterLogEvents.
+    pub(super) via: PullVia,
+}
+
+impl Default for MineSource {
+    /// The defaults of `gameday mine`'s flags.
+    fn default() -> Self {
+        Self {
+            since: None,
+            from_file: Vec::new(),
+            log_group: Vec::new(),
+            row_cap: crate::mine::pull::INSIGHTS_ROW_CAP,
+            slice: "1d".to_owned(),
+            via: PullVia::Insights,
+        }
+    }
+}
+
+impl From<&MineArgs> for MineSource {
+    fn from(args: &MineArgs) -> Self {
+        Self {
+            since: args.since.clone(),
+            from_file: args.from_file.clone(),
+            log_group: args.log_group.clone(),
+            row_cap: args.row_cap,
+            slice: args.slice.clone(),
+            via: args.via,
+        }
+    }
+}
+
 /// Mines the catalogue from files or CloudWatch Logs as `args` says.
 pub(super) async fn build_catalogue(
     cli: &Cli,
     cfg: &Config,
-    args: &MineArgs,
+    args: &MineSource,
 ) -> anyhow::Result<crate::mine::Catalogue> {
     use crate::mine::pull::{PullOptions, pull_events};
     let now = chrono::Utc::now();

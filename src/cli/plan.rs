@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::args::*;
 use super::io::*;
-use super::mine::build_catalogue;
+use super::mine::{MineSource, build_catalogue};
 use super::steady_state::{hypotheses_for, incident_windows};
 use crate::config::Config;
 use crate::error::{EXIT_OK, Error};
@@ -52,21 +52,7 @@ pub(super) async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
     };
     let catalogue = match &args.incidents {
         Some(path) => read_catalogue(path)?,
-        None => {
-            let defaults = MineArgs {
-                command: None,
-                since: None,
-                from_file: Vec::new(),
-                log_group: Vec::new(),
-                format: CatalogueFormat::Json,
-                out: None,
-                row_cap: crate::mine::pull::INSIGHTS_ROW_CAP,
-                slice: "1d".to_owned(),
-                via: PullVia::Insights,
-                reports_dir: args.reports_dir.clone(),
-            };
-            build_catalogue(cli, &cfg, &defaults).await?
-        }
+        None => build_catalogue(cli, &cfg, &MineSource::default()).await?,
     };
     let mut hypotheses = Vec::new();
     let mut hypotheses_files: Vec<(String, PathBuf, String)> = Vec::new();
