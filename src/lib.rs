@@ -30,3 +30,5 @@ pub mod run;
 pub mod schedule;
 pub mod shutdown;
 pub mod steady_state;
+#[doc(hidden)]
+pub mod testdata;
