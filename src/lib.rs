@@ -22,6 +22,7 @@ pub mod flags;
 pub mod history;
 pub mod iam;
 pub mod input;
+mod jinja;
 pub mod mine;
 pub mod plan;
 pub mod provider;

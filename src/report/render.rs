@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use minijinja::Value;
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use super::context::{self, ReportContext};
@@ -149,16 +149,7 @@ fn render_markdown(
         template: name.clone(),
         source,
     };
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(render_err)?,
-    );
+    let mut env = crate::jinja::environment().map_err(render_err)?;
     env.add_template_owned(name.clone(), source)
         .map_err(|e| match template_dir {
             Some(dir) => ReportError::Template {
