@@ -508,16 +508,13 @@ async fn issue_13_a_lost_start_experiment_reply_is_found_by_tag_and_stopped() {
     // The service acts, every reply is lost.
     proxy.add_rule(stage_start(Fault::ResetAfter));
     let run_id = unique("lost-reply");
-    let out = finish(
-        env.command(&[])
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(env.run_args(&run_id))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let child = env
+        .command(&[])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
     let exps = env.experiments_of(&run_id).await;
     // The client token made every retry the same experiment; the run found it and stopped it.
@@ -541,16 +538,13 @@ async fn issue_13_a_run_under_20_percent_faults_completes_or_fails_cleanly() {
     let (env, live) = RunEnv::healthy(2).await;
     let proxy = FaultProxy::start(&env.url, 0.2, 20_261_203);
     let run_id = unique("faulty-run");
-    let out = finish(
-        env.command(&[])
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(env.run_args(&run_id))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let child = env
+        .command(&[])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     let (requests, faulted) = proxy.counts();
     assert!(
         faulted > 0 && requests > 20,
@@ -911,9 +905,7 @@ async fn issue_13_a_blind_guard_aborts_the_stage_after_n_intervals() {
             fault: Fault::ServerError(503),
         });
     }
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
     let abort = of_kind(&entries, "abort");
     assert_eq!(abort[0].data["reason"], "guard", "{:#?}", abort[0].data);
@@ -949,9 +941,7 @@ async fn issue_13_a_signal_during_preflight_ends_the_preview_loop_and_stops_its_
     }
     assert!(seen, "no preview started");
     signal(&child, "-INT");
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
     assert_eq!(
         of_kind(&entries, "run-finished")[0].data["abort_reason"],
