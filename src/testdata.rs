@@ -1,9 +1,9 @@
 //! The shared test data (Loghub log samples, NAB metric series) for tests and benchmarks.
 //!
-//! Input: the data directory, `$GAMEDAY_DATA_DIR` if set, else `../shared/data` beside the
-//! crate. Output: its path, and the Loghub structured samples as rows. Must not: be used by
-//! the pipeline, or guess another location — a missing directory is one clear panic, so a test
-//! that needs the data fails instead of passing without it.
+//! Input: the data directory, `$GAMEDAY_DATA_DIR` if set, else the nearest `shared/data` at or
+//! above the crate's parent (`../shared/data` beside the crate). Output: its path, and the
+//! Loghub structured samples as rows. Must not: be used by the pipeline, or pass without the
+//! data — a missing directory is one clear panic, so a test that needs the data fails instead.
 
 use std::path::{Path, PathBuf};
 
@@ -24,26 +24,38 @@ pub const LOGHUB: [&str; 10] = [
     "OpenStack",
 ];
 
-/// The data directory: `$GAMEDAY_DATA_DIR`, else `../shared/data` beside the crate.
+/// The data directory: `$GAMEDAY_DATA_DIR`, else `shared/data` in the nearest directory at or
+/// above the crate's parent that holds one (`../shared/data` for a checkout beside it, and the
+/// same folder for a worktree nested deeper).
 ///
 /// # Panics
 ///
-/// When that directory does not exist, naming where it looked and how to point elsewhere.
+/// When no such directory exists, naming where it looked and how to point elsewhere.
 pub fn data_dir() -> PathBuf {
-    let (dir, from) = match std::env::var_os(DATA_DIR_ENV) {
-        Some(dir) => (PathBuf::from(dir), DATA_DIR_ENV),
-        None => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-            "the crate's ../shared/data",
-        ),
-    };
-    assert!(
-        dir.is_dir(),
-        "test data not found at {} ({from}): check the shared data out beside the repository \
-         or set {DATA_DIR_ENV} to the directory holding loghub/ and metrics/",
-        dir.display()
-    );
-    dir
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV) {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.is_dir(),
+            "test data not found at {} ({DATA_DIR_ENV}): set it to the directory holding \
+             loghub/ and metrics/",
+            dir.display()
+        );
+        return dir;
+    }
+    let krate = Path::new(env!("CARGO_MANIFEST_DIR"));
+    krate
+        .ancestors()
+        .skip(1)
+        .map(|up| up.join("shared/data"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "test data not found: no shared/data beside {} or above it; check the shared \
+                 data out beside the repository or set {DATA_DIR_ENV} to the directory holding \
+                 loghub/ and metrics/",
+                krate.display()
+            )
+        })
 }
 
 /// A file or directory under `metrics/` (the NAB series and `anomaly_windows.json`).
