@@ -23,6 +23,7 @@ pub mod history;
 pub mod iam;
 pub mod input;
 pub mod mine;
+pub mod model;
 pub mod plan;
 pub mod provider;
 pub mod report;

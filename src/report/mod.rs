@@ -1,7 +1,7 @@
 //! Stage 5, `report`: a run's journal into a post-mortem a team pastes into its incident
 //! tracker — `reports/<run-id>/postmortem.md`, `summary.json` and `charts/*.svg`.
 //!
-//! Input: a [`RunRecord`](crate::run::record::RunRecord) (the fold of a journal, so a report can
+//! Input: a [`RunRecord`](crate::model::record::RunRecord) (the fold of a journal, so a report can
 //! be rendered again at any time) and [`ReportOptions`]. Output: the files ([`write_report`]) or
 //! their text ([`render`], pure and deterministic).
 //!

@@ -18,7 +18,7 @@ use super::context::{self, ReportContext};
 use super::error::ReportError;
 use super::llm::Drafted;
 use super::write::ReportOptions;
-use crate::run::record::{RunRecord, Trigger};
+use crate::model::record::{RunRecord, Trigger};
 
 use super::charts::RenderedChart;
 

@@ -15,8 +15,8 @@ use super::error::ReportError;
 use super::llm;
 use super::render::render_with_history;
 use crate::config::LlmSettings;
-use crate::run::journal::{JOURNAL_FILE, read_journal};
-use crate::run::record::RunRecord;
+use crate::model::journal::{JOURNAL_FILE, read_journal};
+use crate::model::record::RunRecord;
 
 /// The post-mortem's file name in the run directory.
 pub const POSTMORTEM_FILE: &str = "postmortem.md";

@@ -14,10 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::guard::{self, GuardMetric, SampleTracker};
-use super::journal::{Journal, JournalError, RUN_FINISHED};
 use super::judge::{StageFacts, judge};
 use super::progress::Progress;
-use super::record::{
+use crate::model::journal::{Journal, JournalError, RUN_FINISHED};
+use crate::model::record::{
     Abort, AlarmState, Baseline, ExperimentStarted, ExperimentState, Outcome, Phase,
     PreflightCheck, PreflightFinished, RunFinished, RunOutcome, RunSettings, RunStarted,
     ScenarioFinished, ScenarioStarted, Series, StageFinished, StageIntent, StopConfirmed,
@@ -1050,10 +1050,10 @@ struct Watch<'a, K> {
     alarm_states: BTreeMap<String, AlarmStateValue>,
     fault_start: Option<DateTime<Utc>>,
     fault_end: Option<DateTime<Utc>>,
-    samples: Vec<super::record::GuardSample>,
+    samples: Vec<crate::model::record::GuardSample>,
     stage_start: DateTime<Utc>,
     events: super::cluster_checks::EventWatch,
-    last_pods: Option<super::record::K8sPods>,
+    last_pods: Option<crate::model::record::K8sPods>,
     /// Consecutive guard polls that could read neither the metrics nor the stop alarms.
     blind_streak: u32,
 }
@@ -1220,7 +1220,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                             format!(
                                 "{} = {} at {} is outside its bounds ({})",
                                 s.metric,
-                                crate::plan::generate::format_threshold(s.value),
+                                crate::model::format::format_threshold(s.value),
                                 DateTime::from_timestamp(s.ts, 0)
                                     .map(|t| t.format("%H:%M:%SZ").to_string())
                                     .unwrap_or_default(),
@@ -1375,7 +1375,7 @@ fn only_since(mut fetched: BTreeMap<String, Series>, from: i64) -> BTreeMap<Stri
 }
 
 fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
-    use crate::plan::generate::format_threshold as f;
+    use crate::model::format::format_threshold as f;
     match (lower, upper) {
         (Some(l), Some(u)) => format!("{} .. {}", f(l), f(u)),
         (Some(l), None) => format!(">= {}", f(l)),

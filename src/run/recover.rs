@@ -17,12 +17,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::execute::{JournalSink, RUN_TAG, stop_experiment};
-use super::journal::{
+use super::lock::lock_for_recovery;
+use crate::model::journal::{
     Entry, JOURNAL_FILE, Journal, JournalError, RUN_INTERRUPTED, RUN_RECOVERED, ReadJournal,
     RunJournal, read_journal, run_journals,
 };
-use super::lock::lock_for_recovery;
-use super::record::{RunInterrupted, RunRecord, RunRecovered, kind};
+use crate::model::record::{RunInterrupted, RunRecord, RunRecovered, kind};
 use crate::provider::{ExperimentSummary, FaultInjector, ProviderError, is_terminal_status};
 use crate::shutdown::{AbortReason, InFlight};
 
@@ -406,7 +406,7 @@ mod tests {
         let finished = |outcome: &str| {
             entry(
                 5,
-                super::super::journal::RUN_FINISHED,
+                crate::model::journal::RUN_FINISHED,
                 serde_json::json!({ "outcome": outcome }),
             )
         };

@@ -925,7 +925,7 @@ impl RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::journal::Entry;
+    use crate::model::journal::Entry;
 
     fn entry(seq: u64, secs: i64, kind: &str, data: serde_json::Value) -> Entry {
         Entry {
