@@ -9,8 +9,9 @@ use approx::assert_relative_eq;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 
 use super::*;
-use crate::model::journal::{Journal, RUN_FINISHED, RUN_INTERRUPTED};
+use crate::model::journal::Journal;
 use crate::model::record::*;
+use crate::model::record::{RUN_FINISHED, RUN_INTERRUPTED};
 use crate::plan::scenario::{GameDayScenario, SkippedClass};
 
 const LATENCY: &str = "checkout-network-latency";

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use serde::Serialize;
 
-use crate::model::journal::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_STARTED};
 use crate::model::record::*;
+use crate::model::record::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_STARTED};
 use crate::plan::scenario::GameDayScenario;
 use crate::provider::ActionView;
 use crate::shutdown::AbortReason;

@@ -11,17 +11,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::guard::{self, GuardMetric, SampleTracker};
 use super::judge::{StageFacts, judge};
 use super::progress::Progress;
-use crate::model::journal::{Journal, JournalError, RUN_FINISHED};
+use crate::model::journal::{Journal, JournalError};
+use crate::model::record::Event;
 use crate::model::record::{
     Abort, AlarmState, Baseline, ExperimentStarted, ExperimentState, Outcome, Phase,
     PreflightCheck, PreflightFinished, RunFinished, RunOutcome, RunSettings, RunStarted,
     ScenarioFinished, ScenarioStarted, Series, StageFinished, StageIntent, StopConfirmed,
-    StopFailed, StopRequested, TemplateReady, Trigger, kind,
+    StopFailed, StopRequested, TemplateReady, Trigger,
 };
 use crate::plan::scenario::{GameDayScenario, Scenario, Stage};
 use crate::provider::kube::ClusterTarget;
@@ -264,25 +264,19 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
     let templates =
         super::preflight::preflight(gameday, providers, opts, &mut checks, shutdown).await;
     for c in &checks {
-        w.record(kind::PREFLIGHT_CHECK, c)?;
+        w.record(c.clone())?;
         progress.check(c);
     }
     let failed: Vec<PreflightCheck> = checks.iter().filter(|c| !c.ok).cloned().collect();
-    w.record(
-        kind::PREFLIGHT_FINISHED,
-        &PreflightFinished {
-            ok: failed.is_empty(),
-            failed: failed.len(),
-        },
-    )?;
+    w.record(PreflightFinished {
+        ok: failed.is_empty(),
+        failed: failed.len(),
+    })?;
     let finish = |w: &mut Journal, outcome: RunOutcome, reason: Option<AbortReason>| {
-        w.record(
-            RUN_FINISHED,
-            &RunFinished {
-                outcome,
-                abort_reason: reason,
-            },
-        )
+        w.record(RunFinished {
+            outcome,
+            abort_reason: reason,
+        })
     };
     if shutdown.token().is_cancelled() {
         // A signal during preflight: its previews are stopped; nothing was injected.
@@ -319,12 +313,9 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
         if shutdown.token().is_cancelled() {
             break;
         }
-        w.record(
-            kind::SCENARIO_STARTED,
-            &ScenarioStarted {
-                scenario: scenario.name.clone(),
-            },
-        )?;
+        w.record(ScenarioStarted {
+            scenario: scenario.name.clone(),
+        })?;
         // Preflight checked that every scenario's metrics are defined.
         let metrics =
             guard::guard_metrics(gameday, scenario, opts.guard_period).unwrap_or_default();
@@ -356,14 +347,11 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
                 break;
             }
         }
-        w.record(
-            kind::SCENARIO_FINISHED,
-            &ScenarioFinished {
-                scenario: scenario.name.clone(),
-                outcome: scenario_outcome,
-                stages_run,
-            },
-        )?;
+        w.record(ScenarioFinished {
+            scenario: scenario.name.clone(),
+            outcome: scenario_outcome,
+            stages_run,
+        })?;
         worst = worst.max(match scenario_outcome {
             Outcome::Passed | Outcome::NotRun => RunOutcome::Passed,
             Outcome::Failed => RunOutcome::HypothesisFailed,
@@ -442,15 +430,12 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
 ) -> Result<StageResult, RunError> {
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
     progress.stage(sc, st, planned_length(ctx.scenario, ctx.stage));
-    w.record(
-        kind::TEMPLATE_READY,
-        &TemplateReady {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            template_id: ctx.template_id.clone(),
-            change: ctx.template_change.as_str().to_owned(),
-        },
-    )?;
+    w.record(TemplateReady {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        template_id: ctx.template_id.clone(),
+        change: ctx.template_change.as_str().to_owned(),
+    })?;
 
     // Baseline: the window just before the fault.
     let now = Utc::now();
@@ -462,16 +447,13 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     let Some(baseline) = baseline else {
         return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
     };
-    w.record(
-        kind::BASELINE,
-        &Baseline {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            from,
-            to: now,
-            series: baseline.clone(),
-        },
-    )?;
+    w.record(Baseline {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        from,
+        to: now,
+        series: baseline.clone(),
+    })?;
 
     // Intent on disk before StartExperiment.
     let tags = BTreeMap::from([
@@ -480,16 +462,13 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         ("gameday-scenario".to_owned(), sc.to_owned()),
         ("gameday-stage".to_owned(), st.to_owned()),
     ]);
-    w.record(
-        kind::STAGE_INTENT,
-        &StageIntent {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            template_id: ctx.template_id.clone(),
-            selection: ctx.stage.selection.to_string(),
-            tags: tags.clone(),
-        },
-    )?;
+    w.record(StageIntent {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        template_id: ctx.template_id.clone(),
+        selection: ctx.stage.selection.to_string(),
+        tags: tags.clone(),
+    })?;
     if shutdown.token().is_cancelled() {
         return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
     }
@@ -553,15 +532,12 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
     let id = id.to_owned();
     let stage_start = Utc::now();
-    w.record(
-        kind::EXPERIMENT_STARTED,
-        &ExperimentStarted {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            experiment_id: id.clone(),
-            template_id: ctx.template_id.clone(),
-        },
-    )?;
+    w.record(ExperimentStarted {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        experiment_id: id.clone(),
+        template_id: ctx.template_id.clone(),
+    })?;
     progress.note(&format!("{sc}/{st}: experiment {id} started"));
 
     let mut watch = Watch {
@@ -596,7 +572,7 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
                 detail,
             };
             // Written before the stop, but a failed write never delays it.
-            let written = w.record(kind::ABORT, &a);
+            let written = w.record(a.clone());
             abort = Some(a);
             let stop = stop_experiment(providers, &id, reason, opts.stop_timeout, w).await;
             match stop.outcome {
@@ -643,18 +619,15 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
         outcome = Outcome::Aborted;
     }
     progress.note(&format!("{sc}/{st}: {}", outcome.as_str()));
-    w.record(
-        kind::STAGE_FINISHED,
-        &StageFinished {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            experiment_id: Some(id),
-            final_status,
-            fault_start: watch.fault_start.or(Some(stage_start)),
-            fault_end: Some(fault_end),
-            verdict,
-        },
-    )?;
+    w.record(StageFinished {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        experiment_id: Some(id),
+        final_status,
+        fault_start: watch.fault_start.or(Some(stage_start)),
+        fault_end: Some(fault_end),
+        verdict,
+    })?;
     Ok(StageResult {
         outcome,
         abort: abort.map(|a| a.reason),
@@ -721,15 +694,12 @@ async fn failed_start<P: RunProviders, K>(
             "{sc}/{st}: StartExperiment failed, but FIS started {} (found by its run tag): stopping it",
             e.id
         ));
-        let started = w.record(
-            kind::EXPERIMENT_STARTED,
-            &ExperimentStarted {
-                scenario: sc.to_owned(),
-                stage: st.to_owned(),
-                experiment_id: e.id.clone(),
-                template_id: ctx.template_id.clone(),
-            },
-        );
+        let started = w.record(ExperimentStarted {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            experiment_id: e.id.clone(),
+            template_id: ctx.template_id.clone(),
+        });
         let a = Abort {
             scenario: sc.to_owned(),
             stage: st.to_owned(),
@@ -740,7 +710,7 @@ async fn failed_start<P: RunProviders, K>(
                 e.id
             ),
         };
-        let written = started.and_then(|()| w.record(kind::ABORT, &a));
+        let written = started.and_then(|()| w.record(a.clone()));
         abort = Some(a);
         let stop =
             stop_experiment(providers, &e.id, AbortReason::Timeout, opts.stop_timeout, w).await;
@@ -791,18 +761,15 @@ async fn failed_start<P: RunProviders, K>(
     if still_running.is_some() {
         outcome = Outcome::Aborted;
     }
-    w.record(
-        kind::STAGE_FINISHED,
-        &StageFinished {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            experiment_id: found.first().map(|e| e.id.clone()),
-            final_status,
-            fault_start: None,
-            fault_end: None,
-            verdict,
-        },
-    )?;
+    w.record(StageFinished {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        experiment_id: found.first().map(|e| e.id.clone()),
+        final_status,
+        fault_start: None,
+        fault_end: None,
+        verdict,
+    })?;
     Ok(StageResult {
         outcome,
         abort: abort.map(|a| a.reason),
@@ -877,7 +844,7 @@ fn not_started<K>(
         detail: "cancelled before the experiment was started".to_owned(),
     });
     if let Some(a) = &a {
-        w.record(kind::ABORT, a)?;
+        w.record(a.clone())?;
     }
     let verdict = judge(&StageFacts {
         metrics: &[],
@@ -891,18 +858,15 @@ fn not_started<K>(
         recovery_target_secs: opts.recovery_target(&ctx.scenario.service).as_secs(),
     });
     let outcome = verdict.outcome;
-    w.record(
-        kind::STAGE_FINISHED,
-        &StageFinished {
-            scenario: ctx.scenario.name.clone(),
-            stage: ctx.stage.name.clone(),
-            experiment_id: None,
-            final_status: None,
-            fault_start: None,
-            fault_end: None,
-            verdict,
-        },
-    )?;
+    w.record(StageFinished {
+        scenario: ctx.scenario.name.clone(),
+        stage: ctx.stage.name.clone(),
+        experiment_id: None,
+        final_status: None,
+        fault_start: None,
+        fault_end: None,
+        verdict,
+    })?;
     Ok(StageResult {
         outcome,
         abort,
@@ -935,13 +899,10 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
          its state is stopped)"
     );
     let mut journal_error = w
-        .record(
-            kind::STOP_REQUESTED,
-            &StopRequested {
-                experiment_id: id.to_owned(),
-                reason,
-            },
-        )
+        .record(StopRequested {
+            experiment_id: id.to_owned(),
+            reason,
+        })
         .err();
     if let Some(e) = &journal_error {
         tracing::error!(experiment = id, error = %e, "the journal could not be written; stopping the experiment anyway");
@@ -988,13 +949,10 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
     }
     match last_status {
         Some(s) if is_terminal_status(&s) => {
-            if let Err(e) = w.record(
-                kind::STOP_CONFIRMED,
-                &StopConfirmed {
-                    experiment_id: id.to_owned(),
-                    status: s.clone(),
-                },
-            ) {
+            if let Err(e) = w.record(StopConfirmed {
+                experiment_id: id.to_owned(),
+                status: s.clone(),
+            }) {
                 journal_error.get_or_insert(e);
             }
             Stop {
@@ -1011,15 +969,12 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
                 )
             });
             tracing::error!(experiment = id, %error, "stop failed: a human must act: {how}");
-            if let Err(e) = w.record(
-                kind::STOP_FAILED,
-                &StopFailed {
-                    experiment_id: id.to_owned(),
-                    error,
-                    last_status: status,
-                    how_to_stop: how.clone(),
-                },
-            ) {
+            if let Err(e) = w.record(StopFailed {
+                experiment_id: id.to_owned(),
+                error,
+                last_status: status,
+                how_to_stop: how.clone(),
+            }) {
                 journal_error.get_or_insert(e);
             }
             Stop {
@@ -1030,15 +985,15 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
     }
 }
 
-/// The journal with the clock: every entry is stamped with the time it is written.
+/// The journal with the clock: every event is stamped with the time it is written.
 pub(crate) trait JournalSink {
-    /// Appends an entry, stamped now.
-    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError>;
+    /// Appends an event, stamped now.
+    fn record(&mut self, event: impl Into<Event>) -> Result<(), JournalError>;
 }
 
 impl JournalSink for Journal {
-    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
-        self.append(Utc::now(), kind, data).map(|_| ())
+    fn record(&mut self, event: impl Into<Event>) -> Result<(), JournalError> {
+        self.write(Utc::now(), &event.into()).map(|_| ())
     }
 }
 
@@ -1148,7 +1103,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
             actions: view.actions.clone(),
         };
         if self.last_state.as_ref() != Some(&state) {
-            w.record(kind::EXPERIMENT_STATE, &state)?;
+            w.record(state.clone())?;
             progress.experiment(&view.status, &view.actions);
             self.last_state = Some(state);
         }
@@ -1212,7 +1167,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                     {
                         s.phase = Phase::Recovery;
                     }
-                    w.record(kind::GUARD_SAMPLE, &s)?;
+                    w.record(s.clone())?;
                     progress.sample(&s);
                     if s.breach && phase == Phase::Fault && verdict.is_none() {
                         verdict = Some((
@@ -1248,16 +1203,13 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                     for a in alarms {
                         if self.alarm_states.get(&a.name) != Some(&a.state) {
                             self.alarm_states.insert(a.name.clone(), a.state);
-                            w.record(
-                                kind::ALARM_STATE,
-                                &AlarmState {
-                                    scenario: sc.clone(),
-                                    stage: st.clone(),
-                                    alarm: a.name.clone(),
-                                    state: a.state.as_str().to_owned(),
-                                    reason: a.reason.clone(),
-                                },
-                            )?;
+                            w.record(AlarmState {
+                                scenario: sc.clone(),
+                                stage: st.clone(),
+                                alarm: a.name.clone(),
+                                state: a.state.as_str().to_owned(),
+                                reason: a.reason.clone(),
+                            })?;
                         }
                         if a.state == AlarmStateValue::Alarm
                             && phase == Phase::Fault
@@ -1312,7 +1264,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                 self.events.observe(&pods);
                 let snap = super::cluster_checks::pod_snapshot(sc, st, &pods);
                 if self.last_pods.as_ref() != Some(&snap) {
-                    w.record(kind::K8S_PODS, &snap)?;
+                    w.record(snap.clone())?;
                     self.last_pods = Some(snap);
                 }
             }
@@ -1322,7 +1274,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         match cluster.events(&target.namespace, since).await {
             Ok(events) => {
                 for e in self.events.new_events(sc, st, &events) {
-                    w.record(kind::K8S_EVENT, &e)?;
+                    w.record(e.clone())?;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "listing events failed"),

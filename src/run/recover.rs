@@ -14,15 +14,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::execute::{JournalSink, RUN_TAG, stop_experiment};
 use super::lock::lock_for_recovery;
 use crate::model::journal::{
-    Entry, JOURNAL_FILE, Journal, JournalError, RUN_INTERRUPTED, RUN_RECOVERED, ReadJournal,
-    RunJournal, read_journal, run_journals,
+    JOURNAL_FILE, Journal, JournalError, ReadJournal, RunJournal, read_journal, run_journals,
 };
-use crate::model::record::{RunInterrupted, RunRecord, RunRecovered, kind};
+use crate::model::record::{
+    Entry, Event, ExperimentStarted, RunInterrupted, RunRecord, RunRecovered, StageFinished, kind,
+};
 use crate::provider::{ExperimentSummary, FaultInjector, ProviderError, is_terminal_status};
 use crate::shutdown::{AbortReason, InFlight};
 
@@ -173,20 +173,25 @@ async fn list<F: FaultInjector>(
 /// The time of a `stage-intent` whose stage has neither an experiment id nor a finish: the run
 /// died while StartExperiment may have been in flight.
 fn unanswered_intent(entries: &[Entry]) -> Option<DateTime<Utc>> {
-    let stage = |e: &Entry| {
-        (
-            e.data.get("scenario").cloned(),
-            e.data.get("stage").cloned(),
-        )
-    };
     let mut open = None;
     for e in entries {
-        match e.kind.as_str() {
-            kind::STAGE_INTENT => open = Some((stage(e), e.at)),
-            kind::EXPERIMENT_STARTED | kind::STAGE_FINISHED
-                if open.as_ref().is_some_and(|(s, _)| *s == stage(e)) =>
+        match e.event() {
+            Ok(Some(Event::StageIntent(p))) => open = Some(((p.scenario, p.stage), e.at)),
+            Ok(Some(Event::ExperimentStarted(ExperimentStarted {
+                scenario, stage, ..
+            })))
+            | Ok(Some(Event::StageFinished(StageFinished {
+                scenario, stage, ..
+            }))) if open
+                .as_ref()
+                .is_some_and(|(s, _)| *s == (scenario.clone(), stage.clone())) =>
             {
                 open = None;
+            }
+            // An intent whose payload cannot be read still says StartExperiment may have been
+            // called: keep it open, under no stage name, so the run is looked up by its tag.
+            Err(_) if e.kind == kind::STAGE_INTENT => {
+                open = Some(((String::new(), String::new()), e.at));
             }
             _ => {}
         }
@@ -202,9 +207,9 @@ struct RecoveryJournal {
 }
 
 impl JournalSink for RecoveryJournal {
-    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
+    fn record(&mut self, event: impl Into<Event>) -> Result<(), JournalError> {
         if let Some(j) = &mut self.journal
-            && let Err(e) = j.record(kind, data)
+            && let Err(e) = j.record(event)
         {
             tracing::error!(error = %e, "recover could not write the journal; going on with the stops");
             self.error
@@ -292,31 +297,25 @@ async fn recover_listed<F: FaultInjector>(
     if read.is_ok() {
         let stop_failed: Vec<String> = rec.stop_failed.iter().map(|(id, _)| id.clone()).collect();
         if !finished {
-            let _ = sink.record(
-                RUN_INTERRUPTED,
-                &RunInterrupted {
-                    stopped: rec.stopped.clone(),
-                    stop_failed,
-                    detail: format!(
-                        "the run's process ended without finishing its journal; recover stopped \
+            let _ = sink.record(RunInterrupted {
+                stopped: rec.stopped.clone(),
+                stop_failed,
+                detail: format!(
+                    "the run's process ended without finishing its journal; recover stopped \
                          {} experiment(s) still running",
-                        rec.stopped.len()
-                    ),
-                },
-            );
+                    rec.stopped.len()
+                ),
+            });
         } else if !settled || acted {
-            let _ = sink.record(
-                RUN_RECOVERED,
-                &RunRecovered {
-                    stopped: rec.stopped.clone(),
-                    stop_failed,
-                    detail: format!(
-                        "the run had ended with an experiment possibly still running; recover \
+            let _ = sink.record(RunRecovered {
+                stopped: rec.stopped.clone(),
+                stop_failed,
+                detail: format!(
+                    "the run had ended with an experiment possibly still running; recover \
                          looked up every experiment tagged {RUN_TAG}={run_id} and stopped {}",
-                        rec.stopped.len()
-                    ),
-                },
-            );
+                    rec.stopped.len()
+                ),
+            });
         }
     }
     if let Some(e) = sink.error {
@@ -361,6 +360,7 @@ async fn stop_all<F: FaultInjector>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::record::RUN_RECOVERED;
 
     fn entry(seq: u64, kind: &str, data: serde_json::Value) -> Entry {
         Entry {
@@ -406,7 +406,7 @@ mod tests {
         let finished = |outcome: &str| {
             entry(
                 5,
-                crate::model::journal::RUN_FINISHED,
+                crate::model::record::RUN_FINISHED,
                 serde_json::json!({ "outcome": outcome }),
             )
         };

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use gameday::model::journal::{Journal, RUN_FINISHED};
+use gameday::model::journal::Journal;
+use gameday::model::record::RUN_FINISHED;
 use gameday::model::record::{RunSettings, RunStarted, Trigger, kind};
 use gameday::plan::GameDayScenario;
 

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use gameday::model::journal::{Entry, read_journal};
+use gameday::model::journal::read_journal;
+use gameday::model::record::Entry;
 use gameday::plan::GameDayScenario;
 use gameday::provider::aws::AwsClients;
 use gameday::provider::{AlarmStateValue, AlarmStore as _, FaultInjector as _, MetricDatum};

@@ -769,7 +769,7 @@ async fn signal_at(boundary: Boundary, sig: &'static str) {
         cmd.env("AWS_ENDPOINT_URL", &proxy.url);
     }
     let child = cmd.args(env.run_args(&run_id)).spawn().expect("spawn");
-    let is = |kind: &'static str| move |e: &gameday::model::journal::Entry| e.kind == kind;
+    let is = |kind: &'static str| move |e: &gameday::model::record::Entry| e.kind == kind;
     let mut expect = [0, 4, 5].to_vec();
     match boundary {
         Boundary::AfterIntent => {
