@@ -10,7 +10,15 @@
 //! - [`journal`]: the crash-safe `journal.jsonl` and its typed events.
 //! - [`record`]: the payload of every journal event and [`record::RunRecord`], a journal folded.
 //! - [`format`]: numbers as people read them, the same in every stage.
+//! - [`duration`], [`policy`], [`hypothesis`]: the ISO durations, blast-radius policy and metric
+//!   direction the configuration reads and every stage shares.
 
+pub mod duration;
 pub mod format;
+pub mod hypothesis;
 pub mod journal;
+pub mod policy;
 pub mod record;
+
+#[cfg(test)]
+mod floor;

@@ -40,8 +40,10 @@ pub use context::facts_of as facts;
 pub use error::ReportError;
 pub use findings::{OWNER_PLACEHOLDER, Priority};
 pub use llm::{DraftAction, DraftFinding, DraftText, Drafted, draft};
-pub use render::{Rendered, SUMMARY_SCHEMA_VERSION, TEMPLATE_FILE, render, render_with_history};
+pub use render::{
+    Rendered, ReportOptions, SUMMARY_SCHEMA_VERSION, TEMPLATE_FILE, render, render_with_history,
+};
 pub use write::{
-    CHARTS_DIR, POSTMORTEM_FILE, ReportOptions, ReportPaths, SUMMARY_FILE, load_record,
-    locate_journal, write_report,
+    CHARTS_DIR, POSTMORTEM_FILE, ReportPaths, SUMMARY_FILE, load_record, locate_journal,
+    write_report,
 };

@@ -10,7 +10,13 @@ pub mod execute;
 pub mod guard;
 pub mod judge;
 pub mod lock;
+pub mod options;
 pub mod preflight;
 pub mod progress;
 pub mod recover;
 pub mod resource_checks;
+
+pub use options::{
+    DEFAULT_MAX_BLIND_INTERVALS, DEFAULT_MIN_FREE_BYTES, PREVIEW_TAG, RUN_TAG, RunOptions,
+    RunProviders,
+};

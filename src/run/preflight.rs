@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::execute::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders};
 use super::guard;
+use super::options::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders};
 use crate::model::record::PreflightCheck;
 use crate::plan::scenario::GameDayScenario;
 use crate::plan::scenario::stage_requests;

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::execute::{JournalSink, RUN_TAG, stop_experiment};
+use super::execute::{JournalSink, stop_experiment};
 use super::lock::lock_for_recovery;
+use super::options::RUN_TAG;
 use crate::model::journal::{
     JOURNAL_FILE, Journal, JournalError, ReadJournal, RunJournal, read_journal, run_journals,
 };
