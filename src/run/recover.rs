@@ -21,9 +21,7 @@ use super::options::RUN_TAG;
 use crate::model::journal::{
     JOURNAL_FILE, Journal, JournalError, ReadJournal, RunJournal, read_journal, run_journals,
 };
-use crate::model::record::{
-    Entry, Event, ExperimentStarted, RunInterrupted, RunRecord, RunRecovered, StageFinished, kind,
-};
+use crate::model::record::{Entry, Event, RunInterrupted, RunRecord, RunRecovered, kind};
 use crate::provider::{ExperimentSummary, FaultInjector, ProviderError, is_terminal_status};
 use crate::shutdown::{AbortReason, InFlight};
 
@@ -174,25 +172,22 @@ async fn list<F: FaultInjector>(
 /// The time of a `stage-intent` whose stage has neither an experiment id nor a finish: the run
 /// died while StartExperiment may have been in flight.
 fn unanswered_intent(entries: &[Entry]) -> Option<DateTime<Utc>> {
+    // Read field by field, not as typed events: a damaged or partial payload must still count
+    // as an intent (StartExperiment may have been called), and still match its answer.
+    let stage = |e: &Entry| {
+        (
+            e.data.get("scenario").cloned(),
+            e.data.get("stage").cloned(),
+        )
+    };
     let mut open = None;
     for e in entries {
-        match e.event() {
-            Ok(Some(Event::StageIntent(p))) => open = Some(((p.scenario, p.stage), e.at)),
-            Ok(Some(Event::ExperimentStarted(ExperimentStarted {
-                scenario, stage, ..
-            })))
-            | Ok(Some(Event::StageFinished(StageFinished {
-                scenario, stage, ..
-            }))) if open
-                .as_ref()
-                .is_some_and(|(s, _)| *s == (scenario.clone(), stage.clone())) =>
+        match e.kind.as_str() {
+            kind::STAGE_INTENT => open = Some((stage(e), e.at)),
+            kind::EXPERIMENT_STARTED | kind::STAGE_FINISHED
+                if open.as_ref().is_some_and(|(s, _)| *s == stage(e)) =>
             {
                 open = None;
-            }
-            // An intent whose payload cannot be read still says StartExperiment may have been
-            // called: keep it open, under no stage name, so the run is looked up by its tag.
-            Err(_) if e.kind == kind::STAGE_INTENT => {
-                open = Some(((String::new(), String::new()), e.at));
             }
             _ => {}
         }
