@@ -308,7 +308,7 @@ fn stage_context(s: &Scenario, st: &Stage) -> StageContext {
     }
 }
 
-use super::generate::format_threshold as number;
+use crate::model::format::format_threshold as number;
 
 fn context(g: &GameDayScenario) -> BriefContext<'_> {
     let mut total = IsoDuration::ZERO;

@@ -7,7 +7,7 @@
 //! time is an option) or write files ([`super::write_report`] does) — the same inputs give the
 //! same bytes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use minijinja::Value;
@@ -17,10 +17,21 @@ use serde::Serialize;
 use super::context::{self, ReportContext};
 use super::error::ReportError;
 use super::llm::Drafted;
-use super::write::ReportOptions;
-use crate::run::record::{RunRecord, Trigger};
+use crate::config::LlmSettings;
+use crate::model::record::{RunRecord, Trigger};
 
 use super::charts::RenderedChart;
+
+/// How to render.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// A directory holding a `postmortem.md.j2` that replaces the built-in template.
+    pub template_dir: Option<PathBuf>,
+    /// The model to draft the summary, findings and action items; `None` for none.
+    pub llm: Option<LlmSettings>,
+    /// The time printed as the render time.
+    pub rendered_at: DateTime<Utc>,
+}
 
 /// The template's file name, embedded and in a user template directory.
 pub const TEMPLATE_FILE: &str = "postmortem.md.j2";

@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
+use gameday::model::journal::read_journal;
+use gameday::model::record::Entry;
 use gameday::plan::GameDayScenario;
 use gameday::provider::aws::AwsClients;
 use gameday::provider::{AlarmStateValue, AlarmStore as _, FaultInjector as _, MetricDatum};
-use gameday::run::journal::{Entry, read_journal};
 use tokio::io::AsyncReadExt as _;
 
 use crate::support::{Emulator, fis_emulator, options_for, slow_fis_emulator, unique};
@@ -669,7 +670,7 @@ async fn recover_finds_an_experiment_by_its_run_tag_when_the_id_never_reached_th
     let env = RunEnv::on(slow_fis_emulator(), 1).await;
     let run_id = unique("lost-id");
     // A journal that got as far as the intent; the process died before writing the id.
-    let mut j = gameday::run::journal::Journal::create(
+    let mut j = gameday::model::journal::Journal::create(
         &env.path().join("reports"),
         &run_id,
         Utc::now(),

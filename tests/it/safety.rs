@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
+use gameday::model::journal::{Journal, read_journal};
 use gameday::provider::{ExperimentSummary, FaultInjector as _};
-use gameday::run::journal::{Journal, read_journal};
 
 use crate::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::run::{RunEnv, finish, kinds, of_kind, signal};
@@ -763,7 +763,7 @@ async fn signal_at(boundary: Boundary, sig: &'static str) {
         cmd.env("AWS_ENDPOINT_URL", &proxy.url);
     }
     let child = cmd.args(env.run_args(&run_id)).spawn().expect("spawn");
-    let is = |kind: &'static str| move |e: &gameday::run::journal::Entry| e.kind == kind;
+    let is = |kind: &'static str| move |e: &gameday::model::record::Entry| e.kind == kind;
     let mut expect = [0, 4, 5].to_vec();
     match boundary {
         Boundary::AfterIntent => {
