@@ -199,10 +199,10 @@ pub struct RunArgs {
     pub skip_kube: bool,
     /// Abort a stage (as a guard abort) after this many guard intervals in a row in which
     /// neither the guard metrics nor the stop alarms could be read.
-    #[arg(long, default_value_t = crate::run::execute::DEFAULT_MAX_BLIND_INTERVALS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = crate::run::DEFAULT_MAX_BLIND_INTERVALS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_blind_intervals: u32,
     /// Least free space on the reports directory's file system that preflight accepts, in MiB.
-    #[arg(long, default_value_t = crate::run::execute::DEFAULT_MIN_FREE_BYTES / (1024 * 1024), value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    #[arg(long, default_value_t = crate::run::DEFAULT_MIN_FREE_BYTES / (1024 * 1024), value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub min_free_space_mib: u64,
 }
 

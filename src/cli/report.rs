@@ -47,7 +47,7 @@ pub(super) async fn render_post_mortem(cfg: &Config, reports_dir: &std::path::Pa
     use crate::report::{ReportOptions, load_record, write_report};
     let run_dir = reports_dir.join(run_id);
     let rendered = async {
-        let record = load_record(&run_dir.join(crate::run::journal::JOURNAL_FILE))?;
+        let record = load_record(&run_dir.join(crate::model::journal::JOURNAL_FILE))?;
         let opts = ReportOptions {
             template_dir: None,
             llm: cfg.llm.clone(),
@@ -59,8 +59,8 @@ pub(super) async fn render_post_mortem(cfg: &Config, reports_dir: &std::path::Pa
     match rendered {
         Ok(paths) => println!("post-mortem: {}", paths.postmortem.display()),
         Err(e) => {
-            let journal = run_dir.join(crate::run::journal::JOURNAL_FILE);
-            match crate::run::journal::read_journal(&journal) {
+            let journal = run_dir.join(crate::model::journal::JOURNAL_FILE);
+            match crate::model::journal::read_journal(&journal) {
                 Ok(_) => eprintln!(
                     "warning: the post-mortem could not be rendered ({}); the journal reads \
                      back whole: run `gameday report {run_id}` to try again",

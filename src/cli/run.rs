@@ -94,8 +94,8 @@ pub(super) fn new_run_id(gameday: &str) -> String {
     format!("{gameday}-{now}-{}", &short[..6])
 }
 
-pub(super) fn parse_trigger(text: &str) -> anyhow::Result<crate::run::record::Trigger> {
-    use crate::run::record::Trigger;
+pub(super) fn parse_trigger(text: &str) -> anyhow::Result<crate::model::record::Trigger> {
+    use crate::model::record::Trigger;
     match text.split_once(':') {
         None if text == "manual" => Ok(Trigger::Manual {
             user: std::env::var("USER").ok(),
@@ -113,7 +113,7 @@ pub(super) fn parse_trigger(text: &str) -> anyhow::Result<crate::run::record::Tr
 /// Asks on the terminal; the operator types the GameDay's name to go ahead.
 pub(super) fn confirm_on_terminal(
     gameday: &crate::plan::GameDayScenario,
-    checks: &[crate::run::record::PreflightCheck],
+    checks: &[crate::model::record::PreflightCheck],
 ) -> bool {
     use std::io::Write as _;
     let stages: usize = gameday.scenarios.iter().map(|s| s.stages.len()).sum();
@@ -171,7 +171,7 @@ pub(super) async fn run_scenario(
     apply_config(&mut opts, &cfg, &gameday, &clients.region);
     let yes = args.yes;
     let confirm = move |g: &crate::plan::GameDayScenario,
-                        c: &[crate::run::record::PreflightCheck]| {
+                        c: &[crate::model::record::PreflightCheck]| {
         yes || confirm_on_terminal(g, c)
     };
     let mut handoff = PostMortems {
@@ -214,7 +214,7 @@ pub(super) async fn run_scenario(
     render_post_mortem(&cfg, &args.reports_dir, &opts.run_id).await;
     println!("outcome: {}", summary.outcome.as_str());
     Ok(match summary.outcome {
-        crate::run::record::RunOutcome::PreflightFailed => crate::error::EXIT_USAGE,
+        crate::model::record::RunOutcome::PreflightFailed => crate::error::EXIT_USAGE,
         o => o.exit_code(),
     })
 }
@@ -330,7 +330,7 @@ pub(super) async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32
             let journal = args
                 .reports_dir
                 .join(id)
-                .join(crate::run::journal::JOURNAL_FILE);
+                .join(crate::model::journal::JOURNAL_FILE);
             if !journal.is_file() {
                 return Err(Error::Usage(format!(
                     "no journal for run {id} at {}",

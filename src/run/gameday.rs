@@ -13,9 +13,10 @@
 use std::collections::BTreeMap;
 
 use super::cluster_checks::{ClusterPreflight, gather, preflight_checks};
-use super::execute::{Confirm, RunError, RunOptions, RunProviders, RunSummary, execute_stages};
-use super::record::PreflightCheck;
+use super::execute::{Confirm, RunError, RunSummary, execute_stages};
+use super::options::{RunOptions, RunProviders};
 use super::recover::{RecoverOptions, Recovered, recover_all, recover_run};
+use crate::model::record::PreflightCheck;
 use crate::plan::GameDayScenario;
 use crate::provider::ResourceInventory;
 use crate::provider::kube::ClusterConnector;
@@ -72,7 +73,7 @@ where
             eprintln!(
                 "error: {}; earlier runs may have left experiments running: run `gameday \
                  recover` once AWS answers",
-                crate::doctor::error_chain(&e)
+                crate::error::error_chain(&e)
             );
             return Ok(GameDayOutcome::EarlierRunsNotStopped);
         }
@@ -176,7 +177,7 @@ async fn kube_preflight<C: ClusterConnector>(
                         ok: false,
                         detail: format!(
                             "cannot reach cluster {name}: {}",
-                            crate::doctor::error_chain(&e)
+                            crate::error::error_chain(&e)
                         ),
                         fix: Some(format!(
                             "add a kubeconfig context for it (aws eks update-kubeconfig --name \
