@@ -79,7 +79,7 @@ pub(super) async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<i32> {
                 "a hypotheses file (write one with `gameday steady-state derive --service`)",
             )
             .map_err(Error::from)?;
-            crate::input::check_hypotheses(
+            crate::steady_state::check_hypotheses(
                 path,
                 &text,
                 h.metrics

@@ -163,7 +163,7 @@ pub(super) fn check(args: &CheckArgs) -> anyhow::Result<i32> {
         "a hypothesis (write one with `gameday steady-state derive`)",
     )
     .map_err(Error::from)?;
-    crate::input::check_hypotheses(&args.hypothesis, &text, [(String::new(), &h)], true)
+    crate::steady_state::check_hypotheses(&args.hypothesis, &text, [(String::new(), &h)], true)
         .map_err(Error::from)?;
     let points = read_series(&args.from_csv)?;
     let (verdicts, summary) = crate::steady_state::check_with_summary(&h, &points);
