@@ -13,20 +13,27 @@
 //! through the provider traits in [`provider`], so every stage runs against AWS, against local
 //! files, or against the local emulator.
 //!
-//! The modules stand on floors; a module imports only from its own floor or below:
+//! The modules stand on floors; a module imports only from its own floor or below, and no two
+//! files import each other:
 //!
 //! ```text
-//!  schedule, cli                      chain the stages
+//!  schedule, cli, doctor, demo        chain the stages
 //!  report                             journal → post-mortem
 //!  run                                plan → journal (preflight, execute, recover)
-//!  mine, steady_state, plan, history  the stages
-//!  model                              shared nouns: journal events, run record, durations, policy
-//!  config, provider                   validated settings; the outside world behind traits
+//!  mine, steady_state, plan, history,
+//!  iam                                the stages
+//!  model, config, provider            the ground: shared nouns (scenario, journal events, run
+//!                                     record, durations, policy, direction); validated
+//!                                     settings; the outside world behind traits
+//!  input, error, shutdown             reading user files; exit codes; cancellation
 //! ```
 //!
-//! `model`, `config` and `provider` import nothing from a stage (a test in `model` checks it;
-//! the one exception left, the scenario carried in `run-started`, is listed there with its
-//! reason). Conversions that need a stage's knowledge stay with that stage.
+//! The ground floor imports nothing from a stage (a test in `model` checks it): `config` uses
+//! `model`'s value types, `model`'s run record uses `provider`'s view of a FIS action, and
+//! `provider` reads `config`'s AWS settings, each without a circle between files. Conversions
+//! that need a stage's knowledge stay with that stage (`AlarmSpec::to_provider` and the FIS
+//! template of a stage in `plan`; a selection mode's and a duration's parsing in `plan`).
+//! `error::Error` wraps each stage's error, the one place that names them all.
 
 pub mod cli;
 pub mod config;

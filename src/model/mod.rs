@@ -19,6 +19,8 @@ pub mod hypothesis;
 pub mod journal;
 pub mod policy;
 pub mod record;
+pub mod scenario;
+pub mod selection;
 
 #[cfg(test)]
 mod floor;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::plan::scenario::GameDayScenario;
+use crate::model::scenario::GameDayScenario;
 use crate::provider::ActionView;
 use crate::shutdown::AbortReason;
 

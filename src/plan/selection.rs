@@ -7,24 +7,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 use super::error::PlanError;
 
 /// Largest value FIS accepts for a target parameter, in characters.
 pub const MAX_TARGET_PARAMETER_LEN: usize = 1024;
 
-/// How FIS picks resources among those a target identifies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum SelectionMode {
-    /// Every identified resource.
-    All,
-    /// `n` random resources (n ≥ 1).
-    Count(u32),
-    /// `n` percent of the resources, rounded down (1 ≤ n ≤ 100).
-    Percent(u8),
-}
+// The type is a shared noun (`model::selection`); its parsing and FIS checks live here.
+pub use crate::model::selection::SelectionMode;
 
 impl SelectionMode {
     /// Parses `ALL`, `COUNT(n)` with n ≥ 1, or `PERCENT(n)` with 1 ≤ n ≤ 100.

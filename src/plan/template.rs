@@ -145,15 +145,8 @@ impl Target {
     }
 }
 
-/// A filter on a PascalCase path of the Describe* output; `values` are OR-ed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TargetFilter {
-    /// Path, e.g. `State.Name`.
-    pub path: String,
-    /// Accepted values.
-    pub values: Vec<String>,
-}
+/// A filter on a PascalCase path of the Describe* output (a shared noun: scenarios carry it).
+pub use crate::model::scenario::TargetFilter;
 
 /// An action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
