@@ -2083,7 +2083,7 @@ async fn kube_preflight(
     Vec<crate::run::record::PreflightCheck>,
 ) {
     use crate::provider::kube::KubeCluster;
-    use crate::run::cluster_checks::{ClusterPreflight, gather, preflight_checks};
+    use crate::run::cluster_checks::{ClusterPreflight, gather_for, preflight_checks};
     use crate::run::record::PreflightCheck;
     let mut clusters = std::collections::BTreeMap::new();
     let mut checks = Vec::new();
@@ -2129,12 +2129,7 @@ async fn kube_preflight(
         let Some(cluster) = clusters.get(name) else {
             continue;
         };
-        let facts = gather(
-            cluster,
-            &scenario.target,
-            &gameday.fis.kubernetes_service_account,
-        )
-        .await;
+        let facts = gather_for(cluster, scenario, &gameday.fis.kubernetes_service_account).await;
         checks.extend(preflight_checks(&ClusterPreflight {
             scenario,
             stages: &scenario.stages,
