@@ -4,10 +4,12 @@
 //! Input: what [`gather`] read from a [`ClusterTarget`] (pods, PodDisruptionBudgets, RBAC and
 //! namespace labels), the scenario, the stages to check and the blast-radius [`Policy`].
 //! Output: [`PreflightCheck`]s named `k8s-pods`, `k8s-targets`, `k8s-pdb`, `k8s-rbac` and
-//! `k8s-pod-properties`, each with what was found and, when it failed, how to fix it; and
+//! `k8s-pod-properties` for pod faults, and for faults beyond the pods (by [`FaultScope`])
+//! `k8s-service`, `k8s-pdb`, `k8s-room`, `k8s-zones` and `k8s-workload-role`, each with what was
+//! found and, when it failed, how to fix it; and
 //! during a stage, [`K8sPods`] snapshots ([`pod_snapshot`]) and [`K8sEvent`]s
-//! ([`EventWatch::new_events`]). Must not: perform I/O (only [`gather`] does, through the
-//! trait) or decide whether the run goes ahead — the run loop reads the `ok` flags.
+//! ([`EventWatch::new_events`]). Must not: perform I/O (only [`gather`] and [`gather_for`] do,
+//! through the trait) or decide whether the run goes ahead — the run loop reads the `ok` flags.
 //!
 //! The checks follow the FIS user guide for EKS pod actions (`shared/reference/aws-fis.md` §3,
 //! §4.1, §8): FIS resolves `PERCENT(n)` rounding **down** and fails a target that resolves to
