@@ -23,6 +23,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use crate::model::record::{K8sEvent, K8sPods, PreflightCheck};
 use crate::plan::Policy;
 use crate::plan::scenario::{PodTarget, Scenario, Stage};
 use crate::plan::selection::SelectionMode;
@@ -32,7 +33,6 @@ use crate::provider::kube::{
     AccessInfo, BindingInfo, BindingKind, ClusterEvent, ClusterTarget, NodeInfo, PSA_ENFORCE_LABEL,
     PdbInfo, PodInfo, ROLE_ARN_ANNOTATION, RoleKind, RuleInfo,
 };
-use crate::run::record::{K8sEvent, K8sPods, PreflightCheck};
 
 /// Check name: the target pods exist, match the selector and carry the opt-in label.
 pub const CHECK_PODS: &str = "k8s-pods";
