@@ -1773,16 +1773,39 @@ mod tests {
     }
 
     /// FIS-valid templates for each target type beyond pods (and the dependency blackhole).
-    const FIS_VALID_BEYOND_PODS: [&str; 8] = [
+    const FIS_VALID_BEYOND_PODS: [&str; 11] = [
         "api-throttle.json",
         "az-subnets.json",
         "database-failover.json",
         "database-reboot-reader.json",
         "dependency-blackhole.json",
+        "dsql-connection-failure.json",
         "ec2-stop-instances.json",
         "ecs-task-cpu.json",
+        "kinesis-expired-iterator.json",
+        "kinesis-throughput.json",
         "nodegroup.json",
     ];
+
+    #[test]
+    fn kinesis_and_dsql_parameters_are_checked() {
+        let f = lint_fixture("kinesis-bad-parameters.json", &LintOptions::default());
+        assert_eq!(rules(&f), vec![Rule::UnknownParameter], "{f:?}");
+        assert!(f[0].message.contains("percent"), "{}", f[0].message);
+        assert_eq!(f[0].pointer, "/actions/fault/parameters/percent");
+        let f = lint_fixture("dsql-bad-percentage.json", &LintOptions::default());
+        assert_eq!(rules(&f), vec![Rule::PercentRange], "{f:?}");
+        assert_eq!(f[0].pointer, "/actions/fault/parameters/percentage");
+        // No catalogue action is left with unchecked parameters but the one whose target key
+        // the reference does not give.
+        let open: Vec<&str> = crate::plan::catalogue::catalogue()
+            .actions
+            .iter()
+            .filter(|a| !a.parameters_known || !a.targets_known)
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(open, ["aws:network:disrupt-vpc-endpoint"]);
+    }
 
     /// Real defects FIS rejects, each still caught without the policy.
     const REAL_DEFECTS: [(&str, Rule); 4] = [
@@ -1963,7 +1986,11 @@ mod tests {
             "unknown-action.json",
         ];
         tested.extend(FIS_VALID_BEYOND_PODS);
-        tested.extend(["legacy-elasticache.json"]);
+        tested.extend([
+            "legacy-elasticache.json",
+            "kinesis-bad-parameters.json",
+            "dsql-bad-percentage.json",
+        ]);
         tested.extend(REAL_DEFECTS.iter().map(|(f, _)| *f));
         tested.extend(POLICY_PER_TYPE.iter().map(|(f, _)| *f));
         tested.sort_unstable();

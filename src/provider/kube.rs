@@ -36,6 +36,12 @@ pub const FARGATE_PROFILE_LABEL: &str = "eks.amazonaws.com/fargate-profile";
 const FARGATE_SCHEDULER: &str = "fargate-scheduler";
 /// Namespace label holding the Pod Security Admission enforce level.
 pub const PSA_ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
+/// Node label naming its availability zone (`eu-west-1a`).
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// Node label EKS puts on nodes naming their availability-zone ID (`euw1-az1`).
+pub const ZONE_ID_LABEL: &str = "topology.k8s.aws/zone-id";
+/// Service-account annotation naming the IAM role its pods assume (IRSA).
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// Connect timeout for the API server: a cluster that does not answer in this long is down or
 /// unreachable (VPN, private endpoint), and waiting longer only delays the preflight verdict.
@@ -80,6 +86,48 @@ pub struct PodInfo {
     pub run_as_non_root: Option<bool>,
     /// Pod-level `securityContext.runAsUser`.
     pub run_as_user: Option<i64>,
+    /// `spec.serviceAccountName` (the pods' AWS identity hangs off it).
+    #[serde(default)]
+    pub service_account: Option<String>,
+    /// Availability zone of the pod's node ([`ZONE_LABEL`]), when the node could be read.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Availability-zone ID of the pod's node ([`ZONE_ID_LABEL`]), when the node could be read.
+    #[serde(default)]
+    pub zone_id: Option<String>,
+    /// CPU requests summed over the pod's containers, in millicores.
+    #[serde(default)]
+    pub cpu_request_millis: u64,
+    /// Memory requests summed over the pod's containers, in bytes.
+    #[serde(default)]
+    pub memory_request_bytes: u64,
+}
+
+/// A node as the room and zone checks see it: what it offers and what is already asked of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeInfo {
+    /// Node name.
+    pub name: String,
+    /// Labels (node group, zone, compute type).
+    pub labels: BTreeMap<String, String>,
+    /// Availability zone ([`ZONE_LABEL`]).
+    pub zone: Option<String>,
+    /// Availability-zone ID ([`ZONE_ID_LABEL`]).
+    pub zone_id: Option<String>,
+    /// Whether new pods may land on it: `Ready`, not cordoned, not Fargate.
+    pub schedulable: bool,
+    /// `status.allocatable.cpu`, in millicores.
+    pub allocatable_cpu_millis: u64,
+    /// `status.allocatable.memory`, in bytes.
+    pub allocatable_memory_bytes: u64,
+    /// CPU requests of every running or pending pod bound to it, in millicores.
+    pub requested_cpu_millis: u64,
+    /// Memory requests of every running or pending pod bound to it, in bytes.
+    pub requested_memory_bytes: u64,
+    /// CPU requests of the pods that move when the node goes (DaemonSet pods do not).
+    pub movable_cpu_millis: u64,
+    /// Memory requests of the pods that move when the node goes.
+    pub movable_memory_bytes: u64,
 }
 
 /// A pod's controlling owner.
@@ -399,6 +447,23 @@ pub trait ClusterTarget {
         service_account: &str,
     ) -> impl Future<Output = ProviderResult<AccessInfo>> + Send;
 
+    /// Every node of the cluster with its allocatable CPU and memory and the requests of the
+    /// pods bound to it (all namespaces), sorted by name.
+    ///
+    /// # Errors
+    /// As [`ClusterTarget::pods`] (nodes and pods in all namespaces are cluster-scoped reads).
+    fn nodes(&self) -> impl Future<Output = ProviderResult<Vec<NodeInfo>>> + Send;
+
+    /// The annotations of a service account, `None` when it does not exist.
+    ///
+    /// # Errors
+    /// As [`ClusterTarget::pods`].
+    fn service_account_annotations(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ProviderResult<Option<BTreeMap<String, String>>>> + Send;
+
     /// Events in `namespace` last seen at or after `since`, oldest first.
     ///
     /// # Errors
@@ -549,30 +614,42 @@ impl KubeCluster {
         Ok(Self::new(client, url.trim_end_matches('/')))
     }
 
-    async fn fargate_nodes(&self, pods: &[PodInfo]) -> BTreeSet<String> {
-        let names: BTreeSet<&str> = pods
-            .iter()
-            .filter(|p| !p.on_fargate)
-            .filter_map(|p| p.node_name.as_deref())
-            .collect();
+    /// Reads the nodes of these pods: which are Fargate nodes, and each node's zone and zone ID.
+    async fn pod_nodes(
+        &self,
+        pods: &[PodInfo],
+    ) -> (
+        BTreeSet<String>,
+        BTreeMap<String, (Option<String>, Option<String>)>,
+    ) {
+        let names: BTreeSet<&str> = pods.iter().filter_map(|p| p.node_name.as_deref()).collect();
         let nodes: Api<Node> = Api::all(self.client.clone());
         let mut fargate = BTreeSet::new();
+        let mut zones = BTreeMap::new();
         for name in names {
             // Nodes are cluster-scoped and a namespaced identity often may not read them; the
             // pod-side signs (profile label, scheduler) already caught Fargate pods, so a
-            // refused or failed node read only loses a second opinion.
+            // refused or failed node read only loses a second opinion (and the zone, which the
+            // zone check then reports as unknown).
             match nodes.get_opt(name).await {
                 Ok(Some(node)) => {
                     let labels = node.metadata.labels.unwrap_or_default();
                     if labels.get(FARGATE_NODE_LABEL).map(String::as_str) == Some("fargate") {
                         fargate.insert(name.to_owned());
                     }
+                    zones.insert(
+                        name.to_owned(),
+                        (
+                            labels.get(ZONE_LABEL).cloned(),
+                            labels.get(ZONE_ID_LABEL).cloned(),
+                        ),
+                    );
                 }
                 Ok(None) => {}
                 Err(e) => tracing::debug!(node = name, error = %e, "cannot read node"),
             }
         }
-        fargate
+        (fargate, zones)
     }
 }
 
@@ -589,10 +666,14 @@ impl ClusterTarget for KubeCluster {
             .into_iter()
             .map(|p| pod_info(p, namespace))
             .collect();
-        let fargate = self.fargate_nodes(&pods).await;
+        let (fargate, zones) = self.pod_nodes(&pods).await;
         for pod in &mut pods {
             if pod.node_name.as_ref().is_some_and(|n| fargate.contains(n)) {
                 pod.on_fargate = true;
+            }
+            if let Some((zone, zone_id)) = pod.node_name.as_ref().and_then(|n| zones.get(n)) {
+                pod.zone.clone_from(zone);
+                pod.zone_id.clone_from(zone_id);
             }
         }
         pods.sort_by(|a, b| a.name.cmp(&b.name));
@@ -713,6 +794,94 @@ impl ClusterTarget for KubeCluster {
             bindings,
             unreadable,
         })
+    }
+
+    async fn nodes(&self) -> ProviderResult<Vec<NodeInfo>> {
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let list = nodes
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| Op::list_all("", "nodes").error(e))?;
+        let pods: Api<Pod> = Api::all(self.client.clone());
+        // Finished pods hold no resources; the API server cannot filter on "not Succeeded and
+        // not Failed", so they are dropped here.
+        let bound = pods
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| Op::list_all("", "pods").error(e))?;
+        let mut requested: BTreeMap<String, [u64; 4]> = BTreeMap::new();
+        for pod in bound.items {
+            let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+            if matches!(phase.as_deref(), Some("Succeeded" | "Failed")) {
+                continue;
+            }
+            let daemon = pod
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|refs| refs.iter().any(|r| r.kind == "DaemonSet"));
+            let info = pod_info(pod, "");
+            let Some(node) = info.node_name else { continue };
+            let r = requested.entry(node).or_default();
+            r[0] = r[0].saturating_add(info.cpu_request_millis);
+            r[1] = r[1].saturating_add(info.memory_request_bytes);
+            if !daemon {
+                r[2] = r[2].saturating_add(info.cpu_request_millis);
+                r[3] = r[3].saturating_add(info.memory_request_bytes);
+            }
+        }
+        let mut out: Vec<NodeInfo> = list
+            .items
+            .into_iter()
+            .map(|node| {
+                let name = node.metadata.name.unwrap_or_default();
+                let labels = node.metadata.labels.unwrap_or_default();
+                let status = node.status.unwrap_or_default();
+                let allocatable = status.allocatable.unwrap_or_default();
+                let ready = status
+                    .conditions
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True");
+                let cordoned = node.spec.and_then(|s| s.unschedulable).unwrap_or(false);
+                let fargate = labels.get(FARGATE_NODE_LABEL).map(String::as_str) == Some("fargate");
+                let r = requested.get(&name).copied().unwrap_or_default();
+                NodeInfo {
+                    zone: labels.get(ZONE_LABEL).cloned(),
+                    zone_id: labels.get(ZONE_ID_LABEL).cloned(),
+                    schedulable: ready && !cordoned && !fargate,
+                    allocatable_cpu_millis: allocatable
+                        .get("cpu")
+                        .and_then(|q| cpu_millis(&q.0))
+                        .unwrap_or(0),
+                    allocatable_memory_bytes: allocatable
+                        .get("memory")
+                        .and_then(|q| memory_bytes(&q.0))
+                        .unwrap_or(0),
+                    requested_cpu_millis: r[0],
+                    requested_memory_bytes: r[1],
+                    movable_cpu_millis: r[2],
+                    movable_memory_bytes: r[3],
+                    labels,
+                    name,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    async fn service_account_annotations(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> ProviderResult<Option<BTreeMap<String, String>>> {
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let sa = api
+            .get_opt(name)
+            .await
+            .map_err(|e| Op::get("", "serviceaccounts", Some(namespace), name).error(e))?;
+        Ok(sa.map(|sa| sa.metadata.annotations.unwrap_or_default()))
     }
 
     async fn events(
@@ -965,6 +1134,16 @@ fn pod_info(pod: Pod, namespace: &str) -> PodInfo {
     let on_fargate = labels.contains_key(FARGATE_PROFILE_LABEL)
         || spec.scheduler_name.as_deref() == Some(FARGATE_SCHEDULER);
     let pod_sc = spec.security_context.unwrap_or_default();
+    let (mut cpu, mut memory) = (0u64, 0u64);
+    for c in &spec.containers {
+        let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        if let Some(q) = requests.and_then(|r| r.get("cpu")) {
+            cpu = cpu.saturating_add(cpu_millis(&q.0).unwrap_or(0));
+        }
+        if let Some(q) = requests.and_then(|r| r.get("memory")) {
+            memory = memory.saturating_add(memory_bytes(&q.0).unwrap_or(0));
+        }
+    }
     PodInfo {
         name: meta.name.unwrap_or_default(),
         namespace: meta.namespace.unwrap_or_else(|| namespace.to_owned()),
@@ -994,7 +1173,53 @@ fn pod_info(pod: Pod, namespace: &str) -> PodInfo {
             .collect(),
         run_as_non_root: pod_sc.run_as_non_root,
         run_as_user: pod_sc.run_as_user,
+        service_account: spec.service_account_name,
+        zone: None,
+        zone_id: None,
+        cpu_request_millis: cpu,
+        memory_request_bytes: memory,
     }
+}
+
+/// A CPU quantity (`250m`, `2`, `0.5`, `1500u`) in millicores; `None` when it cannot be read.
+pub fn cpu_millis(q: &str) -> Option<u64> {
+    let q = q.trim();
+    let (number, scale) = if let Some(n) = q.strip_suffix('m') {
+        (n, 1.0)
+    } else if let Some(n) = q.strip_suffix('u') {
+        (n, 0.001)
+    } else if let Some(n) = q.strip_suffix('n') {
+        (n, 0.000_001)
+    } else {
+        (q, 1000.0)
+    };
+    let v: f64 = number.parse().ok()?;
+    let millis = (v * scale).ceil();
+    (millis.is_finite() && millis >= 0.0).then_some(millis as u64)
+}
+
+/// A memory quantity (`512Mi`, `1Gi`, `1G`, `128974848`, `129e6`) in bytes; `None` when it
+/// cannot be read.
+pub fn memory_bytes(q: &str) -> Option<u64> {
+    const SUFFIXES: &[(&str, f64)] = &[
+        ("Ki", 1024.0),
+        ("Mi", 1_048_576.0),
+        ("Gi", 1_073_741_824.0),
+        ("Ti", 1_099_511_627_776.0),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("m", 0.001),
+    ];
+    let q = q.trim();
+    let (number, scale) = SUFFIXES
+        .iter()
+        .find_map(|(s, f)| q.strip_suffix(s).map(|n| (n, *f)))
+        .unwrap_or((q, 1.0));
+    let v: f64 = number.parse().ok()?;
+    let bytes = (v * scale).ceil();
+    (bytes.is_finite() && bytes >= 0.0).then_some(bytes as u64)
 }
 
 fn int_or_string(v: &IntOrString) -> String {

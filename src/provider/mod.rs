@@ -564,6 +564,8 @@ pub struct RoleFacts {
     pub arn: String,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+    /// Its trust policy (the decoded `AssumeRolePolicyDocument`; `Null` when IAM sent none).
+    pub trust_policy: serde_json::Value,
 }
 
 /// Read-only inventory of the AWS resources faults beyond pods act on (preflight only).

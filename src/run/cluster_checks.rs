@@ -4,10 +4,12 @@
 //! Input: what [`gather`] read from a [`ClusterTarget`] (pods, PodDisruptionBudgets, RBAC and
 //! namespace labels), the scenario, the stages to check and the blast-radius [`Policy`].
 //! Output: [`PreflightCheck`]s named `k8s-pods`, `k8s-targets`, `k8s-pdb`, `k8s-rbac` and
-//! `k8s-pod-properties`, each with what was found and, when it failed, how to fix it; and
+//! `k8s-pod-properties` for pod faults, and for faults beyond the pods (by [`FaultScope`])
+//! `k8s-service`, `k8s-pdb`, `k8s-room`, `k8s-zones` and `k8s-workload-role`, each with what was
+//! found and, when it failed, how to fix it; and
 //! during a stage, [`K8sPods`] snapshots ([`pod_snapshot`]) and [`K8sEvent`]s
-//! ([`EventWatch::new_events`]). Must not: perform I/O (only [`gather`] does, through the
-//! trait) or decide whether the run goes ahead — the run loop reads the `ok` flags.
+//! ([`EventWatch::new_events`]). Must not: perform I/O (only [`gather`] and [`gather_for`] do,
+//! through the trait) or decide whether the run goes ahead — the run loop reads the `ok` flags.
 //!
 //! The checks follow the FIS user guide for EKS pod actions (`shared/reference/aws-fis.md` §3,
 //! §4.1, §8): FIS resolves `PERCENT(n)` rounding **down** and fails a target that resolves to
@@ -28,8 +30,8 @@ use crate::plan::selection::SelectionMode;
 use crate::provider::ProviderError;
 use crate::provider::ProviderResult;
 use crate::provider::kube::{
-    AccessInfo, BindingInfo, BindingKind, ClusterEvent, ClusterTarget, PSA_ENFORCE_LABEL, PdbInfo,
-    PodInfo, RoleKind, RuleInfo,
+    AccessInfo, BindingInfo, BindingKind, ClusterEvent, ClusterTarget, NodeInfo, PSA_ENFORCE_LABEL,
+    PdbInfo, PodInfo, ROLE_ARN_ANNOTATION, RoleKind, RuleInfo,
 };
 
 /// Check name: the target pods exist, match the selector and carry the opt-in label.
@@ -42,6 +44,15 @@ pub const CHECK_PDB: &str = "k8s-pdb";
 pub const CHECK_RBAC: &str = "k8s-rbac";
 /// Check name: the target pods can host the fault (root filesystem, Fargate, PSA, root).
 pub const CHECK_POD_PROPERTIES: &str = "k8s-pod-properties";
+/// Check name (faults beyond pods): the service's pods exist and some are ready.
+pub const CHECK_SERVICE: &str = "k8s-service";
+/// Check name (node and AZ faults): the nodes left have room for the pods of the nodes lost.
+pub const CHECK_ROOM: &str = "k8s-room";
+/// Check name (AZ faults): the service's ready pods run in at least 2 zones, some outside the
+/// impaired one.
+pub const CHECK_ZONES: &str = "k8s-zones";
+/// Check name (API faults): the faulted IAM role is the one the service's pods assume.
+pub const CHECK_WORKLOAD_ROLE: &str = "k8s-workload-role";
 
 /// The Kubernetes user the FIS experiment role is mapped to (access entry or `aws-auth`).
 pub const FIS_USER: &str = "fis-experiment";
@@ -74,6 +85,48 @@ pub struct ClusterFacts {
     pub pdbs: ProviderResult<Vec<PdbInfo>>,
     /// RBAC and namespace labels.
     pub access: ProviderResult<AccessInfo>,
+    /// Every node with its room (node and AZ faults only; `None` otherwise).
+    pub nodes: Option<ProviderResult<Vec<NodeInfo>>>,
+    /// Each service account of the target pods and its IRSA role annotation, `Ok(None)` when
+    /// the service account does not exist (API faults only; empty otherwise).
+    pub workload_roles: Vec<(String, ProviderResult<Option<Option<String>>>)>,
+}
+
+/// What a scenario's faults act on, as far as the cluster checks care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultScope {
+    /// `aws:eks:pod-*` actions on the target pods.
+    Pods,
+    /// Nodes go away (node groups, EC2 instances).
+    Nodes,
+    /// An availability zone's subnets lose their network.
+    Zone,
+    /// An IAM role's AWS API calls fail.
+    Api,
+    /// Anything else beyond the pods (databases, ...).
+    Other,
+}
+
+impl FaultScope {
+    /// The scope of a scenario, from its actions and resource targets.
+    pub fn of(sc: &Scenario) -> Self {
+        let has = |ty: &str| sc.resources.iter().any(|r| r.resource_type == ty);
+        if sc
+            .actions
+            .iter()
+            .any(|a| a.action_id.starts_with("aws:eks:pod-"))
+        {
+            Self::Pods
+        } else if has("aws:ec2:subnet") {
+            Self::Zone
+        } else if has("aws:eks:nodegroup") || has("aws:ec2:instance") {
+            Self::Nodes
+        } else if has("aws:iam:role") {
+            Self::Api
+        } else {
+            Self::Other
+        }
+    }
 }
 
 /// Reads what the checks need about a target, the three reads concurrently. This is the only
@@ -88,7 +141,48 @@ pub async fn gather<C: ClusterTarget + Sync>(
         cluster.pdbs(&target.namespace),
         cluster.access(&target.namespace, service_account),
     );
-    ClusterFacts { pods, pdbs, access }
+    ClusterFacts {
+        pods,
+        pdbs,
+        access,
+        nodes: None,
+        workload_roles: Vec::new(),
+    }
+}
+
+/// [`gather`], plus what the scenario's [`FaultScope`] needs: the nodes and their room for node
+/// and AZ faults, the pods' service accounts for API faults.
+pub async fn gather_for<C: ClusterTarget + Sync>(
+    cluster: &C,
+    scenario: &Scenario,
+    service_account: &str,
+) -> ClusterFacts {
+    let mut facts = gather(cluster, &scenario.target, service_account).await;
+    match FaultScope::of(scenario) {
+        FaultScope::Nodes | FaultScope::Zone => facts.nodes = Some(cluster.nodes().await),
+        FaultScope::Api => {
+            let accounts: BTreeSet<String> = match &facts.pods {
+                Ok(pods) => pods
+                    .iter()
+                    .map(|p| {
+                        p.service_account
+                            .clone()
+                            .unwrap_or_else(|| "default".to_owned())
+                    })
+                    .collect(),
+                Err(_) => BTreeSet::new(),
+            };
+            for sa in accounts {
+                let role = cluster
+                    .service_account_annotations(&scenario.target.namespace, &sa)
+                    .await
+                    .map(|a| a.map(|a| a.get(ROLE_ARN_ANNOTATION).cloned()));
+                facts.workload_roles.push((sa, role));
+            }
+        }
+        FaultScope::Pods | FaultScope::Other => {}
+    }
+    facts
 }
 
 /// Everything the preflight checks of one scenario look at.
@@ -114,6 +208,10 @@ pub struct ClusterPreflight<'a> {
 /// A check whose facts could not be read fails with the provider's error as its detail; checks
 /// that depend on the pods fail as "not checked" when the pods could not be listed.
 pub fn preflight_checks(input: &ClusterPreflight<'_>) -> Vec<PreflightCheck> {
+    let scope = FaultScope::of(input.scenario);
+    if scope != FaultScope::Pods {
+        return beyond_pods_checks(input, scope);
+    }
     let sc = input.scenario;
     let mut out = Vec::new();
     let check = |stage: Option<&Stage>, name: &str, outcome: Outcome| PreflightCheck {
@@ -179,6 +277,403 @@ pub fn preflight_checks(input: &ClusterPreflight<'_>) -> Vec<PreflightCheck> {
     };
     out.push(check(None, CHECK_POD_PROPERTIES, outcome));
     out
+}
+
+/// The checks of a scenario whose faults act beyond the pods: `k8s-service`, then for node and
+/// AZ faults `k8s-pdb` (coverage, scenario-wide) and `k8s-room`, for AZ faults `k8s-zones`, and
+/// for API faults `k8s-workload-role`. The pod-target checks (`k8s-targets`, FIS RBAC, pod
+/// properties) do not apply: FIS runs no pod in the cluster for these actions and the stage
+/// selection counts AWS resources, not pods.
+fn beyond_pods_checks(input: &ClusterPreflight<'_>, scope: FaultScope) -> Vec<PreflightCheck> {
+    let sc = input.scenario;
+    let check = |name: &str, outcome: Outcome| PreflightCheck {
+        scenario: Some(sc.name.clone()),
+        stage: None,
+        check: name.to_owned(),
+        ok: outcome.fix.is_none(),
+        detail: outcome.detail,
+        fix: outcome.fix,
+    };
+    let not_checked = || {
+        Outcome::fail(
+            "not checked: the service's pods could not be listed (see k8s-service)",
+            "fix k8s-service first",
+        )
+    };
+    let mut out = Vec::new();
+    let targetable: Option<Vec<&PodInfo>> = match &input.facts.pods {
+        Ok(pods) => {
+            out.push(check(CHECK_SERVICE, service_check(input, pods)));
+            Some(pods.iter().filter(|p| is_targetable(p)).collect())
+        }
+        Err(e) => {
+            out.push(check(CHECK_SERVICE, fetch_failed("the service's pods", e)));
+            None
+        }
+    };
+    if matches!(scope, FaultScope::Nodes | FaultScope::Zone) {
+        let outcome = match (&targetable, &input.facts.pdbs) {
+            (None, _) => not_checked(),
+            (Some(_), Err(e)) => fetch_failed("the PodDisruptionBudgets", e),
+            (Some(t), Ok(pdbs)) => pdb_check(input, None, t, pdbs),
+        };
+        out.push(check(CHECK_PDB, outcome));
+        let outcome = match &input.facts.nodes {
+            None => Outcome::fail(
+                "not checked: the nodes were not read",
+                "run the preflight with the scenario (gather_for)",
+            ),
+            Some(Err(e)) => fetch_failed("the nodes and the pods bound to them", e),
+            Some(Ok(nodes)) => room_check(input, scope, nodes),
+        };
+        out.push(check(CHECK_ROOM, outcome));
+    }
+    if scope == FaultScope::Zone {
+        let outcome = match &targetable {
+            Some(t) => zones_check(input, t),
+            None => not_checked(),
+        };
+        out.push(check(CHECK_ZONES, outcome));
+    }
+    if scope == FaultScope::Api {
+        out.push(check(CHECK_WORKLOAD_ROLE, workload_role_check(input)));
+    }
+    out
+}
+
+/// The zone a scenario's AZ fault impairs (`availabilityZoneIdentifier` of its subnets).
+fn impaired_zone(sc: &Scenario) -> Option<&str> {
+    sc.resources
+        .iter()
+        .find(|r| r.resource_type == "aws:ec2:subnet")
+        .and_then(|r| r.parameters.get("availabilityZoneIdentifier"))
+        .map(String::as_str)
+}
+
+/// Whether a node or pod with this zone and zone ID is in `zone` (an AZ name or ID).
+fn in_zone(zone: &str, name: Option<&String>, id: Option<&String>) -> bool {
+    name.is_some_and(|z| z == zone) || id.is_some_and(|z| z == zone)
+}
+
+fn service_check(input: &ClusterPreflight<'_>, pods: &[PodInfo]) -> Outcome {
+    let t = &input.scenario.target;
+    let at = format!("namespace {} with selector {}", t.namespace, t.selector);
+    if pods.is_empty() {
+        return Outcome::fail(
+            format!("no pods in {at}: the hypothesis would watch nothing"),
+            "correct target.namespace/target.selector in the scenario to select the service's \
+             pods",
+        );
+    }
+    let targetable = pods.iter().filter(|p| is_targetable(p)).count();
+    let ready = pods.iter().filter(|p| p.ready && is_targetable(p)).count();
+    if ready == 0 {
+        return Outcome::fail(
+            format!(
+                "none of the {} pod(s) in {at} is ready: the service is already down",
+                pods.len()
+            ),
+            "restore the service before injecting a fault",
+        );
+    }
+    Outcome::pass(format!(
+        "{} pod(s) in {at}, {ready} ready, {} terminating or finished",
+        pods.len(),
+        pods.len() - targetable
+    ))
+}
+
+/// How many of `pool` nodes one stage takes down at most: `instanceTerminationPercentage` of
+/// the pool rounded up (at least 1) for node-group terminations, the stage's selection of the
+/// pool for EC2 instance actions.
+fn stage_nodes(sc: &Scenario, stage: &Stage, pool: u32) -> u32 {
+    let mut lost = 0;
+    for a in sc.actions.iter().filter(|a| stage.runs(&a.name)) {
+        let n = match a.action_id.as_str() {
+            "aws:eks:terminate-nodegroup-instances" => {
+                let pct = stage
+                    .parameters
+                    .get(&a.name)
+                    .and_then(|p| p.get("instanceTerminationPercentage"))
+                    .or_else(|| a.parameters.get("instanceTerminationPercentage"))
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(100)
+                    .min(100);
+                (pct * pool).div_ceil(100).max(1)
+            }
+            id if is_disruptive(id) => resolved_targets(stage.selection, pool),
+            _ => 0,
+        };
+        lost = lost.max(n);
+    }
+    lost.min(pool)
+}
+
+fn mib(bytes: u64) -> u64 {
+    bytes / (1024 * 1024)
+}
+
+/// Whether the pods of the lost nodes fit on the nodes left, compared in aggregate per
+/// resource: the displaced pods' requests (DaemonSet pods do not move) against the free
+/// allocatable (allocatable minus requests) of the schedulable nodes left. For a node fault the
+/// lost nodes are the worst case — the largest stage's count of the nodes with the most requests
+/// — and for an AZ fault every node of the zone. Fitting in aggregate is necessary, not
+/// sufficient (affinity, taints and bin packing can still leave pods Pending), so a pass says
+/// so; not fitting refuses the run.
+fn room_check(input: &ClusterPreflight<'_>, scope: FaultScope, nodes: &[NodeInfo]) -> Outcome {
+    let sc = input.scenario;
+    let pool: Vec<&NodeInfo> = nodes.iter().filter(|n| n.schedulable).collect();
+    let n = count(pool.len());
+    if n == 0 {
+        return Outcome::fail(
+            "no schedulable EC2 node in the cluster (Ready, not cordoned, not Fargate)",
+            "check the nodes (`kubectl get nodes`) before a node or AZ fault",
+        );
+    }
+    // Each resource's worst case: (name of what is lost, lost nodes by CPU, lost nodes by memory).
+    let (what, by_cpu, by_mem): (String, Vec<&NodeInfo>, Vec<&NodeInfo>) = match scope {
+        FaultScope::Zone => {
+            let Some(zone) = impaired_zone(sc) else {
+                return Outcome::fail(
+                    "the subnets target names no availabilityZoneIdentifier: the fault would \
+                     impair every opted-in subnet of every zone",
+                    "set the zone in the scenario (services[].faults.availability_zone) and plan \
+                     again",
+                );
+            };
+            let lost: Vec<&NodeInfo> = pool
+                .iter()
+                .copied()
+                .filter(|x| in_zone(zone, x.zone.as_ref(), x.zone_id.as_ref()))
+                .collect();
+            (format!("zone {zone}"), lost.clone(), lost)
+        }
+        _ => {
+            let Some((stage, k)) = input
+                .stages
+                .iter()
+                .map(|st| (st, stage_nodes(sc, st, n)))
+                .max_by_key(|(_, k)| *k)
+            else {
+                return Outcome::pass("no stage to check");
+            };
+            let mut by_cpu = pool.clone();
+            by_cpu.sort_by_key(|x| std::cmp::Reverse(x.movable_cpu_millis));
+            let mut by_mem = pool.clone();
+            by_mem.sort_by_key(|x| std::cmp::Reverse(x.movable_memory_bytes));
+            let k = usize::try_from(k).unwrap_or(usize::MAX);
+            by_cpu.truncate(k);
+            by_mem.truncate(k);
+            (
+                format!("stage {} ({k} of {n} nodes, the busiest)", stage.name),
+                by_cpu,
+                by_mem,
+            )
+        }
+    };
+    if by_cpu.len() >= pool.len() || by_mem.len() >= pool.len() {
+        return Outcome::fail(
+            format!("{what} takes down every schedulable node of the cluster ({n})"),
+            "add nodes in other zones or node groups, or lower the stage's share",
+        );
+    }
+    let free = |lost: &[&NodeInfo], f: fn(&NodeInfo) -> (u64, u64)| -> (u64, u64) {
+        let displaced: u64 = lost.iter().map(|x| f(x).0).sum();
+        let room: u64 = pool
+            .iter()
+            .filter(|x| !lost.iter().any(|l| l.name == x.name))
+            .map(|x| f(x).1)
+            .sum();
+        (displaced, room)
+    };
+    let (cpu_need, cpu_room) = free(&by_cpu, |x| {
+        (
+            x.movable_cpu_millis,
+            x.allocatable_cpu_millis
+                .saturating_sub(x.requested_cpu_millis),
+        )
+    });
+    let (mem_need, mem_room) = free(&by_mem, |x| {
+        (
+            x.movable_memory_bytes,
+            x.allocatable_memory_bytes
+                .saturating_sub(x.requested_memory_bytes),
+        )
+    });
+    let summary = format!(
+        "{what}: its pods request {cpu_need}m CPU and {} MiB memory; the other schedulable \
+         nodes have {cpu_room}m CPU and {} MiB free",
+        mib(mem_need),
+        mib(mem_room)
+    );
+    if cpu_need > cpu_room || mem_need > mem_room {
+        let short = [
+            (cpu_need > cpu_room).then(|| format!("{}m CPU", cpu_need - cpu_room)),
+            (mem_need > mem_room).then(|| format!("{} MiB memory", mib(mem_need - mem_room))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" and ");
+        return Outcome::fail(
+            format!("{summary}: the displaced pods cannot reschedule (short of {short})"),
+            format!(
+                "add room before the fault (raise the node group's desired size: aws eks \
+                 update-nodegroup-config --cluster-name {} --nodegroup-name <name> \
+                 --scaling-config desiredSize=<more>), or lower the stage's share",
+                sc.target.cluster
+            ),
+        );
+    }
+    Outcome::pass(format!(
+        "{summary}; they fit in aggregate (affinity, taints and bin packing can still leave \
+         some Pending)"
+    ))
+}
+
+/// An AZ fault needs the service's ready pods in at least 2 zones, some of them outside the
+/// impaired zone, so it keeps serving. Zones come from the pods' nodes
+/// (`topology.kubernetes.io/zone`, `topology.k8s.aws/zone-id`).
+fn zones_check(input: &ClusterPreflight<'_>, pods: &[&PodInfo]) -> Outcome {
+    let sc = input.scenario;
+    let spread = "spread the service over zones: a node group with subnets in at least 2 AZs, \
+                  and topologySpreadConstraints on topology.kubernetes.io/zone (or more \
+                  replicas) in the Deployment";
+    let Some(zone) = impaired_zone(sc) else {
+        return Outcome::fail(
+            "the subnets target names no availabilityZoneIdentifier",
+            "set services[].faults.availability_zone and plan again",
+        );
+    };
+    let ready: Vec<&PodInfo> = pods.iter().copied().filter(|p| p.ready).collect();
+    if ready.is_empty() {
+        return Outcome::fail("no ready pod of the service", "fix k8s-service first");
+    }
+    let unknown: Vec<&PodInfo> = ready
+        .iter()
+        .copied()
+        .filter(|p| p.zone.is_none() && p.zone_id.is_none())
+        .collect();
+    if !unknown.is_empty() {
+        return Outcome::fail(
+            format!(
+                "the zone of {} ready pod(s) is unknown (their nodes could not be read or carry \
+                 no topology.kubernetes.io/zone label): {}",
+                unknown.len(),
+                names(unknown.iter().copied())
+            ),
+            "grant gameday's identity get on nodes (ClusterRole), then run again",
+        );
+    }
+    let mut zones: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &ready {
+        let z = p
+            .zone
+            .clone()
+            .or_else(|| p.zone_id.clone())
+            .unwrap_or_default();
+        *zones.entry(z).or_default() += 1;
+    }
+    let shown = zones
+        .iter()
+        .map(|(z, n)| format!("{z} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let outside = ready
+        .iter()
+        .filter(|p| !in_zone(zone, p.zone.as_ref(), p.zone_id.as_ref()))
+        .count();
+    if zones.len() < 2 {
+        return Outcome::fail(
+            format!(
+                "the service's {} ready pod(s) all run in one zone ({shown}): it is a single-AZ \
+                 service, and an AZ fault rehearses nothing but an outage",
+                ready.len()
+            ),
+            spread,
+        );
+    }
+    if outside == 0 {
+        return Outcome::fail(
+            format!("every ready pod runs in the impaired zone {zone} ({shown})"),
+            spread,
+        );
+    }
+    Outcome::pass(format!(
+        "ready pods in {} zones: {shown}; {outside} outside {zone} keep serving",
+        zones.len()
+    ))
+}
+
+/// The role an API fault targets must be the one the service's pods assume: the IRSA
+/// annotation of their service account names it. Service accounts without the annotation use
+/// EKS Pod Identity (or no AWS identity); the AWS-side check `aws-role` reads the role's trust
+/// policy for those.
+fn workload_role_check(input: &ClusterPreflight<'_>) -> Outcome {
+    let sc = input.scenario;
+    let ns = &sc.target.namespace;
+    let Some(role) = sc
+        .resources
+        .iter()
+        .find(|r| r.resource_type == "aws:iam:role")
+        .and_then(|r| r.arns.first())
+    else {
+        return Outcome::fail(
+            "the API fault names no IAM role ARN",
+            "set services[].faults.iam_role_arn and plan again",
+        );
+    };
+    if input.facts.workload_roles.is_empty() {
+        return Outcome::fail(
+            "not checked: the service's pods could not be listed (see k8s-service)",
+            "fix k8s-service first",
+        );
+    }
+    let mut problems = Problems::default();
+    let mut matching = Vec::new();
+    let mut unannotated = Vec::new();
+    for (sa, found) in &input.facts.workload_roles {
+        match found {
+            Err(e) => {
+                let o = fetch_failed(&format!("service account {sa}"), e);
+                problems.push(o.detail, o.fix.unwrap_or_default());
+            }
+            Ok(None) => problems.push(
+                format!("the pods' service account {ns}/{sa} does not exist"),
+                "check the Deployment's serviceAccountName".to_owned(),
+            ),
+            Ok(Some(Some(arn))) if arn == role => matching.push(sa.clone()),
+            Ok(Some(Some(arn))) => problems.push(
+                format!(
+                    "the pods assume {arn} (service account {ns}/{sa}, annotation \
+                     {ROLE_ARN_ANNOTATION}), not the scenario's role {role}: the fault would hit \
+                     another workload's calls"
+                ),
+                format!(
+                    "set services[].faults.iam_role_arn of {} to {arn} and plan again",
+                    sc.service
+                ),
+            ),
+            Ok(Some(None)) => unannotated.push(sa.clone()),
+        }
+    }
+    let mut notes = Vec::new();
+    if !unannotated.is_empty() {
+        notes.push(format!(
+            "service account(s) {} carry no {ROLE_ARN_ANNOTATION} annotation: EKS Pod Identity \
+             or no AWS identity; aws-role checks that the role's trust policy admits the pods",
+            unannotated.join(", ")
+        ));
+    }
+    let pass = if matching.is_empty() {
+        format!("no service account of the pods names a different role than {role}")
+    } else {
+        format!(
+            "the pods assume {role} (service account(s) {})",
+            matching.join(", ")
+        )
+    };
+    problems.outcome(pass, &notes)
 }
 
 /// How many pods FIS picks for a selection among `pods` candidates: `COUNT(n)` → min(n, pods),
@@ -1148,6 +1643,11 @@ mod tests {
             ephemeral_containers: Vec::new(),
             run_as_non_root: None,
             run_as_user: None,
+            service_account: Some("checkout".into()),
+            zone: Some(format!("eu-west-1{}", ["a", "b", "c"][i % 3])),
+            zone_id: None,
+            cpu_request_millis: 300,
+            memory_request_bytes: 576 * 1024 * 1024,
         }
     }
 
@@ -1236,6 +1736,8 @@ mod tests {
             pods: Ok(pods),
             pdbs: Ok(pdbs),
             access: Ok(access),
+            nodes: None,
+            workload_roles: Vec::new(),
         }
     }
 
@@ -1972,6 +2474,8 @@ mod tests {
             pods: Err(forbidden()),
             pdbs: Ok(vec![pdb(2)]),
             access: Ok(access()),
+            nodes: None,
+            workload_roles: Vec::new(),
         };
         let checks = run(&sc, &policy(), &f);
         let c = find(&checks, CHECK_PODS, None);
@@ -1995,6 +2499,8 @@ mod tests {
             pods: Ok(pods(10)),
             pdbs: Err(forbidden()),
             access: Err(forbidden()),
+            nodes: None,
+            workload_roles: Vec::new(),
         };
         let checks = run(&sc, &policy(), &f);
         assert_eq!(
@@ -2083,5 +2589,283 @@ mod tests {
             event("Pod", &pod(7).name, "Started", 20, 1),
         ];
         assert_eq!(watch.new_events("s", "count-1", &later).len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod beyond_pods_tests {
+    use super::*;
+    use crate::plan::scenario::{ResourceTarget, ScenarioAction};
+
+    const GIB: u64 = 1024 * 1024 * 1024;
+
+    fn scenario(resource: &str, action_id: &str, params: &[(&str, &str)]) -> Scenario {
+        let g: crate::plan::GameDayScenario =
+            yaml_serde::from_str(include_str!("../../scenarios/checkout-example.yaml"))
+                .expect("example scenario parses");
+        let mut sc = g.scenarios[0].clone();
+        sc.resources = vec![ResourceTarget {
+            resource_type: resource.into(),
+            arns: if resource == "aws:iam:role" {
+                vec!["arn:aws:iam::123456789012:role/checkout-pods".into()]
+            } else {
+                Vec::new()
+            },
+            tags: BTreeMap::new(),
+            filters: Vec::new(),
+            parameters: if resource == "aws:ec2:subnet" {
+                BTreeMap::from([("availabilityZoneIdentifier".into(), "eu-west-1a".into())])
+            } else {
+                BTreeMap::new()
+            },
+        }];
+        sc.actions = vec![ScenarioAction {
+            name: "fault".into(),
+            action_id: action_id.into(),
+            parameters: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            start_after: Vec::new(),
+        }];
+        sc.stages.truncate(1);
+        sc.stages[0].actions = Vec::new();
+        sc.stages[0].selection = SelectionMode::Count(1);
+        sc
+    }
+
+    fn pod(i: usize, zone: &str) -> PodInfo {
+        PodInfo {
+            name: format!("checkout-{i}"),
+            namespace: "shop".into(),
+            phase: "Running".into(),
+            ready: true,
+            terminating: false,
+            restarts: 0,
+            labels: BTreeMap::from([("app".into(), "checkout".into())]),
+            node_name: Some(format!("node-{zone}")),
+            on_fargate: false,
+            owner: None,
+            containers: Vec::new(),
+            ephemeral_containers: Vec::new(),
+            run_as_non_root: None,
+            run_as_user: None,
+            service_account: Some("checkout".into()),
+            zone: Some(zone.into()),
+            zone_id: None,
+            cpu_request_millis: 500,
+            memory_request_bytes: GIB,
+        }
+    }
+
+    /// A node of 2 CPU / 8 GiB with `used` millicores and GiB requested (all movable).
+    fn node(name: &str, zone: &str, used_cpu: u64, used_gib: u64) -> NodeInfo {
+        NodeInfo {
+            name: name.into(),
+            labels: BTreeMap::new(),
+            zone: Some(zone.into()),
+            zone_id: None,
+            schedulable: true,
+            allocatable_cpu_millis: 2000,
+            allocatable_memory_bytes: 8 * GIB,
+            requested_cpu_millis: used_cpu,
+            requested_memory_bytes: used_gib * GIB,
+            movable_cpu_millis: used_cpu,
+            movable_memory_bytes: used_gib * GIB,
+        }
+    }
+
+    fn facts(pods: Vec<PodInfo>, nodes: Vec<NodeInfo>) -> ClusterFacts {
+        ClusterFacts {
+            pods: Ok(pods),
+            pdbs: Ok(Vec::new()),
+            access: Err(ProviderError::Unexpected {
+                operation: "access",
+                message: "not read for faults beyond pods".into(),
+            }),
+            nodes: Some(Ok(nodes)),
+            workload_roles: Vec::new(),
+        }
+    }
+
+    fn run(sc: &Scenario, facts: &ClusterFacts) -> Vec<PreflightCheck> {
+        preflight_checks(&ClusterPreflight {
+            scenario: sc,
+            stages: &sc.stages,
+            policy: &Policy::default(),
+            service_account: "fis-experiment",
+            facts,
+        })
+    }
+
+    fn find<'a>(checks: &'a [PreflightCheck], name: &str) -> &'a PreflightCheck {
+        checks
+            .iter()
+            .find(|c| c.check == name)
+            .unwrap_or_else(|| panic!("no {name} in {checks:?}"))
+    }
+
+    #[test]
+    fn scopes_follow_actions_then_resources() {
+        let s = |r, a| FaultScope::of(&scenario(r, a, &[]));
+        assert_eq!(
+            s("aws:eks:nodegroup", "aws:eks:terminate-nodegroup-instances"),
+            FaultScope::Nodes
+        );
+        assert_eq!(
+            s("aws:ec2:subnet", "aws:network:disrupt-connectivity"),
+            FaultScope::Zone
+        );
+        assert_eq!(
+            s("aws:iam:role", "aws:fis:inject-api-throttle-error"),
+            FaultScope::Api
+        );
+        assert_eq!(
+            s("aws:rds:cluster", "aws:rds:failover-db-cluster"),
+            FaultScope::Other
+        );
+        assert_eq!(
+            s("aws:eks:pod", "aws:eks:pod-network-blackhole-port"),
+            FaultScope::Pods
+        );
+    }
+
+    #[test]
+    fn a_database_fault_checks_only_that_the_service_is_up() {
+        let sc = scenario("aws:rds:cluster", "aws:rds:failover-db-cluster", &[]);
+        let c = run(&sc, &facts(vec![pod(0, "eu-west-1a")], Vec::new()));
+        let names: Vec<&str> = c.iter().map(|c| c.check.as_str()).collect();
+        assert_eq!(names, [CHECK_SERVICE], "{c:?}");
+        assert!(c[0].ok, "{c:?}");
+        let mut down = pod(0, "eu-west-1a");
+        down.ready = false;
+        let c = run(&sc, &facts(vec![down], Vec::new()));
+        assert!(!c[0].ok && c[0].detail.contains("already down"), "{c:?}");
+    }
+
+    #[test]
+    fn a_node_fault_needs_room_for_the_busiest_nodes_pods() {
+        // 25 % of 3 nodes rounds up to 1 node lost: the busiest one (1500m, 6 GiB).
+        let sc = scenario(
+            "aws:eks:nodegroup",
+            "aws:eks:terminate-nodegroup-instances",
+            &[("instanceTerminationPercentage", "25")],
+        );
+        let pods = vec![pod(0, "eu-west-1a"), pod(1, "eu-west-1b")];
+        let roomy = vec![
+            node("a", "eu-west-1a", 1500, 6),
+            node("b", "eu-west-1b", 500, 1),
+            node("c", "eu-west-1c", 500, 1),
+        ];
+        let c = run(&sc, &facts(pods.clone(), roomy));
+        let room = find(&c, CHECK_ROOM);
+        assert!(room.ok, "{room:?}");
+        assert!(room.detail.contains("1500m CPU and 6144 MiB"), "{room:?}");
+        assert!(
+            room.detail.contains("3000m CPU and 14336 MiB free"),
+            "{room:?}"
+        );
+        assert!(
+            c.iter()
+                .all(|c| c.check != CHECK_RBAC && c.check != CHECK_TARGETS)
+        );
+        // The others are nearly full: 1500m does not fit in 2 × 200m.
+        let tight = vec![
+            node("a", "eu-west-1a", 1500, 6),
+            node("b", "eu-west-1b", 1800, 2),
+            node("c", "eu-west-1c", 1800, 2),
+        ];
+        let c = run(&sc, &facts(pods.clone(), tight));
+        let room = find(&c, CHECK_ROOM);
+        assert!(
+            !room.ok && room.detail.contains("short of 1100m CPU"),
+            "{room:?}"
+        );
+        assert!(
+            room.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("update-nodegroup-config"),
+            "{room:?}"
+        );
+        // One node: losing it leaves nothing.
+        let c = run(&sc, &facts(pods, vec![node("a", "eu-west-1a", 100, 1)]));
+        assert!(!find(&c, CHECK_ROOM).ok);
+    }
+
+    #[test]
+    fn an_az_fault_needs_a_multi_zone_service_and_room_outside_the_zone() {
+        let sc = scenario("aws:ec2:subnet", "aws:network:disrupt-connectivity", &[]);
+        let nodes = vec![
+            node("a", "eu-west-1a", 1000, 2),
+            node("b", "eu-west-1b", 500, 1),
+        ];
+        let spread = vec![pod(0, "eu-west-1a"), pod(1, "eu-west-1b")];
+        let c = run(&sc, &facts(spread, nodes.clone()));
+        assert!(find(&c, CHECK_ZONES).ok, "{c:?}");
+        assert!(find(&c, CHECK_ROOM).ok, "{c:?}");
+        let single = vec![pod(0, "eu-west-1b"), pod(1, "eu-west-1b")];
+        let c = run(&sc, &facts(single, nodes.clone()));
+        let z = find(&c, CHECK_ZONES);
+        assert!(!z.ok && z.detail.contains("single-AZ service"), "{z:?}");
+        assert!(
+            z.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("topologySpreadConstraints")
+        );
+        let mut unknown = pod(0, "eu-west-1a");
+        unknown.zone = None;
+        let c = run(&sc, &facts(vec![unknown, pod(1, "eu-west-1b")], nodes));
+        assert!(!find(&c, CHECK_ZONES).ok, "{c:?}");
+        // Every node in the impaired zone: nothing left to reschedule on.
+        let c = run(
+            &sc,
+            &facts(
+                vec![pod(0, "eu-west-1a"), pod(1, "eu-west-1b")],
+                vec![node("a", "eu-west-1a", 100, 1)],
+            ),
+        );
+        assert!(!find(&c, CHECK_ROOM).ok, "{c:?}");
+    }
+
+    #[test]
+    fn an_api_fault_role_must_be_the_pods_role() {
+        let sc = scenario("aws:iam:role", "aws:fis:inject-api-throttle-error", &[]);
+        let with = |role: Option<&str>| {
+            let mut f = facts(vec![pod(0, "eu-west-1a")], Vec::new());
+            f.nodes = None;
+            f.workload_roles = vec![("checkout".into(), Ok(Some(role.map(str::to_owned))))];
+            run(&sc, &f)
+        };
+        let c = with(Some("arn:aws:iam::123456789012:role/checkout-pods"));
+        assert!(find(&c, CHECK_WORKLOAD_ROLE).ok, "{c:?}");
+        let c = with(Some("arn:aws:iam::123456789012:role/other"));
+        let w = find(&c, CHECK_WORKLOAD_ROLE);
+        assert!(!w.ok && w.detail.contains("role/other"), "{w:?}");
+        assert!(
+            w.fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("iam_role_arn of checkout to arn:aws:iam::123456789012:role/other"),
+            "{w:?}"
+        );
+        let c = with(None);
+        let w = find(&c, CHECK_WORKLOAD_ROLE);
+        assert!(w.ok && w.detail.contains("Pod Identity"), "{w:?}");
+    }
+
+    #[test]
+    fn quantities_parse_to_millicores_and_bytes() {
+        use crate::provider::kube::{cpu_millis, memory_bytes};
+        assert_eq!(cpu_millis("250m"), Some(250));
+        assert_eq!(cpu_millis("2"), Some(2000));
+        assert_eq!(cpu_millis("0.5"), Some(500));
+        assert_eq!(cpu_millis("1930m"), Some(1930));
+        assert_eq!(memory_bytes("512Mi"), Some(512 * 1024 * 1024));
+        assert_eq!(memory_bytes("1G"), Some(1_000_000_000));
+        assert_eq!(memory_bytes("7548156Ki"), Some(7_548_156 * 1024));
+        assert_eq!(memory_bytes("129e6"), Some(129_000_000));
+        assert_eq!(cpu_millis("lots"), None);
     }
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cluster_checks::{ClusterPreflight, gather, preflight_checks};
+use super::cluster_checks::{ClusterPreflight, gather_for, preflight_checks};
 use super::execute::{Confirm, RunError, RunSummary, execute_stages};
 use super::options::{RunOptions, RunProviders};
 use super::recover::{RecoverOptions, Recovered, recover_all, recover_run};
@@ -191,12 +191,7 @@ async fn kube_preflight<C: ClusterConnector>(
         let Some(cluster) = clusters.get(name) else {
             continue;
         };
-        let facts = gather(
-            cluster,
-            &scenario.target,
-            &gameday.fis.kubernetes_service_account,
-        )
-        .await;
+        let facts = gather_for(cluster, scenario, &gameday.fis.kubernetes_service_account).await;
         checks.extend(preflight_checks(&ClusterPreflight {
             scenario,
             stages: &scenario.stages,

@@ -11,7 +11,11 @@
 //! the scenario's `aws:eks:nodegroup` target) with at least 2 instances, so terminating nodes
 //! leaves the cluster somewhere to reschedule their pods; a database fault needs an opted-in DB
 //! cluster with a reader to fail over to; an API fault needs its IAM role to exist and carry the
-//! opt-in tag (roles are named by ARN, so only this check enforces the opt-in).
+//! opt-in tag (roles are named by ARN, so only this check enforces the opt-in), and to be a role
+//! the service's pods can assume ([`CHECK_ROLE_WORKLOAD`]): its trust policy admits EKS Pod
+//! Identity (`pods.eks.amazonaws.com`) or, through the cluster's OIDC provider (IRSA), a service
+//! account of the scenario's namespace. The Kubernetes check `k8s-workload-role` then compares
+//! the role with the pods' `eks.amazonaws.com/role-arn` annotation when there is one.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +32,8 @@ pub const CHECK_NODEGROUP: &str = "aws-nodegroup";
 pub const CHECK_DATABASE: &str = "aws-database";
 /// Check name: the API-fault IAM role exists and carries the opt-in tag.
 pub const CHECK_ROLE: &str = "aws-role";
+/// Check name: the API-fault IAM role is one the service's pods can assume (trust policy).
+pub const CHECK_ROLE_WORKLOAD: &str = "aws-role-workload";
 
 /// Fewest instances a node group needs before some are terminated.
 const MIN_NODES: i32 = 2;
@@ -257,6 +263,7 @@ pub fn preflight_checks(
     };
     for (arn, facts) in &facts.roles {
         let name = arn.rsplit('/').next().unwrap_or(arn);
+        let mut workload = None;
         out.push(match facts {
             Err(e) => failed(CHECK_ROLE, "the IAM role", e),
             Ok(None) => check(
@@ -274,6 +281,37 @@ pub fn preflight_checks(
                     role.tags
                         .get(k)
                         .is_some_and(|v| value.as_ref().is_none_or(|want| v == want))
+                });
+                let ns = &s.target.namespace;
+                workload = Some(match pod_trust(&role.trust_policy, ns) {
+                    Some(how) => check(
+                        CHECK_ROLE_WORKLOAD,
+                        true,
+                        format!(
+                            "IAM role {} can be assumed by the pods of {ns}: {how}",
+                            role.arn
+                        ),
+                        None,
+                    ),
+                    None => check(
+                        CHECK_ROLE_WORKLOAD,
+                        false,
+                        format!(
+                            "IAM role {arn} is not a role the pods of {ns} can assume: its trust \
+                             policy admits neither EKS Pod Identity (pods.eks.amazonaws.com) nor \
+                             a service account of {ns} through the cluster's OIDC provider \
+                             (IRSA), so the fault would not touch {}'s calls",
+                            s.service
+                        ),
+                        Some(format!(
+                            "set services[].faults.iam_role_arn of {} to its pods' role — the \
+                             eks.amazonaws.com/role-arn annotation of their service account \
+                             (kubectl -n {ns} get serviceaccount <name> -o yaml) or its Pod \
+                             Identity association (aws eks list-pod-identity-associations \
+                             --cluster-name {} --namespace {ns}) — and plan again",
+                            s.service, s.target.cluster
+                        )),
+                    ),
                 });
                 if opted {
                     check(
@@ -299,8 +337,78 @@ pub fn preflight_checks(
                 }
             }
         });
+        out.extend(workload);
     }
     out
+}
+
+/// Strings of a policy field that is a string or a list of strings.
+fn strings(v: &serde_json::Value) -> Vec<&str> {
+    match v {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(a) => a.iter().filter_map(serde_json::Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// How a trust policy lets the pods of `namespace` assume the role, or `None`: an `Allow`
+/// statement whose principal is the EKS Pod Identity service, or a federated `oidc-provider`
+/// principal allowed `sts:AssumeRoleWithWebIdentity` whose `…:sub` condition (if any) names a
+/// service account of the namespace (`system:serviceaccount:<namespace>:<name>`, `*` allowed).
+pub fn pod_trust(policy: &serde_json::Value, namespace: &str) -> Option<String> {
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(a) => a.iter().collect(),
+        one @ serde_json::Value::Object(_) => vec![one],
+        _ => Vec::new(),
+    };
+    for st in statements {
+        if st["Effect"].as_str() != Some("Allow") {
+            continue;
+        }
+        let principal = &st["Principal"];
+        if strings(&principal["Service"]).contains(&"pods.eks.amazonaws.com") {
+            return Some("EKS Pod Identity (pods.eks.amazonaws.com)".to_owned());
+        }
+        let federated = strings(&principal["Federated"]);
+        let Some(provider) = federated.iter().find(|f| f.contains(":oidc-provider/")) else {
+            continue;
+        };
+        let actions = strings(&st["Action"]);
+        if !actions
+            .iter()
+            .any(|a| *a == "sts:AssumeRoleWithWebIdentity" || *a == "sts:*" || *a == "*")
+        {
+            continue;
+        }
+        let mut subs = Vec::new();
+        if let serde_json::Value::Object(ops) = &st["Condition"] {
+            for (op, keys) in ops {
+                if !op.starts_with("String") {
+                    continue;
+                }
+                if let serde_json::Value::Object(keys) = keys {
+                    for (k, v) in keys {
+                        if k.ends_with(":sub") {
+                            subs.extend(strings(v));
+                        }
+                    }
+                }
+            }
+        }
+        let prefix = format!("system:serviceaccount:{namespace}:");
+        let admits = |sub: &&str| {
+            sub.starts_with(&prefix)
+                || *sub == "system:serviceaccount:*"
+                || (sub.ends_with('*') && prefix.starts_with(sub.trim_end_matches('*')))
+        };
+        if subs.is_empty() {
+            return Some(format!("IRSA through {provider}, any service account"));
+        }
+        if let Some(sub) = subs.iter().find(|sub| admits(sub)) {
+            return Some(format!("IRSA through {provider} for {sub}"));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -426,6 +534,27 @@ mod tests {
     }
 
     #[test]
+    fn pod_trust_reads_pod_identity_and_irsa_for_the_namespace() {
+        let pod_identity = serde_json::json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"Service": ["pods.eks.amazonaws.com"]},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]}]});
+        assert!(pod_trust(&pod_identity, "shop").is_some());
+        let irsa = |sub: &str| {
+            serde_json::json!({"Statement": [{"Effect": "Allow",
+                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/oidc.eks.x/id/A"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringLike": {"oidc.eks.x/id/A:sub": sub}}}]})
+        };
+        assert!(pod_trust(&irsa("system:serviceaccount:shop:checkout"), "shop").is_some());
+        assert!(pod_trust(&irsa("system:serviceaccount:shop:*"), "shop").is_some());
+        assert!(pod_trust(&irsa("system:serviceaccount:billing:api"), "shop").is_none());
+        let deny = serde_json::json!({"Statement": [{"Effect": "Deny",
+            "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        assert!(pod_trust(&deny, "shop").is_none());
+        assert!(pod_trust(&serde_json::Value::Null, "shop").is_none());
+    }
+
+    #[test]
     fn an_api_fault_role_must_exist_and_opt_in() {
         let s = scenario(&["aws:iam:role"]);
         let arn = s.resources[0].arns[0].clone();
@@ -449,15 +578,39 @@ mod tests {
                     .unwrap_or("")
                     .contains("iam_role_arn")
         );
-        let c = run(Ok(Some(RoleFacts {
-            arn: arn.clone(),
-            tags: BTreeMap::new(),
-        })));
-        assert!(!one(&c).ok && one(&c).fix.as_deref().unwrap_or("").contains("tag-role"));
-        let c = run(Ok(Some(RoleFacts {
-            arn: arn.clone(),
-            tags: tags(),
-        })));
-        assert!(one(&c).ok, "{c:?}");
+        let irsa = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub": format!("system:serviceaccount:{}:checkout", s.target.namespace)
+            }}
+        }]});
+        let role = |tags, trust_policy| {
+            Ok(Some(RoleFacts {
+                arn: arn.clone(),
+                tags,
+                trust_policy,
+            }))
+        };
+        let c = run(role(BTreeMap::new(), irsa.clone()));
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c[1].ok && c[1].check == CHECK_ROLE_WORKLOAD, "{c:?}");
+        assert!(!c[0].ok && c[0].fix.as_deref().unwrap_or("").contains("tag-role"));
+        let c = run(role(tags(), irsa));
+        assert!(c.iter().all(|c| c.ok), "{c:?}");
+        // A role only EC2 may assume is not the pods' role.
+        let ec2 = serde_json::json!({"Statement": {"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}});
+        let c = run(role(tags(), ec2));
+        let w = c
+            .iter()
+            .find(|c| c.check == CHECK_ROLE_WORKLOAD)
+            .expect("workload check");
+        assert!(
+            !w.ok && w.fix.as_deref().unwrap_or("").contains("role-arn"),
+            "{c:?}"
+        );
+        assert!(w.detail.contains("neither EKS Pod Identity"), "{c:?}");
     }
 }

@@ -74,6 +74,8 @@ pub(crate) struct Fixture {
     pub(crate) pdbs: Value,
     /// The FIS ServiceAccount, or `None` for a 404.
     pub(crate) service_account: Option<Value>,
+    /// Other ServiceAccounts (the workload's), served by namespace and name.
+    pub(crate) other_service_accounts: Vec<Value>,
     /// RoleList.
     pub(crate) roles: Value,
     /// RoleBindingList.
@@ -112,6 +114,7 @@ impl Fixture {
             nodes: fixture_file("nodes.json"),
             pdbs: fixture_file("poddisruptionbudgets.json"),
             service_account: Some(fixture_file("serviceaccount.json")),
+            other_service_accounts: Vec::new(),
             roles: fixture_file("roles.json"),
             rolebindings: fixture_file("rolebindings.json"),
             clusterroles: fixture_file("clusterroles.json"),
@@ -476,15 +479,24 @@ fn route(f: &Fixture, target: &str) -> (u16, Value) {
             if let Some(d) = deny("serviceaccounts", "", Some(ns), "get") {
                 return d;
             }
-            match &f.service_account {
-                Some(sa)
-                    if sa["metadata"]["name"].as_str() == Some(name)
-                        && sa["metadata"]["namespace"].as_str() == Some(ns) =>
-                {
-                    ok(sa.clone())
-                }
-                _ => not_found("serviceaccounts", name),
+            let found = f
+                .service_account
+                .iter()
+                .chain(&f.other_service_accounts)
+                .find(|sa| {
+                    sa["metadata"]["name"].as_str() == Some(name)
+                        && sa["metadata"]["namespace"].as_str() == Some(ns)
+                });
+            match found {
+                Some(sa) => ok(sa.clone()),
+                None => not_found("serviceaccounts", name),
             }
+        }
+        ["api", "v1", "nodes"] => {
+            deny("nodes", "", None, "list").unwrap_or_else(|| ok(list_in(&f.nodes, None, selector)))
+        }
+        ["api", "v1", "pods"] => {
+            deny("pods", "", None, "list").unwrap_or_else(|| ok(list_in(&f.pods, None, selector)))
         }
         ["api", "v1", "nodes", name] => {
             if let Some(d) = deny("nodes", "", None, "get") {

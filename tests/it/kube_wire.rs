@@ -11,7 +11,7 @@ use gameday::plan::Policy;
 use gameday::plan::scenario::{GameDayScenario, Scenario, ScenarioAction};
 use gameday::provider::kube::{ClusterTarget, KubeCluster};
 use gameday::run::cluster_checks::{
-    ClusterFacts, ClusterPreflight, EventWatch, gather, pod_snapshot, preflight_checks,
+    ClusterFacts, ClusterPreflight, EventWatch, gather, gather_for, pod_snapshot, preflight_checks,
 };
 
 use crate::fake_kube::{self, FakeKube, Fixture, NAMESPACE, SERVICE_ACCOUNT};
@@ -586,4 +586,145 @@ async fn doctor_checks_the_fis_rbac_of_the_scenario() {
             );
         }
     }
+}
+
+/// The example scenario turned into a fault beyond the pods: `resource` targeted by `action_id`
+/// (as `gameday plan` writes them), the pods staying the service the hypothesis watches.
+fn beyond_pods_scenario(resource: &str, action_id: &str) -> Scenario {
+    use gameday::plan::scenario::ResourceTarget;
+    let mut sc = latency_scenario();
+    sc.resources = vec![ResourceTarget {
+        resource_type: resource.into(),
+        arns: if resource == "aws:iam:role" {
+            vec!["arn:aws:iam::123456789012:role/checkout-pods".into()]
+        } else {
+            Vec::new()
+        },
+        tags: [("chaos-experiment".to_owned(), "checkout".to_owned())].into(),
+        filters: Vec::new(),
+        parameters: if resource == "aws:ec2:subnet" {
+            [(
+                "availabilityZoneIdentifier".to_owned(),
+                "eu-west-1a".to_owned(),
+            )]
+            .into()
+        } else {
+            Default::default()
+        },
+    }];
+    sc.actions = vec![ScenarioAction {
+        name: "fault".into(),
+        action_id: action_id.into(),
+        parameters: Default::default(),
+        start_after: Vec::new(),
+    }];
+    sc
+}
+
+async fn checks_for(fixture: Fixture, sc: &Scenario) -> (Vec<PreflightCheck>, FakeKube) {
+    let kube = fake_kube::start_with(fixture).await;
+    let cluster = KubeCluster::from_url(&kube.url).expect("client for the fake");
+    let facts = bounded(gather_for(&cluster, sc, SERVICE_ACCOUNT)).await;
+    let checks = preflight_checks(&ClusterPreflight {
+        scenario: sc,
+        stages: &sc.stages,
+        policy: &policy(),
+        service_account: SERVICE_ACCOUNT,
+        facts: &facts,
+    });
+    (checks, kube)
+}
+
+#[tokio::test]
+async fn an_az_fault_reads_zones_and_room_and_refuses_a_single_zone_service() {
+    let sc = beyond_pods_scenario("aws:ec2:subnet", "aws:network:disrupt-connectivity");
+    let (checks, kube) = checks_for(Fixture::healthy(), &sc).await;
+    assert_eq!(failed(&checks), owned(&[]), "{checks:#?}");
+    let names: Vec<&str> = checks.iter().map(|c| c.check.as_str()).collect();
+    assert_eq!(names, ["k8s-service", "k8s-pdb", "k8s-room", "k8s-zones"]);
+    assert_eq!(
+        find(&checks, "k8s-zones", None).detail,
+        "ready pods in 3 zones: eu-west-1a (4), eu-west-1b (3), eu-west-1c (3); 6 outside \
+         eu-west-1a keep serving"
+    );
+    // Zone a holds 4 checkout pods and the cart pod: 5 × (250m + 50m) and 5 × 576 MiB move to
+    // b and c, which have 1930m − 900m and 7371 MiB − 1728 MiB free each.
+    let room = find(&checks, "k8s-room", None);
+    assert!(
+        room.detail.starts_with(
+            "zone eu-west-1a: its pods request 1500m CPU and 2880 MiB memory; the other \
+             schedulable nodes have 2060m CPU and 11286 MiB free"
+        ),
+        "{room:#?}"
+    );
+    let requests = kube.requests();
+    for expected in ["/api/v1/nodes", "/api/v1/pods"] {
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.split('?').next() == Some(expected)),
+            "{expected} not listed: {requests:#?}"
+        );
+    }
+
+    // Every pod on the zone-b node: a single-AZ service.
+    let mut single = Fixture::healthy();
+    for pod in single.pods["items"].as_array_mut().expect("pods") {
+        pod["spec"]["nodeName"] = "ip-10-0-2-21.eu-west-1.compute.internal".into();
+    }
+    let (checks, _kube) = checks_for(single, &sc).await;
+    assert_eq!(
+        failed(&checks),
+        owned(&[("k8s-zones", None)]),
+        "{checks:#?}"
+    );
+    let zones = find(&checks, "k8s-zones", None);
+    assert!(zones.detail.contains("single-AZ service"), "{zones:#?}");
+    assert!(
+        zones
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("topologySpreadConstraints")),
+        "{zones:#?}"
+    );
+}
+
+#[tokio::test]
+async fn an_api_fault_on_a_role_the_pods_do_not_assume_is_refused() {
+    let sc = beyond_pods_scenario("aws:iam:role", "aws:fis:inject-api-throttle-error");
+    let mut fixture = Fixture::healthy();
+    let annotated = |arn: &str| {
+        serde_json::json!({
+            "kind": "ServiceAccount", "apiVersion": "v1",
+            "metadata": {"name": "checkout", "namespace": NAMESPACE,
+                "annotations": {"eks.amazonaws.com/role-arn": arn}}
+        })
+    };
+    fixture.other_service_accounts = vec![annotated("arn:aws:iam::123456789012:role/cart-pods")];
+    let (checks, kube) = checks_for(fixture.clone(), &sc).await;
+    assert_eq!(
+        failed(&checks),
+        owned(&[("k8s-workload-role", None)]),
+        "{checks:#?}"
+    );
+    let role = find(&checks, "k8s-workload-role", None);
+    assert!(role.detail.contains("role/cart-pods"), "{role:#?}");
+    assert!(
+        role.fix
+            .as_deref()
+            .is_some_and(|f| f.contains("iam_role_arn")),
+        "{role:#?}"
+    );
+    assert!(
+        kube.requests()
+            .iter()
+            .any(|r| r.starts_with("/api/v1/namespaces/shop/serviceaccounts/checkout")),
+        "{:?}",
+        kube.requests()
+    );
+
+    fixture.other_service_accounts =
+        vec![annotated("arn:aws:iam::123456789012:role/checkout-pods")];
+    let (checks, _kube) = checks_for(fixture, &sc).await;
+    assert_eq!(failed(&checks), owned(&[]), "{checks:#?}");
 }

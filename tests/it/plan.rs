@@ -127,6 +127,23 @@ async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
             "classes planned from the seeded history"
         );
         let brief = std::fs::read_to_string(d.join("scenarios/rehearsal/brief.md")).unwrap();
+        // The brief explains every planned scenario: its own section with what is injected,
+        // where, the stages and the rollback.
+        for s in &gameday.scenarios {
+            let heading = format!(": {} on {}", s.fault_class, s.service);
+            let section = brief
+                .split("\n## ")
+                .find(|sec| sec.lines().next().is_some_and(|l| l.contains(&heading)))
+                .unwrap_or_else(|| panic!("no brief section for {}", s.name));
+            for part in [
+                "**What is injected:**",
+                "**Where:**",
+                "**When and how much",
+                "**Stop / rollback plan:**",
+            ] {
+                assert!(section.contains(part), "{} lacks {part}", s.name);
+            }
+        }
         assert!(
             brief.contains("Rehearse it without FIS"),
             "deploy-failure rehearsal"

@@ -1087,6 +1087,10 @@ async fn a_second_run_on_the_same_target_is_refused_while_the_first_holds_it() {
 enum BeyondPods {
     NodeGroup,
     Database,
+    /// An AZ fault on the opted-in subnets of `eu-west-1a`.
+    Zone,
+    /// API throttling of the IAM role `role`.
+    Api(&'static str),
 }
 
 impl RunEnv {
@@ -1166,6 +1170,50 @@ impl RunEnv {
                     stage("reader-reboot", "reboot-reader", &[]),
                     stage("writer-failover", "failover", &[]),
                 ];
+            }
+            BeyondPods::Zone => {
+                s.fault_class = "az-impairment".into();
+                let mut subnets = resource("aws:ec2:subnet");
+                subnets.parameters.insert(
+                    "availabilityZoneIdentifier".to_owned(),
+                    "eu-west-1a".to_owned(),
+                );
+                s.resources = vec![subnets];
+                s.actions = vec![action(
+                    "disrupt",
+                    "aws:network:disrupt-connectivity",
+                    &[("duration", "PT2M"), ("scope", "availability-zone")],
+                )];
+                s.stages = vec![
+                    stage("cross-zone", "disrupt", &[]),
+                    stage("zone-isolated", "disrupt", &[("scope", "all")]),
+                ];
+                for st in &mut s.stages {
+                    st.selection = gameday::plan::SelectionMode::All;
+                }
+            }
+            BeyondPods::Api(role) => {
+                s.fault_class = "api-throttling".into();
+                let mut roles = resource("aws:iam:role");
+                roles.tags.clear();
+                roles.arns = vec![format!("arn:aws:iam::123456789012:role/{role}")];
+                s.resources = vec![roles];
+                s.actions = vec![action(
+                    "api-fault",
+                    "aws:fis:inject-api-throttle-error",
+                    &[
+                        ("duration", "PT2M"),
+                        ("service", "ec2"),
+                        ("percentage", "10"),
+                    ],
+                )];
+                s.stages = vec![
+                    stage("calls-10-percent", "api-fault", &[]),
+                    stage("calls-50-percent", "api-fault", &[("percentage", "50")]),
+                ];
+                for st in &mut s.stages {
+                    st.selection = gameday::plan::SelectionMode::All;
+                }
             }
         }
         s.stages.truncate(count);
@@ -1375,5 +1423,52 @@ async fn preflight_refuses_a_database_without_a_reader_and_creates_nothing() {
     env.beyond_pods(BeyondPods::Database);
     env.with_db_cluster(0).await;
     assert_preflight_fails(&env, "aws-database", "has no reader").await;
+    assert_eq!(env.templates().await, 0, "no template created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_an_az_fault_on_a_single_zone_service_and_creates_nothing() {
+    // Every pod of the service on the node of zone eu-west-1b.
+    let mut fixture = crate::fake_kube::Fixture::healthy();
+    for pod in fixture.pods["items"].as_array_mut().expect("pods") {
+        pod["spec"]["nodeName"] = "ip-10-0-2-21.eu-west-1.compute.internal".into();
+    }
+    let kube = crate::fake_kube::start_with(fixture).await;
+    let mut env = RunEnv::new(2).await;
+    let kubeconfig = env.use_kube(&kube);
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    env.beyond_pods(BeyondPods::Zone);
+    assert_preflight_fails_with(&env, Some(&kubeconfig), "k8s-zones", "single-AZ service").await;
+    assert_eq!(env.templates().await, 0, "no template created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_an_api_fault_on_a_role_the_pods_cannot_assume() {
+    let mut env = RunEnv::new(2).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let role = format!("{}-ec2", env.gameday.name);
+    let role: &'static str = Box::leak(role.into_boxed_str());
+    // An opted-in role that only EC2 may assume: not the pods' role.
+    env.clients
+        .iam
+        .create_role()
+        .role_name(role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("chaos-experiment")
+                .value("checkout")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("create role");
+    env.beyond_pods(BeyondPods::Api(role));
+    assert_preflight_fails(&env, "aws-role-workload", "neither EKS Pod Identity").await;
     assert_eq!(env.templates().await, 0, "no template created");
 }

@@ -47,7 +47,7 @@ pub(super) fn url_decode(text: &str) -> String {
 }
 
 /// A policy document as IAM returns it: JSON, or URL-encoded JSON.
-fn document(op: &'static str, text: &str) -> ProviderResult<Value> {
+pub(super) fn document(op: &'static str, text: &str) -> ProviderResult<Value> {
     serde_json::from_str(text)
         .or_else(|_| serde_json::from_str(&url_decode(text)))
         .map_err(|e| ProviderError::Unexpected {

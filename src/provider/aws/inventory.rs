@@ -1,5 +1,6 @@
 //! [`ResourceInventory`] over EKS, RDS and IAM: the read-only calls preflight makes before a
-//! fault beyond pods (node groups, DB clusters, IAM roles). Must not change anything.
+//! fault beyond pods (node groups, DB clusters, IAM roles and their trust policies). Must not
+//! change anything.
 
 use std::collections::BTreeMap;
 
@@ -107,11 +108,16 @@ impl ResourceInventory for AwsClients {
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
+        let trust_policy = match role.role().and_then(|r| r.assume_role_policy_document()) {
+            Some(text) => super::iam::document(GET, text)?,
+            None => serde_json::Value::Null,
+        };
         Ok(Some(RoleFacts {
             arn: role
                 .role()
                 .map_or_else(|| arn.to_owned(), |r| r.arn().to_owned()),
             tags,
+            trust_policy,
         }))
     }
 }
