@@ -23,8 +23,14 @@ use serde::{Deserialize, Serialize};
 use crate::mine::group::{Incident, Severity, TemplateCount, top_counts};
 use crate::mine::signatures::{FisAction, SignatureLibrary};
 
-/// Version of the catalogue JSON; bump on any incompatible change.
-pub const CATALOGUE_SCHEMA_VERSION: u32 = 1;
+/// Version of the catalogue JSON; bump on any incompatible change. Version 2 counts incidents
+/// by root cause: incidents carry `scope`, `services` and `symptoms`, and the window
+/// `sporadic_events`.
+pub const CATALOGUE_SCHEMA_VERSION: u32 = 2;
+
+/// Oldest catalogue version readers accept: a version 1 file reads as version 2 with every
+/// incident scoped to its service and no symptoms (the new fields have defaults).
+pub const MIN_CATALOGUE_SCHEMA_VERSION: u32 = 1;
 
 /// The priority formula, as written into every catalogue.
 pub const PRIORITY_FORMULA: &str = "priority = frequency_per_30d × impact; impact = (1 + ln(1 + mttr_minutes)) \
@@ -73,6 +79,10 @@ pub struct Window {
     pub kubernetes_events: u64,
     /// FIS log records and state-change events read.
     pub fis_records: u64,
+    /// Evidence events in no incident: groups below the burst minimum (part of
+    /// `evidence_events`).
+    #[serde(default)]
+    pub sporadic_events: u64,
 }
 
 /// One fault class in the catalogue.
@@ -103,7 +113,8 @@ pub struct ClassSummary {
     pub mttr_ms: i64,
     /// End of the latest incident.
     pub last_seen: DateTime<Utc>,
-    /// Services with incidents of this class.
+    /// Services affected by incidents of this class (a cluster incident's listed services;
+    /// its cluster's name when it lists none).
     pub services: Vec<String>,
     /// Incidents by severity.
     pub severity_counts: BTreeMap<Severity, u64>,
@@ -217,7 +228,17 @@ fn summarise(
     } else {
         total_duration_ms / n as i64
     };
-    let services: BTreeSet<String> = incidents.iter().map(|i| i.service.clone()).collect();
+    let services: BTreeSet<String> = incidents
+        .iter()
+        .flat_map(|i| {
+            if i.services.is_empty() {
+                std::slice::from_ref(&i.service)
+            } else {
+                i.services.as_slice()
+            }
+        })
+        .cloned()
+        .collect();
     let mut severity_counts: BTreeMap<Severity, u64> = BTreeMap::new();
     let mut templates: BTreeMap<String, u64> = BTreeMap::new();
     for incident in &incidents {
@@ -298,6 +319,9 @@ mod tests {
             pods: Vec::new(),
             nodes: Vec::new(),
             alarms: Vec::new(),
+            scope: crate::mine::group::IncidentScope::Service,
+            services: vec![service.to_owned()],
+            symptoms: Vec::new(),
             top_templates: vec![TemplateCount {
                 template: format!("{class} line"),
                 count: 3,
