@@ -1596,6 +1596,28 @@ mod tests {
     }
 
     #[test]
+    fn incident_burst_minimum_and_causal_rules() {
+        let cfg = load(
+            "incidents:\n  burst_min_events: 3\n  burst_window: 5m\n  causal_rules: rules.yaml\n",
+        )
+        .expect("valid");
+        assert_eq!(cfg.incidents.burst_min_events, 3);
+        assert_eq!(cfg.incidents.burst_window, Duration::from_secs(300));
+        assert_eq!(
+            cfg.incidents.causal_rules,
+            Some(PathBuf::from("rules.yaml"))
+        );
+        let d = load("").expect("defaults");
+        assert_eq!(d.incidents.burst_min_events, 2);
+        assert_eq!(d.incidents.burst_window, Duration::from_secs(600));
+        let err = load("incidents:\n  burst_min_events: 0\n").expect_err("zero");
+        assert!(
+            err.to_string().contains("incidents.burst_min_events"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn example_config_loads_and_validates() {
         let cfg = Config::from_yaml(Path::new("gameday.example.yaml"), EXAMPLE_CONFIG)
             .expect("the shipped example config must be valid");

@@ -428,4 +428,43 @@ mod tests {
         );
         assert!((classes[0].frequency_per_30d - 30.0).abs() < 1e-9);
     }
+
+    #[test]
+    fn a_version_1_catalogue_reads_with_service_scope_and_no_symptoms() {
+        let classes = rank(
+            vec![incident("dns-failure", "a", 1, 10, Severity::Medium)],
+            &[],
+        );
+        let catalogue = Catalogue {
+            schema_version: 1,
+            generated_at: ms_to_time(0),
+            window: Window::default(),
+            gap_ms: 15 * MIN,
+            priority_formula: PRIORITY_FORMULA.to_owned(),
+            classes,
+            unclassified: Vec::new(),
+            experiments: Vec::new(),
+        };
+        let mut value = serde_json::to_value(&catalogue).expect("serialises");
+        // Strip what version 2 added.
+        value["window"]
+            .as_object_mut()
+            .expect("window")
+            .remove("sporadic_events");
+        for field in ["scope", "services", "symptoms"] {
+            value["classes"][0]["incidents"][0]
+                .as_object_mut()
+                .expect("incident")
+                .remove(field);
+        }
+        let back: Catalogue = serde_json::from_value(value).expect("version 1 reads");
+        let incident = &back.classes[0].incidents[0];
+        assert_eq!(incident.scope, crate::mine::group::IncidentScope::Service);
+        assert!(incident.services.is_empty() && incident.symptoms.is_empty());
+        assert!(incident.affects("a") && !incident.affects("b"));
+        assert!(
+            (MIN_CATALOGUE_SCHEMA_VERSION..=CATALOGUE_SCHEMA_VERSION)
+                .contains(&back.schema_version)
+        );
+    }
 }
