@@ -36,7 +36,7 @@
 //! not an incident.
 //! - `pod-crash`: Warning `BackOff` (restarting failed container) + `panic:` lines
 
-use crate::mine::read::LogEvent;
+use crate::provider::LogEvent;
 
 /// Classes the generator knows how to simulate.
 pub const SUPPORTED_CLASSES: &[&str] = &[
