@@ -134,6 +134,12 @@ pub struct RawIncidents {
     pub gap: Option<String>,
     /// Concurrent Logs Insights queries.
     pub max_concurrent_queries: Option<u32>,
+    /// Evidence an incident without an alarm needs within `burst_window` (default 2).
+    pub burst_min_events: Option<u32>,
+    /// Window of the burst minimum (default 10m).
+    pub burst_window: Option<String>,
+    /// A causal-rule file (the shape of `data/causal-rules.yaml`) adding to the built-in rules.
+    pub causal_rules: Option<PathBuf>,
 }
 
 /// One entry of `services:`.
@@ -424,6 +430,12 @@ pub struct IncidentSettings {
     pub gap: Duration,
     /// Concurrent Insights queries (AWS allows 100 per account and region, shared).
     pub max_concurrent_queries: u32,
+    /// Evidence an incident without an alarm needs within `burst_window`.
+    pub burst_min_events: u32,
+    /// Window of the burst minimum.
+    pub burst_window: Duration,
+    /// User causal rules, read by `mine`.
+    pub causal_rules: Option<PathBuf>,
 }
 
 impl Default for IncidentSettings {
@@ -433,6 +445,9 @@ impl Default for IncidentSettings {
             lookback: Duration::from_secs(180 * 86_400),
             gap: Duration::from_secs(15 * 60),
             max_concurrent_queries: 10,
+            burst_min_events: 2,
+            burst_window: Duration::from_secs(10 * 60),
+            causal_rules: None,
         }
     }
 }
@@ -876,6 +891,22 @@ impl Validator<'_> {
             lookback: self.duration("incidents.lookback", raw.lookback.as_ref(), d.lookback)?,
             gap: self.duration("incidents.gap", raw.gap.as_ref(), d.gap)?,
             max_concurrent_queries,
+            burst_min_events: match raw.burst_min_events {
+                Some(0) => {
+                    return Err(self.invalid(
+                        "incidents.burst_min_events",
+                        "0 is out of range: an incident needs at least 1 piece of evidence",
+                    ));
+                }
+                Some(n) => n,
+                None => d.burst_min_events,
+            },
+            burst_window: self.duration(
+                "incidents.burst_window",
+                raw.burst_window.as_ref(),
+                d.burst_window,
+            )?,
+            causal_rules: raw.causal_rules,
         })
     }
 
@@ -1457,6 +1488,28 @@ mod tests {
         assert_eq!(r.post_experiment.to_string(), "PT5M");
         let err = load("fis:\n  report:\n    bucket: Bad_Bucket\n").expect_err("invalid bucket");
         assert!(err.to_string().contains("fis.report.bucket"), "{err}");
+    }
+
+    #[test]
+    fn incident_burst_minimum_and_causal_rules() {
+        let cfg = load(
+            "incidents:\n  burst_min_events: 3\n  burst_window: 5m\n  causal_rules: rules.yaml\n",
+        )
+        .expect("valid");
+        assert_eq!(cfg.incidents.burst_min_events, 3);
+        assert_eq!(cfg.incidents.burst_window, Duration::from_secs(300));
+        assert_eq!(
+            cfg.incidents.causal_rules,
+            Some(PathBuf::from("rules.yaml"))
+        );
+        let d = load("").expect("defaults");
+        assert_eq!(d.incidents.burst_min_events, 2);
+        assert_eq!(d.incidents.burst_window, Duration::from_secs(600));
+        let err = load("incidents:\n  burst_min_events: 0\n").expect_err("zero");
+        assert!(
+            err.to_string().contains("incidents.burst_min_events"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -105,7 +105,9 @@ pub(super) fn read_catalogue(path: &std::path::Path) -> Result<crate::mine::Cata
         path,
         "an incident catalogue (write one with `gameday mine --format json`)",
     )?;
-    if catalogue.schema_version != crate::mine::CATALOGUE_SCHEMA_VERSION {
+    if !(crate::mine::MIN_CATALOGUE_SCHEMA_VERSION..=crate::mine::CATALOGUE_SCHEMA_VERSION)
+        .contains(&catalogue.schema_version)
+    {
         return Err(crate::input::invalid_at(
             path,
             &text,

@@ -226,5 +226,28 @@ pub(super) async fn build_catalogue(
         now_ms: now.timestamp_millis(),
         ..crate::mine::MineOptions::default()
     };
+    let opts = with_correlation(opts, cfg)?;
     Ok(crate::mine::mine(events, &opts))
+}
+
+/// Adds the config's correlation settings (cluster names, burst minimum, user causal rules).
+fn with_correlation(
+    mut opts: crate::mine::MineOptions,
+    cfg: &Config,
+) -> anyhow::Result<crate::mine::MineOptions> {
+    opts.clusters = cfg
+        .services
+        .iter()
+        .filter_map(|s| s.cluster.clone())
+        .collect();
+    opts.burst_min_events = cfg.incidents.burst_min_events as usize;
+    opts.burst_window_ms =
+        i64::try_from(cfg.incidents.burst_window.as_millis()).unwrap_or(i64::MAX);
+    if let Some(path) = &cfg.incidents.causal_rules {
+        let text = read_text(path)?;
+        let rules = crate::mine::CausalRules::from_yaml(&text, &path.display().to_string())
+            .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
+        opts.extra_causal_rules = rules.rules;
+    }
+    Ok(opts)
 }

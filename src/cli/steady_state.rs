@@ -60,7 +60,7 @@ pub(super) fn incident_windows(
         .classes
         .iter()
         .flat_map(|c| &c.incidents)
-        .filter(|i| i.service == service)
+        .filter(|i| i.affects(service))
         .map(|i| (i.start.timestamp() - pad, i.end.timestamp() + pad))
         .collect()
 }

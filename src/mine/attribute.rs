@@ -18,6 +18,21 @@ pub const UNKNOWN_SERVICE: &str = "unknown";
 /// no 0/1/3, so generated suffixes never spell words).
 const K8S_SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
+/// Alarm dimensions that name a service, best first.
+const SERVICE_DIMENSIONS: &[&str] = &[
+    "ServiceName",
+    "Service",
+    "service",
+    "DeploymentName",
+    "Deployment",
+];
+
+/// Alarm dimensions that name a workload's pods (Container Insights pod metrics).
+const WORKLOAD_DIMENSIONS: &[&str] = &["PodName", "Namespace", "FullPodName", "ContainerName"];
+
+/// Alarm dimensions that name an EKS/ECS cluster.
+const CLUSTER_DIMENSIONS: &[&str] = &["ClusterName", "Cluster", "cluster", "EKSClusterName"];
+
 /// Last path segments of log groups that name a log source, not a service.
 const GENERIC_GROUP_SEGMENTS: &[&str] = &[
     "application",
@@ -86,13 +101,7 @@ impl ServiceResolver {
         if let Some(service) = self.known_in(&alarm.alarm_name) {
             return service.to_owned();
         }
-        for key in [
-            "ServiceName",
-            "Service",
-            "service",
-            "DeploymentName",
-            "Deployment",
-        ] {
+        for &key in SERVICE_DIMENSIONS {
             if let Some(value) = alarm.dimensions.get(key) {
                 return self
                     .known_in(value)
@@ -106,6 +115,50 @@ impl ServiceResolver {
             return prefix.to_lowercase();
         }
         UNKNOWN_SERVICE.to_owned()
+    }
+
+    /// The cluster an alarm is about, when it is a cluster alarm rather than a service's: not
+    /// mapped to a service, naming no known service and carrying no service dimension, and
+    /// either named after a cluster (one of `clusters`, or its own `ClusterName` dimension, as a
+    /// whole token sequence: `staging-eks-node-count-low`) or on a Container Insights cluster or
+    /// node metric (`cluster_failed_node_count`, `node_cpu_utilization`) without pod, service
+    /// or namespace dimensions. Returns the cluster's name, empty when no name is known.
+    pub fn alarm_cluster(&self, alarm: &AlarmChange, clusters: &[String]) -> Option<String> {
+        if self.alarm_services.contains_key(&alarm.alarm_name)
+            || self.known_in(&alarm.alarm_name).is_some()
+            || alarm.dimensions.keys().any(|k| {
+                SERVICE_DIMENSIONS.contains(&k.as_str())
+                    || WORKLOAD_DIMENSIONS.contains(&k.as_str())
+            })
+        {
+            return None;
+        }
+        let dimension_cluster = alarm
+            .dimensions
+            .iter()
+            .find(|(k, _)| CLUSTER_DIMENSIONS.contains(&k.as_str()))
+            .map(|(_, v)| v.as_str());
+        let name = alarm.alarm_name.to_lowercase();
+        let named = dimension_cluster
+            .into_iter()
+            .chain(clusters.iter().map(String::as_str))
+            .find(|c| !c.is_empty() && contains_token(&name, &c.to_lowercase()));
+        if let Some(cluster) = named {
+            return Some(cluster.to_owned());
+        }
+        let metric = alarm
+            .metric_name
+            .as_deref()
+            .unwrap_or_default()
+            .to_lowercase();
+        let container_insights = alarm
+            .namespace
+            .as_deref()
+            .is_some_and(|ns| ns.eq_ignore_ascii_case("ContainerInsights"));
+        if container_insights && (metric.starts_with("cluster_") || metric.starts_with("node_")) {
+            return Some(dimension_cluster.unwrap_or_default().to_owned());
+        }
+        None
     }
 
     /// Service of a Kubernetes Event from its involved object (Nodes have none: `unknown`).
@@ -401,5 +454,44 @@ mod tests {
             resolver.for_app(&line(), Some("plain-stream"), None),
             UNKNOWN_SERVICE
         );
+    }
+
+    #[test]
+    fn cluster_alarms_are_named_after_the_cluster_or_on_cluster_metrics() {
+        let resolver = known(&["checkout"]);
+        let clusters = ["staging-eks".to_owned()];
+        let mut named = alarm("staging-eks-node-count-low");
+        assert_eq!(
+            resolver.alarm_cluster(&named, &clusters).as_deref(),
+            Some("staging-eks")
+        );
+        assert_eq!(
+            known(&[]).alarm_cluster(&named, &[]),
+            None,
+            "no cluster known"
+        );
+        named
+            .dimensions
+            .insert("ClusterName".to_owned(), "staging-eks".to_owned());
+        assert_eq!(
+            known(&[]).alarm_cluster(&named, &[]).as_deref(),
+            Some("staging-eks")
+        );
+        // A service's alarm in that cluster stays the service's.
+        let mut service = alarm("staging-eks-checkout-memory-high");
+        assert_eq!(resolver.alarm_cluster(&service, &clusters), None);
+        service.alarm_name = "orders-memory-high".to_owned();
+        service
+            .dimensions
+            .insert("ClusterName".to_owned(), "staging-eks".to_owned());
+        assert_eq!(known(&[]).alarm_cluster(&service, &clusters), None);
+        let mut metric = alarm("FailedNodes");
+        metric.namespace = Some("ContainerInsights".to_owned());
+        metric.metric_name = Some("cluster_failed_node_count".to_owned());
+        assert_eq!(resolver.alarm_cluster(&metric, &[]).as_deref(), Some(""));
+        metric
+            .dimensions
+            .insert("PodName".to_owned(), "checkout".to_owned());
+        assert_eq!(resolver.alarm_cluster(&metric, &[]), None);
     }
 }

@@ -23,8 +23,14 @@ use serde::{Deserialize, Serialize};
 use crate::mine::group::{Incident, Severity, TemplateCount, top_counts};
 use crate::mine::signatures::{FisAction, SignatureLibrary};
 
-/// Version of the catalogue JSON; bump on any incompatible change.
-pub const CATALOGUE_SCHEMA_VERSION: u32 = 1;
+/// Version of the catalogue JSON; bump on any incompatible change. Version 2 counts incidents
+/// by root cause: incidents carry `scope`, `services` and `symptoms`, and the window
+/// `sporadic_events`.
+pub const CATALOGUE_SCHEMA_VERSION: u32 = 2;
+
+/// Oldest catalogue version readers accept: a version 1 file reads as version 2 with every
+/// incident scoped to its service and no symptoms (the new fields have defaults).
+pub const MIN_CATALOGUE_SCHEMA_VERSION: u32 = 1;
 
 /// The priority formula, as written into every catalogue.
 pub const PRIORITY_FORMULA: &str = "priority = frequency_per_30d × impact; impact = (1 + ln(1 + mttr_minutes)) \
@@ -73,6 +79,10 @@ pub struct Window {
     pub kubernetes_events: u64,
     /// FIS log records and state-change events read.
     pub fis_records: u64,
+    /// Evidence events in no incident: groups below the burst minimum (part of
+    /// `evidence_events`).
+    #[serde(default)]
+    pub sporadic_events: u64,
 }
 
 /// One fault class in the catalogue.
@@ -103,7 +113,8 @@ pub struct ClassSummary {
     pub mttr_ms: i64,
     /// End of the latest incident.
     pub last_seen: DateTime<Utc>,
-    /// Services with incidents of this class.
+    /// Services affected by incidents of this class (a cluster incident's listed services;
+    /// its cluster's name when it lists none).
     pub services: Vec<String>,
     /// Incidents by severity.
     pub severity_counts: BTreeMap<Severity, u64>,
@@ -217,7 +228,17 @@ fn summarise(
     } else {
         total_duration_ms / n as i64
     };
-    let services: BTreeSet<String> = incidents.iter().map(|i| i.service.clone()).collect();
+    let services: BTreeSet<String> = incidents
+        .iter()
+        .flat_map(|i| {
+            if i.services.is_empty() {
+                std::slice::from_ref(&i.service)
+            } else {
+                i.services.as_slice()
+            }
+        })
+        .cloned()
+        .collect();
     let mut severity_counts: BTreeMap<Severity, u64> = BTreeMap::new();
     let mut templates: BTreeMap<String, u64> = BTreeMap::new();
     for incident in &incidents {
@@ -298,6 +319,9 @@ mod tests {
             pods: Vec::new(),
             nodes: Vec::new(),
             alarms: Vec::new(),
+            scope: crate::mine::group::IncidentScope::Service,
+            services: vec![service.to_owned()],
+            symptoms: Vec::new(),
             top_templates: vec![TemplateCount {
                 template: format!("{class} line"),
                 count: 3,
@@ -403,5 +427,44 @@ mod tests {
             5,
         );
         assert!((classes[0].frequency_per_30d - 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_version_1_catalogue_reads_with_service_scope_and_no_symptoms() {
+        let classes = rank(
+            vec![incident("dns-failure", "a", 1, 10, Severity::Medium)],
+            &[],
+        );
+        let catalogue = Catalogue {
+            schema_version: 1,
+            generated_at: ms_to_time(0),
+            window: Window::default(),
+            gap_ms: 15 * MIN,
+            priority_formula: PRIORITY_FORMULA.to_owned(),
+            classes,
+            unclassified: Vec::new(),
+            experiments: Vec::new(),
+        };
+        let mut value = serde_json::to_value(&catalogue).expect("serialises");
+        // Strip what version 2 added.
+        value["window"]
+            .as_object_mut()
+            .expect("window")
+            .remove("sporadic_events");
+        for field in ["scope", "services", "symptoms"] {
+            value["classes"][0]["incidents"][0]
+                .as_object_mut()
+                .expect("incident")
+                .remove(field);
+        }
+        let back: Catalogue = serde_json::from_value(value).expect("version 1 reads");
+        let incident = &back.classes[0].incidents[0];
+        assert_eq!(incident.scope, crate::mine::group::IncidentScope::Service);
+        assert!(incident.services.is_empty() && incident.symptoms.is_empty());
+        assert!(incident.affects("a") && !incident.affects("b"));
+        assert!(
+            (MIN_CATALOGUE_SCHEMA_VERSION..=CATALOGUE_SCHEMA_VERSION)
+                .contains(&back.schema_version)
+        );
     }
 }

@@ -71,6 +71,17 @@ pub enum MineError {
         #[source]
         source: Option<yaml_serde::Error>,
     },
+    /// The causal-rule YAML could not be parsed or is inconsistent.
+    #[error("failed to load causal rules from {origin}: {problem}")]
+    CausalRules {
+        /// Where the YAML came from (`built-in` or a path).
+        origin: String,
+        /// What is wrong.
+        problem: String,
+        /// The YAML parser's error, when there is one.
+        #[source]
+        source: Option<yaml_serde::Error>,
+    },
 }
 
 impl MineError {
@@ -81,6 +92,7 @@ impl MineError {
             Self::Empty { .. } => "mine_empty_input",
             Self::Parse { .. } => "mine_parse",
             Self::Signatures { .. } => "mine_signatures",
+            Self::CausalRules { .. } => "mine_causal_rules",
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  LogEvent ─► evidence (alarm | k8s event | FIS log | app line) ─► miner (templates)
-//!          ─► signatures (fault class) + attribute (service) ─► group (incidents)
+//!          ─► signatures (fault class) + attribute (service) + causal (symptom of?)
+//!          ─► group (incidents by root cause: cluster correlation, symptoms folded, bursts)
 //!          ─► catalogue (rank, FIS actions) ─► render (table | markdown) / JSON
 //! ```
 //!
@@ -15,6 +16,7 @@
 
 mod attribute;
 mod catalogue;
+mod causal;
 mod error;
 mod evidence;
 mod group;
@@ -30,14 +32,15 @@ pub mod synthetic;
 pub use crate::provider::LogEvent;
 pub use attribute::{ServiceResolver, UNKNOWN_SERVICE, workload_name};
 pub use catalogue::{
-    CATALOGUE_SCHEMA_VERSION, Catalogue, ClassSummary, ExperimentSeen, PRIORITY_FORMULA,
-    UnclassifiedTemplate, Window,
+    CATALOGUE_SCHEMA_VERSION, Catalogue, ClassSummary, ExperimentSeen,
+    MIN_CATALOGUE_SCHEMA_VERSION, PRIORITY_FORMULA, UnclassifiedTemplate, Window,
 };
+pub use causal::{CausalRule, CausalRules, CompiledRules, SymptomPattern, SymptomScope};
 pub use error::{Location, MineError};
 pub use evidence::{
     AlarmChange, AppLine, FisRecord, KubeEvent, Level, ParsedEvent, Record, parse_event,
 };
-pub use group::{Incident, Severity, TemplateCount};
+pub use group::{CLUSTER_SERVICE, Incident, IncidentScope, Severity, Symptom, TemplateCount};
 pub use query::{insights_query, insights_query_for};
 pub use read::{
     JsonlEvents, MAX_LINE_BYTES, for_each_message_line, parse_timestamp_ms, read_events,
@@ -45,4 +48,7 @@ pub use read::{
 };
 pub use render::{format_duration, render_markdown, render_table};
 pub use signatures::{FaultClass, FisAction, KNOWN_FIS_ACTIONS, Signature, SignatureLibrary};
-pub use stage::{DEFAULT_GAP_MS, DEFAULT_TOP_TEMPLATES, MineOptions, mine};
+pub use stage::{
+    DEFAULT_BURST_MIN_EVENTS, DEFAULT_BURST_WINDOW_MS, DEFAULT_GAP_MS, DEFAULT_TOP_TEMPLATES,
+    MineOptions, mine,
+};

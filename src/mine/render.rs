@@ -178,9 +178,9 @@ pub fn render_markdown(catalogue: &Catalogue) -> String {
         }
         let _ = writeln!(
             out,
-            "\n| Start | Duration | Service | Severity | Events | Peak/min | Resources |"
+            "\n| Start | Duration | Service | Severity | Events | Peak/min | Resources | Symptoms |"
         );
-        let _ = writeln!(out, "|---|---:|---|---|---:|---:|---|");
+        let _ = writeln!(out, "|---|---:|---|---|---:|---:|---|---|");
         for i in &c.incidents {
             let resources: Vec<&str> = i
                 .alarms
@@ -189,16 +189,29 @@ pub fn render_markdown(catalogue: &Catalogue) -> String {
                 .chain(&i.nodes)
                 .map(String::as_str)
                 .collect();
+            // A cluster incident names its cluster and the services it hit.
+            let service = match i.scope {
+                crate::mine::group::IncidentScope::Cluster => {
+                    format!("cluster {} ({})", i.service, i.services.join(", "))
+                }
+                crate::mine::group::IncidentScope::Service => i.service.clone(),
+            };
+            let symptoms: Vec<String> = i
+                .symptoms
+                .iter()
+                .map(|s| format!("{} × {} ({})", s.events, s.class, s.rule))
+                .collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 format_time(i.start),
                 format_duration(i.duration_ms),
-                i.service,
+                md_escape(&service),
                 severity_name(i.severity),
                 i.events,
                 i.peak_events_per_minute,
                 md_escape(&resources.join(", ")),
+                md_escape(&symptoms.join(", ")),
             );
         }
     }
@@ -371,7 +384,7 @@ mod tests {
         let back: Catalogue = serde_json::from_str(&json).expect("deserialises");
         assert_eq!(back, catalogue);
         let value: serde_json::Value = serde_json::from_str(&json).expect("json");
-        assert_eq!(value["schema_version"], 1);
+        assert_eq!(value["schema_version"], 2);
         assert_eq!(value["classes"][0]["incidents"][0]["severity"], "medium");
     }
 

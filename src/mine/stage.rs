@@ -9,13 +9,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::mine::attribute::ServiceResolver;
+use crate::mine::attribute::{ServiceResolver, UNKNOWN_SERVICE};
 use crate::mine::catalogue::{
     CATALOGUE_SCHEMA_VERSION, Catalogue, ExperimentSeen, PRIORITY_FORMULA, UnclassifiedTemplate,
     Window, rank_classes,
 };
+use crate::mine::causal::{CausalRule, CausalRules, CompiledRules};
 use crate::mine::evidence::{AlarmChange, FisRecord, Level, Record, parse_event};
-use crate::mine::group::{EvidenceItem, Resource, Severity, group_incidents, ms_to_time};
+use crate::mine::group::{
+    EvidenceItem, GroupOptions, Resource, Severity, group_incidents, ms_to_time,
+};
 use crate::mine::miner::{PatternId, TemplateMiner};
 use crate::mine::signatures::{CompiledSignatures, Signature, SignatureLibrary, Subject};
 use crate::provider::LogEvent;
@@ -25,6 +28,15 @@ pub const DEFAULT_GAP_MS: i64 = 15 * 60_000;
 
 /// Default number of evidence templates kept per incident and per class.
 pub const DEFAULT_TOP_TEMPLATES: usize = 5;
+
+/// Default burst minimum: evidence an incident without an alarm needs within
+/// [`DEFAULT_BURST_WINDOW_MS`]. Two, so one stray error line is never an incident while any
+/// repeated error, or a cause with one symptom, is.
+pub const DEFAULT_BURST_MIN_EVENTS: usize = 2;
+
+/// Default window of the burst minimum: 10 minutes, shorter than the grouping gap, so two lines
+/// a quarter of an hour apart are not a burst.
+pub const DEFAULT_BURST_WINDOW_MS: i64 = 10 * 60_000;
 
 /// Longest example message kept for an unclassified template, in characters.
 const EXAMPLE_CHARS: usize = 300;
@@ -47,6 +59,14 @@ pub struct MineOptions {
     pub now_ms: i64,
     /// Evidence templates kept per incident and per class.
     pub top_templates: usize,
+    /// User causal rules; one replaces the built-in rule of the same id.
+    pub extra_causal_rules: Vec<CausalRule>,
+    /// Known EKS cluster names, matched as whole tokens in alarm names (cluster alarms).
+    pub clusters: Vec<String>,
+    /// Evidence an incident without an alarm needs within `burst_window_ms`.
+    pub burst_min_events: usize,
+    /// Window of the burst minimum, ms.
+    pub burst_window_ms: i64,
 }
 
 impl Default for MineOptions {
@@ -59,6 +79,10 @@ impl Default for MineOptions {
             extra_signatures: Vec::new(),
             now_ms: 0,
             top_templates: DEFAULT_TOP_TEMPLATES,
+            extra_causal_rules: Vec::new(),
+            clusters: Vec::new(),
+            burst_min_events: DEFAULT_BURST_MIN_EVENTS,
+            burst_window_ms: DEFAULT_BURST_WINDOW_MS,
         }
     }
 }
@@ -79,6 +103,9 @@ struct Pending {
     level: Level,
     resources: Vec<Resource>,
     template: TemplateKey,
+    cluster_scope: bool,
+    cluster: Option<String>,
+    symptom_of: Vec<u16>,
 }
 
 /// An ALARM transition waiting for its OK.
@@ -101,6 +128,10 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
     let library = SignatureLibrary::builtin().merge_signatures(opts.extra_signatures.clone());
     let compiled = library.compile();
     let resolver = ServiceResolver::new(&opts.services, &opts.alarm_services);
+    let rules = CausalRules::builtin()
+        .merge(opts.extra_causal_rules.clone())
+        .compile();
+    let mut clusters: Vec<String> = opts.clusters.clone();
     let mut miner = TemplateMiner::new();
     let mut window = Window::default();
     let (mut first_ms, mut last_ms) = (i64::MAX, i64::MIN);
@@ -139,6 +170,8 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                     ..Subject::default()
                 };
                 let class = classify(&compiled, &subject);
+                let symptom_of =
+                    symptoms_of(&rules, class.as_deref(), Some(&kube.reason), &haystack);
                 let warning = kube.event_type.eq_ignore_ascii_case("Warning");
                 if class.is_none() && !warning {
                     window.noise_events += 1;
@@ -146,7 +179,9 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                 }
                 window.evidence_events += 1;
                 let mut resources = Vec::new();
-                if kube.object_kind.eq_ignore_ascii_case("Node") {
+                let on_node = kube.object_kind.eq_ignore_ascii_case("Node");
+                let cluster = note_cluster(&mut clusters, event.log_group.as_deref());
+                if on_node {
                     resources.push(Resource::Node(kube.object_name.clone()));
                 } else if kube.object_kind.eq_ignore_ascii_case("Pod") {
                     resources.push(Resource::Pod(kube.object_name.clone()));
@@ -165,6 +200,9 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                     level: if warning { Level::Warning } else { Level::Info },
                     resources,
                     template: key,
+                    cluster_scope: on_node,
+                    cluster,
+                    symptom_of,
                 });
             }
             Record::App(line) => {
@@ -180,6 +218,7 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                     ..Subject::default()
                 };
                 let class = classify(&compiled, &subject);
+                let symptom_of = symptoms_of(&rules, class.as_deref(), None, &haystack);
                 if class.is_none() && !line.level.is_evidence() {
                     window.noise_events += 1;
                     continue;
@@ -198,6 +237,11 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                     event.log_stream.as_deref(),
                     event.log_group.as_deref(),
                 );
+                let cluster = note_cluster(&mut clusters, event.log_group.as_deref());
+                // A line nothing attributes from a node's own logs (the kernel's OOM killer in
+                // the host log group) is node evidence: cluster-scoped.
+                let cluster_scope =
+                    service == UNKNOWN_SERVICE && is_node_log_group(event.log_group.as_deref());
                 examples.entry(key.clone()).or_insert(line.text);
                 pending.push(Pending {
                     service,
@@ -211,6 +255,9 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                     level: line.level,
                     resources,
                     template: key,
+                    cluster_scope,
+                    cluster,
+                    symptom_of,
                 });
             }
         }
@@ -246,6 +293,9 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                 resources: p.resources,
                 template,
                 is_alarm: false,
+                cluster_scope: p.cluster_scope,
+                cluster: p.cluster,
+                symptom_of: p.symptom_of,
             }),
             None => note_unclassified(p.template, &p.service, p.start_ms, p.level),
         }
@@ -280,11 +330,16 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
             alarm_text: Some(&alarm_text),
             ..Subject::default()
         };
-        let service = resolver.for_alarm(alarm);
+        let cluster = resolver.alarm_cluster(alarm, &clusters);
+        let service = match &cluster {
+            Some(_) => UNKNOWN_SERVICE.to_owned(),
+            None => resolver.for_alarm(alarm),
+        };
         let template = format!("alarm {} entered ALARM", alarm.alarm_name);
         match classify(&compiled, &subject) {
             Some(class) => items.push(EvidenceItem {
                 service,
+                symptom_of: symptoms_of(&rules, Some(&class), None, &alarm_text),
                 class,
                 start_ms: sighting.ts,
                 end_ms,
@@ -292,6 +347,8 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
                 resources: vec![Resource::Alarm(alarm.alarm_name.clone())],
                 template,
                 is_alarm: true,
+                cluster_scope: cluster.is_some(),
+                cluster: cluster.filter(|c| !c.is_empty()),
             }),
             None => {
                 let key = TemplateKey::Alarm(template);
@@ -312,7 +369,19 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
     let mut verified = opts.verified_classes.clone();
     verified.extend(fis_verified);
 
-    let incidents = group_incidents(items, opts.gap_ms, opts.top_templates);
+    let windows = rules.windows();
+    let grouped = group_incidents(
+        items,
+        &GroupOptions {
+            gap_ms: opts.gap_ms,
+            top_templates: opts.top_templates,
+            rules: &windows,
+            burst_min_events: opts.burst_min_events,
+            burst_window_ms: opts.burst_window_ms,
+        },
+    );
+    window.sporadic_events = grouped.sporadic_events;
+    let incidents = grouped.incidents;
     let window_ms = if window.events_read == 0 {
         0
     } else {
@@ -371,6 +440,39 @@ pub fn mine(events: impl IntoIterator<Item = LogEvent>, opts: &MineOptions) -> C
 
 fn classify(compiled: &CompiledSignatures, subject: &Subject<'_>) -> Option<String> {
     compiled.classify(subject).map(|c| c.class.to_owned())
+}
+
+/// The causal rules classified evidence is a symptom of (none for unclassified evidence).
+fn symptoms_of(
+    rules: &CompiledRules,
+    class: Option<&str>,
+    reason: Option<&str>,
+    text: &str,
+) -> Vec<u16> {
+    class.map_or_else(Vec::new, |class| rules.symptom_of(class, reason, text))
+}
+
+/// The cluster a log group belongs to: Container Insights (`/aws/containerinsights/<cluster>/…`)
+/// and EKS control-plane (`/aws/eks/<cluster>/cluster`) groups name it. Remembered in
+/// `clusters` so that alarms named after it are recognised as cluster alarms.
+fn note_cluster(clusters: &mut Vec<String>, log_group: Option<&str>) -> Option<String> {
+    let group = log_group?;
+    let mut parts = group.trim_start_matches('/').split('/');
+    let cluster = match (parts.next(), parts.next(), parts.next()) {
+        (Some("aws"), Some("containerinsights" | "eks"), Some(name)) if !name.is_empty() => name,
+        _ => return None,
+    };
+    if !clusters.iter().any(|c| c == cluster) {
+        clusters.push(cluster.to_owned());
+    }
+    Some(cluster.to_owned())
+}
+
+/// Is this a node's own log group (Container Insights `host` or `dataplane` logs)?
+fn is_node_log_group(log_group: Option<&str>) -> bool {
+    log_group
+        .and_then(|g| g.rsplit('/').find(|s| !s.is_empty()))
+        .is_some_and(|last| matches!(last, "host" | "dataplane"))
 }
 
 fn level_name(level: Level) -> &'static str {
@@ -511,10 +613,12 @@ mod tests {
         );
 
         // Unverified first by priority; cpu-saturation was exercised by the simulated FIS run
-        // (aws:eks:pod-cpu-stress) and so sorts last although its priority is second highest.
-        // Order of the unverified: memory (14 incidents, alarms → high severity) > dependency
-        // (12, medium) > latency (6, high) > deploy (6, medium) > dns (5, medium) > node (4,
-        // Normal events → low, one "unknown" service).
+        // (aws:eks:pod-cpu-stress) and so sorts last although its priority is high. Order of the
+        // unverified: memory (14 incidents, alarms → high severity) > dependency (12, medium) >
+        // latency (6, high) > node (4 cluster incidents, cluster alarm → high, 3 services) >
+        // pod-crash (5, `panic:` lines → high) > deploy (6, medium) > dns (5, medium). The crash loops after
+        // OOM kills and the scheduling failures during node losses are symptoms: they add no
+        // pod-crash or cpu-saturation incident.
         let order: Vec<&str> = catalogue.classes.iter().map(|c| c.class.as_str()).collect();
         assert_eq!(
             order,
@@ -522,9 +626,10 @@ mod tests {
                 "memory-exhaustion",
                 "dependency-connection-failure",
                 "network-latency",
+                "node-failure",
+                "pod-crash",
                 "deploy-failure",
                 "dns-failure",
-                "node-failure",
                 "cpu-saturation"
             ]
         );
@@ -552,10 +657,27 @@ mod tests {
                 .iter()
                 .all(|i| i.severity == Severity::High && i.alarm_transitions == 1)
         );
-        assert_eq!(
-            class(&catalogue, "node-failure").services,
-            vec!["unknown".to_owned()]
+        // Node losses are cluster incidents listing the services their symptoms hit; OOMs list
+        // their crash loops; nothing is left to service `unknown`.
+        for incident in &class(&catalogue, "node-failure").incidents {
+            assert_eq!(incident.scope, crate::mine::group::IncidentScope::Cluster);
+            assert_eq!(incident.service, spec.cluster);
+            assert!(incident.services.len() >= 2, "{incident:#?}");
+            assert!(!incident.symptoms.is_empty());
+        }
+        for incident in &memory.incidents {
+            assert_eq!(incident.symptoms.len(), 1, "{incident:#?}");
+            assert_eq!(incident.symptoms[0].class, "pod-crash");
+        }
+        assert!(
+            catalogue
+                .classes
+                .iter()
+                .flat_map(|c| &c.incidents)
+                .all(|i| i.service != UNKNOWN_SERVICE)
         );
+        // 36 stray single lines (6 per 30 days), bar any that fell inside an incident.
+        assert!(catalogue.window.sporadic_events >= 30, "stray single lines");
         assert_eq!(
             class(&catalogue, "dns-failure").fis_actions[0].action_id,
             "aws:eks:pod-network-blackhole-port"
@@ -592,7 +714,7 @@ mod tests {
             .iter()
             .flat_map(|c| c.services.iter().map(String::as_str))
             .collect();
-        let allowed: BTreeSet<&str> = ["checkout", "payments", "catalog", "unknown"]
+        let allowed: BTreeSet<&str> = ["checkout", "payments", "catalog", "prod"]
             .into_iter()
             .collect();
         assert!(services.is_subset(&allowed), "{services:?}");
@@ -615,11 +737,16 @@ mod tests {
                 "INFO retry 1: dial tcp 10.0.0.5:5432: connect: connection refused",
                 "checkout-7d9f8c6b5-x2k4q",
             ),
+            event(
+                2,
+                "INFO retry 2: dial tcp 10.0.0.5:5432: connect: connection refused",
+                "checkout-7d9f8c6b5-x2k4q",
+            ),
             event(2, "WARN disk usage at 81%", "checkout-7d9f8c6b5-x2k4q"),
         ];
         let catalogue = mine(events, &MineOptions::default());
         assert_eq!(catalogue.window.noise_events, 1);
-        assert_eq!(catalogue.window.evidence_events, 2);
+        assert_eq!(catalogue.window.evidence_events, 3);
         let dependency = class(&catalogue, "dependency-connection-failure");
         assert_eq!(dependency.incidents[0].severity, Severity::Low);
         assert_eq!(dependency.services, vec!["checkout".to_owned()]);
@@ -718,7 +845,12 @@ mod tests {
                 "Warning",
             ),
         ];
-        let catalogue = mine(events, &MineOptions::default());
+        // One event each: without a burst minimum, so each is an incident.
+        let opts = MineOptions {
+            burst_min_events: 1,
+            ..MineOptions::default()
+        };
+        let catalogue = mine(events, &opts);
         let crash = class(&catalogue, "pod-crash");
         assert_eq!(crash.services, vec!["payments".to_owned()]);
         assert_eq!(
@@ -728,6 +860,10 @@ mod tests {
         assert_eq!(crash.incidents[0].severity, Severity::Medium);
         let node = class(&catalogue, "node-failure");
         assert_eq!(node.incidents[0].nodes, vec!["ip-10-0-1-20".to_owned()]);
+        assert_eq!(
+            node.incidents[0].service, "cluster",
+            "a Node event is cluster-scoped"
+        );
         assert_eq!(node.incidents[0].severity, Severity::Low);
         assert_eq!(catalogue.window.kubernetes_events, 4);
         assert_eq!(catalogue.window.noise_events, 1);
@@ -766,6 +902,7 @@ mod tests {
         };
         let opts = MineOptions {
             gap_ms: 5 * MIN,
+            burst_min_events: 1,
             extra_signatures: vec![extra],
             verified_classes: ["broker-outage".to_owned()].into_iter().collect(),
             ..MineOptions::default()
@@ -805,7 +942,11 @@ mod tests {
                 "checkout-7d9f8c6b5-x2k4q",
             ),
         ];
-        let catalogue = mine(events, &MineOptions::default());
+        let opts = MineOptions {
+            burst_min_events: 1,
+            ..MineOptions::default()
+        };
+        let catalogue = mine(events, &opts);
         assert!(!class(&catalogue, "memory-exhaustion").verified);
         assert_eq!(
             catalogue.experiments[0].action_ids,
@@ -827,5 +968,114 @@ mod tests {
         assert_eq!(catalogue.window.start, None);
         assert_eq!(catalogue.generated_at.timestamp_millis(), T0);
         assert_eq!(catalogue.schema_version, CATALOGUE_SCHEMA_VERSION);
+    }
+
+    fn kube(minute: i64, kind: &str, name: &str, reason: &str, message: &str) -> LogEvent {
+        LogEvent {
+            log_group: Some("/aws/containerinsights/staging-eks/events".to_owned()),
+            ..event(
+                minute,
+                &serde_json::json!({
+                    "involvedObject": {"kind": kind, "name": name, "namespace": "shop"},
+                    "reason": reason, "message": message, "type": "Warning",
+                })
+                .to_string(),
+                "kubernetes-events",
+            )
+        }
+    }
+
+    #[test]
+    fn a_node_loss_is_one_cluster_incident_with_its_symptoms() {
+        let events = vec![
+            alarm(0, "staging-eks-node-count-low", "OK", "ALARM"),
+            kube(
+                1,
+                "Node",
+                "ip-10-0-1-20.eu-west-1.compute.internal",
+                "NodeNotReady",
+                "Node ip-10-0-1-20.eu-west-1.compute.internal status is now: NodeNotReady",
+            ),
+            kube(
+                2,
+                "Pod",
+                "checkout-7d9f8c6b5-x2k4q",
+                "TaintManagerEviction",
+                "Marking for deletion Pod shop/checkout-7d9f8c6b5-x2k4q",
+            ),
+            kube(
+                3,
+                "Pod",
+                "payments-5c8d7f9b8-bcd2f",
+                "TaintManagerEviction",
+                "Marking for deletion Pod shop/payments-5c8d7f9b8-bcd2f",
+            ),
+            kube(
+                4,
+                "Pod",
+                "payments-5c8d7f9b8-tq7zx",
+                "FailedScheduling",
+                "0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 Insufficient cpu.",
+            ),
+            kube(
+                5,
+                "Pod",
+                "catalog-6f7d9c8b4-wz9kd",
+                "FailedScheduling",
+                "0/3 nodes are available: 3 Insufficient memory.",
+            ),
+            alarm(30, "staging-eks-node-count-low", "ALARM", "OK"),
+            // A stray error line much later is not an incident.
+            event(
+                200,
+                "ERROR dial tcp 10.0.0.5:5432: connect: connection refused",
+                "checkout-7d9f8c6b5-x2k4q",
+            ),
+        ];
+        let opts = MineOptions {
+            services: ["checkout", "payments", "catalog"]
+                .map(str::to_owned)
+                .to_vec(),
+            ..MineOptions::default()
+        };
+        let catalogue = mine(events, &opts);
+        let classes: Vec<&str> = catalogue.classes.iter().map(|c| c.class.as_str()).collect();
+        assert_eq!(classes, vec!["node-failure"], "{catalogue:#?}");
+        let node = class(&catalogue, "node-failure");
+        assert_eq!(node.incident_count, 1);
+        let incident = &node.incidents[0];
+        assert_eq!(incident.scope, crate::mine::group::IncidentScope::Cluster);
+        assert_eq!(incident.service, "staging-eks");
+        assert_eq!(
+            incident.services,
+            vec![
+                "catalog".to_owned(),
+                "checkout".to_owned(),
+                "payments".to_owned()
+            ]
+        );
+        assert_eq!(incident.duration_ms, 30 * MIN);
+        assert_eq!(incident.events, 2, "the alarm and NodeNotReady");
+        let symptoms: Vec<(&str, u64)> = incident
+            .symptoms
+            .iter()
+            .map(|s| (s.class.as_str(), s.events))
+            .collect();
+        assert_eq!(
+            symptoms,
+            vec![
+                ("node-failure", 2),
+                ("cpu-saturation", 1),
+                ("memory-exhaustion", 1)
+            ]
+        );
+        assert!(
+            incident
+                .symptoms
+                .iter()
+                .all(|s| s.rule == "node-loss-rescheduling")
+        );
+        assert_eq!(node.services, incident.services);
+        assert_eq!(catalogue.window.sporadic_events, 1);
     }
 }

@@ -17,13 +17,23 @@
 //! distinct days, so two never merge):
 //! - `memory-exhaustion`: alarm `<svc>-memory-high` ALARM→OK + FATAL/ERROR OutOfMemory lines +
 //!   one node-scoped `OOMKilling` Warning event on the pod's Node (it names no service, as the
-//!   kernel's OOM killer does not; mining must join it to the service's incident)
+//!   kernel's OOM killer does not; mining must join it to the service's incident) + the
+//!   crash loop that follows: `BackOff` (restarting failed container) events of the killed pod,
+//!   the last one after the alarm's OK (symptoms: mining must fold them into the OOM)
 //! - `cpu-saturation`: alarm `<svc>-cpu-high` ALARM→OK + WARN CPU-throttling lines
 //! - `network-latency`: alarm `<svc>-latency-p99` ALARM→OK + ERROR `context deadline exceeded`
 //! - `dependency-connection-failure`: ERROR `connection refused` / `too many clients` lines
 //! - `dns-failure`: ERROR `no such host` lines
-//! - `deploy-failure`: Warning events `Failed` (image pull) and `BackOff` (pulling image)
-//! - `node-failure`: `NodeNotReady` events on a Node (service `unknown`)
+//! - `deploy-failure`: Warning events `Failed` (image pull) and, after it, `BackOff` (pulling
+//!   image; a symptom of the failed pull)
+//! - `node-failure`: the cluster alarm `<cluster>-node-count-low` (Container Insights
+//!   `cluster_node_count`) ALARM→OK, `NodeNotReady` on the lost Node, then in two or more
+//!   services `TaintManagerEviction` of their pods and `FailedScheduling … Insufficient cpu`
+//!   while they are rescheduled (symptoms). One cluster incident, named after the cluster
+//!
+//! Noise: INFO/DEBUG lines, Normal events, unclassifiable ERROR lines, and single stray
+//! classified ERROR lines far apart (`connection reset by peer`, `i/o timeout`): one line is
+//! not an incident.
 //! - `pod-crash`: Warning `BackOff` (restarting failed container) + `panic:` lines
 
 use crate::provider::LogEvent;
@@ -119,12 +129,14 @@ pub struct SyntheticSpec {
     pub noise_per_day: u32,
     /// Unclassifiable ERROR lines (`cart merge failed ...`) per 30 days.
     pub unclassified_per_30_days: u32,
+    /// Single classified ERROR lines (not incidents: below the burst minimum) per 30 days.
+    pub stray_errors_per_30_days: u32,
     /// FIS action IDs of past gameday runs, one completed experiment each.
     pub past_experiments: Vec<String>,
 }
 
 impl Default for SyntheticSpec {
-    /// 180 days from 2025-01-01 for `checkout`, `payments`, `catalog`; seven fault classes;
+    /// 180 days from 2025-01-01 for `checkout`, `payments`, `catalog`; eight fault classes;
     /// one past experiment running `aws:eks:pod-cpu-stress` (so `cpu-saturation` is verified).
     fn default() -> Self {
         let classes = [
@@ -135,6 +147,7 @@ impl Default for SyntheticSpec {
             ("deploy-failure", 6),
             ("dns-failure", 5),
             ("node-failure", 4),
+            ("pod-crash", 5),
         ];
         Self {
             seed: 20_250_101,
@@ -154,6 +167,7 @@ impl Default for SyntheticSpec {
                 .collect(),
             noise_per_day: 120,
             unclassified_per_30_days: 10,
+            stray_errors_per_30_days: 6,
             past_experiments: vec!["aws:eks:pod-cpu-stress".to_owned()],
         }
     }
@@ -164,7 +178,7 @@ impl Default for SyntheticSpec {
 pub struct SeededIncident {
     /// Fault class.
     pub class: String,
-    /// Service (`unknown` for node failures).
+    /// Service (the cluster's name for node failures: cluster incidents).
     pub service: String,
     /// First evidence, epoch ms.
     pub start_ms: i64,
@@ -300,10 +314,22 @@ impl Sim<'_> {
                 "TargetResponseTime",
                 1.5,
             )),
+            "node-failure" => Some((
+                "node-count-low",
+                "ContainerInsights",
+                "cluster_node_count",
+                3.0,
+            )),
             _ => None,
         };
         if let Some((suffix, namespace, metric, threshold)) = alarm_kind {
-            let name = format!("{service}-{suffix}");
+            // A node count is the cluster's, not a service's: the alarm is named after it.
+            let owner = if class == "node-failure" {
+                self.spec.cluster.clone()
+            } else {
+                service.clone()
+            };
+            let name = format!("{owner}-{suffix}");
             self.alarm(&name, namespace, metric, threshold, "OK", "ALARM", start);
             self.alarm(
                 &name,
@@ -334,6 +360,16 @@ impl Sim<'_> {
                     self.app_line(service_index, &pod, &node, t, &text);
                     if i == 1 {
                         self.node_oom_kill(&node, t - 5_000);
+                    }
+                    // The killed container restarts and backs off; the last back-off comes
+                    // after the alarm's OK.
+                    if i % 2 == 1 || i + 1 == last {
+                        let after = if i + 1 == last {
+                            start + duration + 3 * MS_PER_MINUTE
+                        } else {
+                            t + 30_000
+                        };
+                        self.crash_back_off(&pod, &node, after);
                     }
                 }
                 "cpu-saturation" => {
@@ -387,16 +423,24 @@ impl Sim<'_> {
                     }
                 }
                 "node-failure" => {
-                    let message = format!("Node {node} status is now: NodeNotReady");
-                    self.kube_event(
-                        "Node",
-                        &node.clone(),
-                        "NodeNotReady",
-                        &message,
-                        "Normal",
-                        &node,
-                        t,
-                    );
+                    if i == 1 {
+                        let message = format!("Node {node} status is now: NodeNotReady");
+                        self.kube_event(
+                            "Node",
+                            &node.clone(),
+                            "NodeNotReady",
+                            &message,
+                            "Normal",
+                            &node,
+                            t,
+                        );
+                    } else {
+                        // The lost node's pods, of two or more services, are evicted and
+                        // rescheduled; some do not fit at first.
+                        let n = self.spec.services.len();
+                        let hit = (service_index + i % n.min(3)) % n;
+                        self.node_loss_symptom(hit, &node, t, i % 2 == 0);
+                    }
                 }
                 _ => {
                     if i % 2 == 0 {
@@ -423,7 +467,7 @@ impl Sim<'_> {
         SeededIncident {
             class: class.to_owned(),
             service: if class == "node-failure" {
-                "unknown".to_owned()
+                self.spec.cluster.clone()
             } else {
                 service
             },
@@ -470,6 +514,26 @@ impl Sim<'_> {
                     self.kube_event("Pod", &pod, "Started", &message, "Normal", &node, t);
                     continue;
                 }
+            };
+            self.app_line(service_index, &pod, &node, t, &text);
+        }
+        let stray = days * i64::from(self.spec.stray_errors_per_30_days) / 30;
+        for n in 0..stray {
+            let t = self.spec.start_ms + self.rng.range(0, span - 1);
+            let service_index = self.rng.below(self.spec.services.len() as u64) as usize;
+            let pod = self.pod(service_index);
+            let node = self.node();
+            let text = if n % 2 == 0 {
+                format!(
+                    "ERROR call to inventory failed: read tcp 10.0.3.{}:443: read: connection reset by peer",
+                    self.rng.range(10, 250)
+                )
+            } else {
+                format!(
+                    "ERROR export batch {} failed: dial tcp 10.0.4.{}:443: i/o timeout",
+                    self.rng.range(1_000, 9_999),
+                    self.rng.range(10, 250)
+                )
             };
             self.app_line(service_index, &pod, &node, t, &text);
         }
@@ -526,6 +590,47 @@ impl Sim<'_> {
                 );
             }
         }
+    }
+
+    /// Runs `f` with a generator of its own, seeded from `t`, so that evidence added to an
+    /// incident leaves every other simulated value unchanged.
+    fn with_own_rng(&mut self, t: i64, f: impl FnOnce(&mut Self)) {
+        let own = SplitMix64::new(self.spec.seed ^ t.unsigned_abs().rotate_left(17));
+        let saved = std::mem::replace(&mut self.rng, own);
+        f(self);
+        self.rng = saved;
+    }
+
+    /// The kubelet backing off restarting a crashed container.
+    fn crash_back_off(&mut self, pod: &str, node: &str, t: i64) {
+        let message = format!(
+            "Back-off restarting failed container app in pod {pod}_{}({:08x}-0000-4000-8000-000000000000)",
+            self.spec.namespace,
+            t.unsigned_abs() as u32
+        );
+        self.with_own_rng(t, |sim| {
+            sim.kube_event("Pod", pod, "BackOff", &message, "Warning", node, t);
+        });
+    }
+
+    /// One service's share of a node loss: a pod on the lost node is marked for deletion by the
+    /// taint manager, or its replacement cannot be scheduled for lack of CPU.
+    fn node_loss_symptom(&mut self, service_index: usize, lost: &str, t: i64, evict: bool) {
+        self.with_own_rng(t, |sim| {
+            let pod = sim.pod(service_index);
+            let ns = sim.spec.namespace.clone();
+            if evict {
+                let message = format!("Marking for deletion Pod {ns}/{pod}");
+                sim.kube_event("Pod", &pod, "TaintManagerEviction", &message, "Normal", lost, t);
+            } else {
+                let nodes = sim.rng.range(3, 6);
+                let message = format!(
+                    "0/{nodes} nodes are available: 1 node(s) had untolerated taint {{node.kubernetes.io/unreachable: }}, {} Insufficient cpu. preemption: 0/{nodes} nodes are available: {nodes} No preemption victims found for incoming pod.",
+                    nodes - 1
+                );
+                sim.kube_event("Pod", &pod, "FailedScheduling", &message, "Warning", lost, t);
+            }
+        });
     }
 
     /// The kernel OOM killer's Node event (as node-problem-detector reports it). It draws from
