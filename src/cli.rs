@@ -577,6 +577,10 @@ pub struct DoctorArgs {
     /// actions need (scenarios/NAME.yaml).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// Skip the cluster checks (kubernetes, k8s-rbac), as `run --skip-kube` does, e.g. on the
+    /// local emulator where no cluster exists.
+    #[arg(long)]
+    pub skip_kube: bool,
 }
 
 /// Text or JSON output.
@@ -755,6 +759,7 @@ async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> {
         cfg.as_ref().map_err(|e| crate::doctor::error_chain(e)),
         &aws,
         scenario.as_ref(),
+        args.skip_kube,
     )
     .await;
     match args.format {

@@ -186,6 +186,10 @@ pub struct ExportArgs {
 /// Config, history, Lease, export and I/O errors.
 pub async fn run(cli: &Cli, args: &ScheduleArgs, shutdown: &Shutdown) -> Result<i32, Error> {
     let cfg = cli.load_config()?;
+    // An entry whose scenario file is missing would only fail at its fire time.
+    if let Some(missing) = cfg.missing_schedule_scenarios().into_iter().next() {
+        return Err(missing.into());
+    }
     match &args.command {
         ScheduleCommand::List(a) => {
             print!("{}", list(&cfg, a.now.unwrap_or_else(Utc::now), a.count)?);
