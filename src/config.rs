@@ -223,7 +223,8 @@ pub struct RawPolicy {
     pub allowed_environments: Option<Vec<String>>,
     /// Permit production (also needs `--allow-production` on the command line).
     pub allow_production: Option<bool>,
-    /// Label every target must carry to opt in, e.g. `chaos-experiment=enabled`.
+    /// Label every target must carry to opt in: a key (`chaos-experiment`, the default: any value)
+    /// or `key=value`.
     pub required_label: Option<String>,
     /// Namespaces experiments may target.
     pub namespaces: Option<Vec<String>>,
@@ -1467,6 +1468,46 @@ pub fn check_region(region: &str) -> Result<(), String> {
     }
 }
 
+impl Config {
+    /// The schedule entries whose `scenario` file does not exist (a relative path is read from
+    /// the working directory, as `schedule` reads it), each located at the entry's `scenario`
+    /// key in the config file. `schedule` (every subcommand) refuses such a config and
+    /// `doctor` fails its `schedule` check, so a missing file shows before the fire time.
+    pub fn missing_schedule_scenarios(&self) -> Vec<ConfigError> {
+        let text = self
+            .source
+            .as_deref()
+            .and_then(|p| crate::input::read_text(p).ok())
+            .unwrap_or_default();
+        let path = self.source.clone().unwrap_or_default();
+        self.schedule
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                let scenario = entry.scenario.as_ref()?;
+                if scenario.is_file() {
+                    return None;
+                }
+                let key = format!("schedule[{i}].scenario");
+                let (line, column) = locate_key(&text, &key).unwrap_or((1, 1));
+                Some(ConfigError::Invalid {
+                    path: path.clone(),
+                    line,
+                    column,
+                    key,
+                    message: format!(
+                        "entry `{}`: scenario file {} does not exist (relative paths are read from \
+                         the working directory; plan it with `gameday plan`, fix the path, or \
+                         remove `scenario` to plan fresh at each fire time)",
+                        entry.name,
+                        scenario.display()
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Line and column of a dotted key in YAML text; see [`crate::input::locate_key`].
 pub use crate::input::locate_key;
 
@@ -1519,6 +1560,32 @@ mod tests {
         assert_eq!(cfg.environment, "staging");
         assert!(!cfg.services.is_empty());
         assert!(cfg.services.iter().all(|s| !s.metrics.is_empty()));
+        // Its schedule entries point at scenario files that exist (tests run in the crate root).
+        let cfg = Config::load(Path::new("gameday.example.yaml")).expect("loads from disk");
+        assert!(!cfg.schedule.is_empty());
+        let missing = cfg.missing_schedule_scenarios();
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+
+    #[test]
+    fn a_schedule_entry_with_a_missing_scenario_file_is_located() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("gameday.yaml");
+        let text = "schedule:\n  - name: ok\n    cron: \"0 10 * * TUE\"\n  - name: weekly\n    cron: \"0 10 * * TUE\"\n    scenario: scenarios/nowhere.yaml\n";
+        std::fs::write(&path, text).expect("write");
+        let cfg = Config::load(&path).expect("valid config");
+        let missing = cfg.missing_schedule_scenarios();
+        assert_eq!(missing.len(), 1);
+        let message = missing[0].to_string();
+        assert!(
+            message.starts_with(&format!("{}:6:5: schedule[1].scenario:", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("entry `weekly`"), "{message}");
+        assert!(
+            message.contains("scenarios/nowhere.yaml does not exist"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -95,15 +95,19 @@ fn aws_fix(endpoint: Option<&str>, permission: &str) -> String {
 
 /// Runs every check and returns the checklist (config first).
 pub async fn check_setup(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check> {
-    check_setup_with(config, aws, None).await
+    check_setup_with(config, aws, None, false).await
 }
 
 /// [`check_setup`], plus — with a scenario file — the FIS experiment role checked against exactly the
 /// permissions its planned actions need.
+///
+/// With `skip_kube` the cluster checks (`kubernetes`, `k8s-rbac`) are skipped and say so, as
+/// `run --skip-kube` skips them (e.g. on the local emulator, where no cluster exists).
 pub async fn check_setup_with(
     config: Result<&Config, String>,
     aws: &AwsOptions,
     scenario: Option<&crate::plan::GameDayScenario>,
+    skip_kube: bool,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
     let cfg = match config {
@@ -144,6 +148,7 @@ pub async fn check_setup_with(
                     "add it to policy.allowed_environments (production also needs allow_production and --allow-production)",
                 )
             });
+            checks.push(schedule_check(cfg));
             Some(cfg)
         }
         Err(message) => {
@@ -178,13 +183,48 @@ pub async fn check_setup_with(
         checks.extend(aws_checks(clients, cfg).await);
         checks.push(fis_role_check(clients, cfg, scenario).await);
     }
-    let (kube, llm) = tokio::join!(kube_check(cfg), llm_check(cfg));
+    let kube = async {
+        if skip_kube {
+            Check::skip("kubernetes", "skipped (--skip-kube)")
+        } else {
+            kube_check(cfg).await
+        }
+    };
+    let (kube, llm) = tokio::join!(kube, llm_check(cfg));
     checks.push(kube);
     checks.push(llm);
     if let Some(g) = scenario {
-        checks.extend(rbac_checks(g).await);
+        if skip_kube {
+            checks.push(Check::skip("k8s-rbac", "skipped (--skip-kube)"));
+        } else {
+            checks.extend(rbac_checks(g).await);
+        }
     }
     checks
+}
+
+/// Every schedule entry's scenario file exists (`schedule` refuses the config otherwise).
+fn schedule_check(cfg: &Config) -> Check {
+    if cfg.schedule.is_empty() {
+        return Check::skip("schedule", "no schedule entries");
+    }
+    let missing = cfg.missing_schedule_scenarios();
+    if missing.is_empty() {
+        return Check::ok(
+            "schedule",
+            format!(
+                "{} entr{}, every scenario file present",
+                cfg.schedule.len(),
+                if cfg.schedule.len() == 1 { "y" } else { "ies" }
+            ),
+        );
+    }
+    let detail: Vec<String> = missing.iter().map(ToString::to_string).collect();
+    Check::fail(
+        "schedule",
+        detail.join("; "),
+        "plan the scenario (`gameday plan`), fix the path, or remove `scenario` to plan fresh",
+    )
 }
 
 /// Whether a named profile exists in the shared AWS config or credentials file: the SDK
@@ -481,6 +521,9 @@ async fn kube_check(cfg: Option<&Config>) -> Check {
     if clusters.is_empty() {
         return Check::skip("kubernetes", "no cluster configured");
     }
+    if let Some(missing) = missing_kubeconfig() {
+        return Check::fail("kubernetes", missing, KUBE_FIX);
+    }
     let res = timed(
         "kubernetes",
         crate::provider::kube::probe_api_server(Duration::from_secs(5), Duration::from_secs(10)),
@@ -494,12 +537,43 @@ async fn kube_check(cfg: Option<&Config>) -> Check {
                 clusters.join(", ")
             ),
         ),
-        Ok(Err(e)) => Check::fail(
-            "kubernetes",
-            e,
-            "point KUBECONFIG (or ~/.kube/config) at the cluster: `aws eks update-kubeconfig --name <cluster>`",
-        ),
+        Ok(Err(e)) => Check::fail("kubernetes", e, KUBE_FIX),
         Err(check) => check,
+    }
+}
+
+const KUBE_FIX: &str = "point KUBECONFIG (or ~/.kube/config) at the cluster: `aws eks update-kubeconfig --name <cluster>`; or pass --skip-kube to check everything else";
+
+/// Why no kubeconfig can be found, when none can: `KUBECONFIG` unset (or naming no file that
+/// exists), no `~/.kube/config` and not inside a cluster. Said in gameday's words, since the
+/// client library's own error is a long chain with every path in debug quotes.
+fn missing_kubeconfig() -> Option<String> {
+    if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+        return None;
+    }
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(list) => {
+            let paths: Vec<std::path::PathBuf> = std::env::split_paths(&list).collect();
+            (!paths.iter().any(|p| p.is_file())).then(|| {
+                let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                format!(
+                    "no kubeconfig: KUBECONFIG names {}, which does not exist",
+                    shown.join(", ")
+                )
+            })
+        }
+        None => {
+            let default = std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".kube").join("config"));
+            match default {
+                Some(p) if p.is_file() => None,
+                Some(p) => Some(format!(
+                    "no kubeconfig: KUBECONFIG is not set and {} does not exist",
+                    p.display()
+                )),
+                None => Some("no kubeconfig: neither KUBECONFIG nor HOME is set".to_owned()),
+            }
+        }
     }
 }
 

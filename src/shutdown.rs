@@ -89,6 +89,16 @@ pub fn second_signal_exit_code() -> i32 {
     }
 }
 
+/// What the first signal does, as logged: only a process with an experiment in flight has one
+/// to stop (and a journal to save); any other (the demo workload, `mine`, …) just shuts down.
+fn first_signal_note(in_flight: bool) -> &'static str {
+    if in_flight {
+        "signal received: stopping experiments and saving the journal (signal again to exit at once)"
+    } else {
+        "signal received: shutting down (signal again to exit at once)"
+    }
+}
+
 /// The process's shutdown handle.
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {
@@ -146,10 +156,7 @@ impl Shutdown {
                     };
                     seen += 1;
                     if seen == 1 {
-                        tracing::warn!(
-                            ?reason,
-                            "signal received: stopping experiments and saving the journal (signal again to exit at once)"
-                        );
+                        tracing::warn!(?reason, "{}", first_signal_note(experiments_in_flight()));
                         this.cancel(reason);
                     } else {
                         let code = second_signal_exit_code();
@@ -194,6 +201,16 @@ impl Shutdown {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_signal_promises_a_stop_only_with_an_experiment_in_flight() {
+        assert!(first_signal_note(true).contains("stopping experiments"));
+        let idle = first_signal_note(false);
+        assert!(
+            !idle.contains("experiment") && !idle.contains("journal"),
+            "{idle}"
+        );
+    }
 
     #[test]
     fn most_severe_reason_wins() {

@@ -577,6 +577,10 @@ pub struct DoctorArgs {
     /// actions need (scenarios/NAME.yaml).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// Skip the cluster checks (kubernetes, k8s-rbac), as `run --skip-kube` does, e.g. on the
+    /// local emulator where no cluster exists.
+    #[arg(long)]
+    pub skip_kube: bool,
 }
 
 /// Text or JSON output.

@@ -23,6 +23,7 @@ pub(super) async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> 
         cfg.as_ref().map_err(|e| crate::doctor::error_chain(e)),
         &aws,
         scenario.as_ref(),
+        args.skip_kube,
     )
     .await;
     match args.format {

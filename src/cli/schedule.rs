@@ -39,6 +39,10 @@ pub(super) async fn schedule(
     shutdown: &Shutdown,
 ) -> Result<i32, Error> {
     let cfg = cli.load_config()?;
+    // An entry whose scenario file is missing would only fail at its fire time.
+    if let Some(missing) = cfg.missing_schedule_scenarios().into_iter().next() {
+        return Err(missing.into());
+    }
     match &args.command {
         ScheduleCommand::List(a) => {
             print!(

@@ -30,14 +30,19 @@ pub struct Policy {
     pub max_total_duration: IsoDuration,
 }
 
+/// The default opt-in label: a key, so each service's pods opt in with their own value.
+const DEFAULT_OPT_IN_LABEL: &str = "chaos-experiment";
+
 impl Default for Policy {
-    /// Staging only, opt-in label `chaos-experiment=enabled`, at most COUNT(5), PERCENT(25),
-    /// 2 parallel actions and 1 hour per stage (the defaults the README documents).
+    /// Staging only, opt-in label key `chaos-experiment` (any value: `gameday plan` selects
+    /// `chaos-experiment=<service>`, so what it plans passes the default policy), at most
+    /// COUNT(5), PERCENT(25), 2 parallel actions and 1 hour per stage (the defaults the README
+    /// documents).
     fn default() -> Self {
         Self {
             allowed_environments: vec!["staging".to_owned()],
             allow_production: false,
-            opt_in_label: Some("chaos-experiment=enabled".to_owned()),
+            opt_in_label: Some(DEFAULT_OPT_IN_LABEL.to_owned()),
             allowed_namespaces: Vec::new(),
             max_count: 5,
             max_percent: 25,

@@ -292,7 +292,9 @@ pub fn plan(
 /// - `scenarios/<name>.yaml`: the scenario file (the source for `run`);
 /// - `scenarios/<name>/<scenario>.<stage>.json`: one `CreateExperimentTemplate` request per stage;
 /// - `scenarios/<name>/brief.md`: the pre-GameDay brief;
-/// - `scenarios/<name>/cloudformation.json`, `scenarios/<name>/gameday.tf`: the exports asked for.
+/// - `scenarios/<name>/exports/cloudformation.json`, `scenarios/<name>/exports/gameday.tf`: the
+///   exports asked for, in their own directory so that a glob of the stage templates
+///   (`scenarios/<name>/*.json`, e.g. for `gameday lint`) never catches them.
 ///
 /// # Errors
 ///
@@ -319,10 +321,16 @@ pub fn plan_files(
     }
     files.push((own.join("brief.md"), render_brief(gameday)?));
     for format in exports {
-        files.push((own.join(format.file_name()), export(gameday, *format)?));
+        files.push((
+            own.join(EXPORTS_DIR).join(format.file_name()),
+            export(gameday, *format)?,
+        ));
     }
     Ok(files)
 }
+
+/// The subdirectory of `scenarios/<name>/` the exports go to.
+const EXPORTS_DIR: &str = "exports";
 
 fn catalogue_quota() -> usize {
     catalogue().quotas.max_stop_conditions
@@ -975,7 +983,22 @@ pub(crate) mod tests {
         );
         assert_eq!(paths.len(), 1 + 12 + 1 + 2);
         assert!(paths.contains(&"scenarios/gameday-2026-11/brief.md".to_owned()));
-        assert!(paths.contains(&"scenarios/gameday-2026-11/gameday.tf".to_owned()));
+        assert!(paths.contains(&"scenarios/gameday-2026-11/exports/gameday.tf".to_owned()));
+        assert!(
+            paths.contains(&"scenarios/gameday-2026-11/exports/cloudformation.json".to_owned())
+        );
+        // A glob of the stage templates (`scenarios/<name>/*.json`) catches no export.
+        let own = std::path::Path::new("scenarios/gameday-2026-11");
+        for (path, text) in &files {
+            if path.parent() == Some(own) && path.extension().is_some_and(|e| e == "json") {
+                assert!(
+                    text.contains("\"stopConditions\"")
+                        && !text.contains("AWSTemplateFormatVersion"),
+                    "{} is not a stage template",
+                    path.display()
+                );
+            }
+        }
         // The scenario file with its header comment loads back to the same GameDay.
         let back = load_scenario(&files[0].0, &files[0].1).expect("loads");
         assert_eq!(back, g);
@@ -1020,7 +1043,10 @@ pub(crate) mod tests {
     #[test]
     fn a_key_value_opt_in_label_shared_by_two_services_is_refused() {
         let mut config = config();
-        config.policy = Policy::default();
+        config.policy = Policy {
+            opt_in_label: Some("chaos-experiment=enabled".to_owned()),
+            ..Policy::default()
+        };
         let err = plan(&incidents(), &hypotheses(), &config, &options()).expect_err("ambiguous");
         match err {
             PlanError::Unplannable {

@@ -992,8 +992,30 @@ fn config_error(target: &str, e: impl std::error::Error + Send + Sync + 'static)
     ProviderError::KubeConfig {
         target: target.to_owned(),
         message: "the kubeconfig or in-cluster configuration could not be loaded".to_owned(),
-        source: Some(Box::new(e)),
+        source: Some(Box::new(PlainPaths(Box::new(e)))),
     }
+}
+
+/// A kube-rs configuration error shown with plain paths: kube-rs formats paths with `{:?}`
+/// inside quotes (`failed to read kubeconfig from '"/root/.kube/config"'`).
+#[derive(Debug)]
+struct PlainPaths(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl std::fmt::Display for PlainPaths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&plain_paths(&self.0.to_string()))
+    }
+}
+
+impl std::error::Error for PlainPaths {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// `'"/a/b"'` → `/a/b`: the debug-quoted paths of kube-rs's messages, shown plainly.
+fn plain_paths(text: &str) -> String {
+    text.replace("'\"", "").replace("\"'", "")
 }
 
 fn api_status(e: &kube::Error) -> Option<u16> {
@@ -1323,6 +1345,18 @@ fn cluster_event(e: Event) -> Option<ClusterEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_kubeconfig_is_named_without_debug_quotes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("no-such-kubeconfig");
+        let Err(e) = KubeCluster::for_eks_cluster_from_file(&path, "staging-eks").await else {
+            panic!("a missing kubeconfig cannot load");
+        };
+        let text = crate::error::error_chain(&e);
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(!text.contains('"'), "{text}");
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -402,6 +402,8 @@ fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 struct Canvas {
     out: String,
     boxes: Vec<TextBox>,
+    /// Where the data is drawn (datapoints and the guard line): labels avoid it when they can.
+    marks: Vec<TextBox>,
 }
 
 impl Canvas {
@@ -416,7 +418,9 @@ impl Canvas {
     }
 
     /// Places `text` at the first candidate `(x, y, anchor)` whose box is inside the area
-    /// `(x0, y0, x1, y1)` and collides with no text placed before; skips it when none fits.
+    /// `(x0, y0, x1, y1)` and collides with no text placed before and no data; failing that, at
+    /// the first one clear of text only (a label over the line beats no label); skips it when
+    /// none fits.
     fn label(
         &mut self,
         text: &str,
@@ -424,16 +428,42 @@ impl Canvas {
         area: (f64, f64, f64, f64),
         extra: &str,
     ) -> bool {
-        for &(x, y, anchor) in candidates {
-            let b = TextBox::of(text, x, y, anchor, FONT);
-            if b.inside(area.0, area.1, area.2, area.3)
-                && !self.boxes.iter().any(|o| o.overlaps(&b))
-            {
-                self.text(text, x, y, anchor, FONT, extra);
-                return true;
+        let extra = format!(r#" class="label"{extra}"#);
+        for avoid_data in [true, false] {
+            for &(x, y, anchor) in candidates {
+                let b = TextBox::of(text, x, y, anchor, FONT);
+                if b.inside(area.0, area.1, area.2, area.3)
+                    && !self.boxes.iter().any(|o| o.overlaps(&b))
+                    && !(avoid_data && self.marks.iter().any(|o| o.overlaps(&b)))
+                {
+                    self.text(text, x, y, anchor, FONT, &extra);
+                    return true;
+                }
             }
         }
         false
+    }
+
+    /// Records the data drawn through `pts` (screen coordinates): a box around each point and
+    /// along each segment, every few pixels.
+    fn mark_line(&mut self, pts: &[(f64, f64)]) {
+        const R: f64 = 4.0;
+        let dot = |x: f64, y: f64| TextBox {
+            x0: x - R,
+            y0: y - R,
+            x1: x + R,
+            y1: y + R,
+        };
+        for (i, &(x, y)) in pts.iter().enumerate() {
+            self.marks.push(dot(x, y));
+            if let Some(&(nx, ny)) = pts.get(i + 1) {
+                let steps = ((nx - x).hypot(ny - y) / R).ceil().max(1.0) as usize;
+                for k in 1..steps {
+                    let f = k as f64 / steps as f64;
+                    self.marks.push(dot(x + (nx - x) * f, y + (ny - y) * f));
+                }
+            }
+        }
     }
 }
 
@@ -491,6 +521,7 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
     let mut c = Canvas {
         out: String::with_capacity(4096 + 24 * (s.baseline.len() + s.guard.len())),
         boxes: Vec::new(),
+        marks: Vec::new(),
     };
     let _ = write!(
         c.out,
@@ -501,13 +532,14 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
         escape(s.title)
     );
     let title = fit(s.title, WIDTH - 24.0, TITLE_FONT);
+    // The only text that may be shortened (the full title is the SVG's <title>).
     c.text(
         &title,
         12.0,
         TITLE_Y,
         "start",
         TITLE_FONT,
-        r#" font-weight="bold""#,
+        r#" class="title" font-weight="bold""#,
     );
 
     // Horizontal layout: a narrow baseline panel, then the fault and recovery panel.
@@ -699,6 +731,7 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
         );
         let pts: Vec<(f64, f64)> = s.baseline.iter().map(|p| (x(p.0), y(p.1))).collect();
         line(&mut c, "baseline", C_BASELINE, &pts);
+        c.mark_line(&pts);
         let mid = (panel.0 + panel.1) / 2.0;
         let width = panel.1 - panel.0;
         // Whole minutes: the window is minutes long, and a shorter caption fits the panel.
@@ -765,11 +798,19 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
             }
             t += step;
         }
-        c.text(
-            &format!(
+        let caption = match axis {
+            Axis::Clock => format!(
                 "time (UTC), fault and recovery; ticks every {}",
                 super::format::secs(u64::try_from(step).unwrap_or(1))
             ),
+            // A trend has runs, not a fault; its step is whole days.
+            Axis::Date => match step / 86_400 {
+                1 => "date of the run (UTC); ticks every day".to_owned(),
+                days => format!("date of the run (UTC); ticks every {days} days"),
+            },
+        };
+        c.text(
+            &caption,
             (panel.0 + panel.1) / 2.0,
             caption_y,
             "middle",
@@ -778,6 +819,7 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
         );
         let pts: Vec<(f64, f64)> = s.guard.iter().map(|p| (x(p.0), y(p.1))).collect();
         line(&mut c, "guard", C_GUARD, &pts);
+        c.mark_line(&pts);
         for (t, v, breach) in s.guard {
             let (class, r, colour) = if *breach {
                 ("breach", 4.0, C_ABORT)
@@ -936,6 +978,8 @@ mod tests {
             Some(2)
         );
         assert!(svg.contains("1989-12-2"), "dated axis: {svg}");
+        assert!(svg.contains("date of the run (UTC); ticks every "), "{svg}");
+        assert!(!svg.contains("fault"), "a trend has no fault window: {svg}");
         assert!(!svg.contains("class=\"legend\""));
     }
 
@@ -1062,8 +1106,8 @@ mod tests {
         assert_eq!(unit("error_rate"), "");
     }
 
-    /// The estimated box of every `<text>` of a chart, with its text.
-    fn text_boxes(svg: &str) -> Vec<(String, TextBox)> {
+    /// The estimated box of every `<text>` of a chart, with its text and class.
+    fn text_boxes(svg: &str) -> Vec<(String, TextBox, Option<String>)> {
         let doc = roxmltree::Document::parse(svg).expect("well-formed");
         doc.descendants()
             .filter(|n| n.has_tag_name("text"))
@@ -1090,26 +1134,100 @@ mod tests {
                     assert_eq!(args.first(), Some(&-90.0), "only left turns are drawn: {t}");
                     b = b.rotated_left(args[1], args[2]);
                 }
-                (text, b)
+                (text, b, n.attribute("class").map(str::to_owned))
             })
             .collect()
     }
 
-    /// No text leaves the canvas and no two texts overlap.
+    /// With `GAMEDAY_CHART_DUMP=DIR`, the layout test also writes every chart kind it checks to
+    /// DIR as SVG, to be looked at (e.g. `rsvg-convert -o x.png x.svg`).
+    fn dump(name: &str, svg: &str) {
+        if let Some(dir) = std::env::var_os("GAMEDAY_CHART_DUMP") {
+            let file: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{file}.svg")), svg)
+                .expect("write the chart dump");
+        }
+    }
+
+    /// No text leaves the canvas, no two texts overlap, and no text is cut short to fit except
+    /// the title and the axis title (names of any length; the full title is the SVG's
+    /// `<title>`): a caption, tick, legend or label cut with an ellipsis ("until 11:59:11 U…")
+    /// has lost what it was there to say.
     fn assert_layout(name: &str, svg: &str) {
+        dump(name, svg);
         let boxes = text_boxes(svg);
         assert!(!boxes.is_empty(), "{name}: no text");
-        for (t, b) in &boxes {
+        for (t, b, class) in &boxes {
             assert!(
                 b.x0 >= 0.0 && b.y0 >= 0.0 && b.x1 <= WIDTH && b.y1 <= HEIGHT,
                 "{name}: {t:?} leaves the canvas: {b:?}"
             );
+            let may_shorten = matches!(class.as_deref(), Some("title" | "axis-title"));
+            assert!(
+                may_shorten || !t.contains('…'),
+                "{name}: {t:?} is cut short to fit"
+            );
         }
-        for (i, (ta, a)) in boxes.iter().enumerate() {
-            for (tb, b) in &boxes[i + 1..] {
+        for (i, (ta, a, _)) in boxes.iter().enumerate() {
+            for (tb, b, _) in &boxes[i + 1..] {
                 assert!(!a.overlaps(b), "{name}: {ta:?} {a:?} overlaps {tb:?} {b:?}");
             }
         }
+        // Labels in the plot (threshold, fault, recovery) cover no datapoint.
+        let doc = roxmltree::Document::parse(svg).expect("well-formed");
+        for dot in doc.descendants().filter(|n| {
+            n.has_tag_name("circle") && matches!(n.attribute("class"), Some("datapoint" | "breach"))
+        }) {
+            let num = |a: &str| {
+                dot.attribute(a)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .expect(a)
+            };
+            let (cx, cy, r) = (num("cx"), num("cy"), num("r"));
+            let d = TextBox {
+                x0: cx - r,
+                y0: cy - r,
+                x1: cx + r,
+                y1: cy + r,
+            };
+            for (t, b, class) in &boxes {
+                assert!(
+                    class.as_deref() != Some("label") || !b.overlaps(&d),
+                    "{name}: label {t:?} {b:?} covers the datapoint at ({cx}, {cy})"
+                );
+            }
+        }
+    }
+
+    /// The layout check fails on each defect it is there for: a caption cut short (the
+    /// baseline caption once read "until 11:59:11 U…"), text past the edge, overlapping text.
+    #[test]
+    fn the_layout_check_catches_cut_text_text_off_the_canvas_and_overlaps() {
+        let doc = |body: &str| {
+            format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" font-size="{FONT}">{body}</svg>"#
+            )
+        };
+        let fails =
+            |svg: String| std::panic::catch_unwind(|| assert_layout("probe", &svg)).is_err();
+        let caption = fit("until 11:59:11 UTC", 129.2, FONT);
+        assert!(caption.ends_with('…'), "{caption}");
+        assert!(fails(doc(&format!(
+            r#"<text x="100" y="290" text-anchor="middle">{caption}</text>"#
+        ))));
+        assert!(fails(doc(
+            r#"<text x="740" y="100" text-anchor="start">fault</text>"#
+        )));
+        assert!(fails(doc(
+            r#"<text x="100" y="100">abort above 357 ms</text><text x="110" y="104">fault</text>"#
+        )));
+        // The same texts, whole and apart, pass; a shortened title passes.
+        assert!(!fails(doc(
+            r#"<text x="100" y="290" text-anchor="middle">to 11:59:11 UTC</text><text x="500" y="100">fault</text><text class="title" x="12" y="22">a long ti…</text>"#
+        )));
     }
 
     #[test]
@@ -1299,6 +1417,26 @@ mod tests {
         ];
         for (name, series) in &kinds {
             assert_layout(name, &draw(series));
+        }
+        // The trends of `gameday history` (score and recovery time over runs).
+        let day = 86_400;
+        let d0 = 20 * 365 * day;
+        let weekly: Vec<(i64, f64)> = (0..52)
+            .map(|i| (d0 + i * 7 * day, 40.0 + (i % 5) as f64 * 12.5))
+            .collect();
+        for (name, points) in [
+            ("trend of one run", vec![(d0, 80.0)]),
+            ("trend of two runs", vec![(d0, 40.0), (d0 + 7 * day, 55.0)]),
+            ("trend of a year of weekly runs", weekly),
+        ] {
+            assert_layout(
+                &format!("score {name}"),
+                &trend_chart("resilience score — checkout", "score", &points),
+            );
+            assert_layout(
+                &format!("recovery {name}"),
+                &trend_chart("recovery time — checkout, pod-crash", "seconds", &points),
+            );
         }
         for (name, b) in [
             ("all passed", crate::report::fixtures::all_passed()),

@@ -14,6 +14,55 @@ fn help_lists_the_commands() {
     insta::assert_snapshot!("help", text);
 }
 
+/// `run --help`: the exit codes in its summary (2 included), and the global flags under their
+/// own heading after the command's own, not mixed into them.
+#[test]
+fn run_help_names_every_exit_code_and_keeps_global_flags_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gameday(dir.path())
+        .args(["run", "--help"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let summary = text
+        .split("\n\n")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for code in [
+        "Exit 0",
+        "2 a usage or config error",
+        "3 a",
+        "4 aborted",
+        "5 a stop failed",
+    ] {
+        assert!(summary.contains(code), "{code}: {summary}");
+    }
+    let global = text
+        .find("\nGlobal options:\n")
+        .expect("a Global options heading");
+    let own = text
+        .find("\nOptions:\n")
+        .expect("the command's own options");
+    assert!(own < global, "{text}");
+    for flag in [
+        "--config <FILE>",
+        "--profile <NAME>",
+        "--region <REGION>",
+        "--log-format",
+    ] {
+        let at = text.find(flag).expect(flag);
+        assert!(
+            at > global,
+            "{flag} is listed among run's own options: {text}"
+        );
+    }
+    assert!(text.find("--skip-kube").expect("--skip-kube") < global);
+    insta::assert_snapshot!("run_help", text);
+}
+
 #[test]
 fn version_prints() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,6 +169,63 @@ fn doctor_is_red_with_nothing_listening() {
         .stdout(predicate::str::contains("FAIL  credentials"))
         .stdout(predicate::str::contains("FAIL  fis"))
         .stdout(predicate::str::contains("scripts/local-aws start"));
+}
+
+/// Without any region, the region is the first and only AWS complaint: no instance-metadata
+/// warnings before it (off EC2 the metadata probe fails quietly within a second or two).
+#[test]
+fn doctor_without_a_region_says_so_without_metadata_warnings() {
+    let dir = dir_with_config("environment: staging\n");
+    let out = gameday(dir.path())
+        .arg("doctor")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("IMDS"), "{stderr}");
+    // On an EC2 instance the metadata service may answer with a region; anywhere else:
+    if stdout.contains("FAIL  aws") {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stdout.contains("set a region (--region, aws.region or AWS_REGION)"),
+            "{stdout}"
+        );
+    }
+}
+
+/// A configured cluster without a kubeconfig: a plain message (no debug-quoted path), a fix
+/// that names `--skip-kube`, and `--skip-kube` skipping the check.
+#[test]
+fn doctor_names_a_missing_kubeconfig_plainly_and_skip_kube_skips_it() {
+    let dir = dir_with_config(
+        "environment: staging\nservices:\n  - name: checkout\n    cluster: staging-eks\n    namespace: shop\n    selector: app=checkout\n",
+    );
+    let doctor = |extra: &[&str]| {
+        let out = gameday(dir.path())
+            .args(["doctor", "--endpoint-url", "http://127.0.0.1:9"])
+            .args(extra)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = doctor(&[]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("FAIL  kubernetes"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("no kubeconfig: KUBECONFIG names"), "{line}");
+    assert!(!line.contains('"'), "{line}");
+    assert!(text.contains("--skip-kube"), "{text}");
+    let skipped = doctor(&["--skip-kube"]);
+    assert!(
+        skipped.contains("skip  kubernetes   skipped (--skip-kube)"),
+        "{skipped}"
+    );
 }
 
 fn fixture(name: &str) -> std::path::PathBuf {

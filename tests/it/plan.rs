@@ -91,15 +91,20 @@ async fn plan_on_the_simulated_environment_lints_clean_and_fis_accepts_it() {
             .success()
             .stdout(predicate::str::contains("scenarios/rehearsal.yaml"))
             .stdout(predicate::str::contains("brief.md"));
+        // What `scenarios/rehearsal/*.json` matches: the stage templates only, since the exports
+        // have their own directory (the lint below runs on all of them).
         let stage_files: Vec<std::path::PathBuf> = std::fs::read_dir(d.join("scenarios/rehearsal"))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.extension().is_some_and(|e| e == "json")
-                    && p.file_name().is_some_and(|n| n != "cloudformation.json")
-            })
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect();
         assert!(!stage_files.is_empty(), "stage templates written");
+        for export in ["cloudformation.json", "gameday.tf"] {
+            assert!(
+                d.join("scenarios/rehearsal/exports").join(export).is_file(),
+                "{export} written under exports/"
+            );
+        }
         // Every fault class with a real FIS action is planned from the seeded history.
         let yaml = std::fs::read_to_string(d.join("scenarios/rehearsal.yaml")).unwrap();
         let gameday = gameday::plan::load_scenario(std::path::Path::new("rehearsal.yaml"), &yaml)
@@ -307,8 +312,10 @@ async fn iam_role_from_the_export_turns_doctor_green(dir: &tempfile::TempDir) {
                 assert!(root.join("iam").join(f).exists(), "{f}");
             }
             let export: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(root.join("scenarios/rehearsal/cloudformation.json"))
-                    .expect("plan --export cloudformation wrote it"),
+                &std::fs::read_to_string(
+                    root.join("scenarios/rehearsal/exports/cloudformation.json"),
+                )
+                .expect("plan --export cloudformation wrote it"),
             )
             .expect("the export is JSON");
             (doctor(), export)

@@ -55,6 +55,26 @@ fn history(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 #[test]
+fn schedule_refuses_an_entry_whose_scenario_file_is_missing_at_its_location() {
+    // The config without the scenario file next to it.
+    let dir = dir_with_config(CONFIG);
+    for sub in [
+        &["list"][..],
+        &["export", "--kubernetes", "--out", "k8s"][..],
+    ] {
+        gameday(dir.path())
+            .arg("schedule")
+            .args(sub)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(
+                "gameday.yaml:6:5: schedule[0].scenario: entry `weekly`: scenario file \
+                 scenarios/checkout-example.yaml does not exist",
+            ));
+    }
+}
+
+#[test]
 fn schedule_list_prints_the_next_five_fire_times_local_and_utc() {
     let dir = workspace();
     let out = gameday(dir.path())

@@ -192,9 +192,13 @@ pub async fn sdk_config(opts: &AwsOptions) -> (aws_config::SdkConfig, Option<Str
                 .filter(|s| !s.is_empty())
         })
         .or_else(|| emulator.then(|| EMULATOR_REGION.to_owned()));
-    if let Some(region) = &region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
+    let region = match region {
+        Some(region) => Some(aws_config::Region::new(region)),
+        None => discovered_region(opts.profile.as_deref()).await,
+    };
+    // Always set, even to none: the loader's own chain would probe IMDS again, loudly.
+    let region_missing = region.is_none();
+    loader = loader.region(region);
     if emulator && opts.profile.is_none() && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         loader = loader.credentials_provider(Credentials::new(
             "gameday-emulator",
@@ -204,7 +208,44 @@ pub async fn sdk_config(opts: &AwsOptions) -> (aws_config::SdkConfig, Option<Str
             "gameday-emulator",
         ));
     }
-    (loader.load().await, endpoint)
+    // Without a region the loader's own providers (credentials, tokens) look for one on IMDS
+    // again, each with a long warning; the caller's "no region" error is the one that matters.
+    let sdk = if region_missing {
+        use tracing::instrument::WithSubscriber as _;
+        loader
+            .load()
+            .with_subscriber(tracing::subscriber::NoSubscriber::default())
+            .await
+    } else {
+        loader.load().await
+    };
+    (sdk, endpoint)
+}
+
+/// The region from the shared config file's profile, else from the instance metadata service
+/// (on EC2). Off EC2 the metadata probe fails after a second, quietly: the SDK would log a long
+/// warning for each attempt before the one error that matters, "no region".
+async fn discovered_region(profile: Option<&str>) -> Option<aws_config::Region> {
+    use aws_config::meta::region::ProvideRegion as _;
+    use tracing::instrument::WithSubscriber as _;
+    let mut from_profile = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(profile) = profile {
+        from_profile = from_profile.profile_name(profile);
+    }
+    if let Some(region) = from_profile.build().region().await {
+        return Some(region);
+    }
+    let imds = aws_config::imds::Client::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .read_timeout(Duration::from_secs(1))
+        .max_attempts(1)
+        .build();
+    aws_config::imds::region::ImdsRegionProvider::builder()
+        .imds_client(imds)
+        .build()
+        .region()
+        .with_subscriber(tracing::subscriber::NoSubscriber::default())
+        .await
 }
 
 /// Converts an SDK error into a [`ProviderError::Call`], keeping the service's error code.
