@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gameday::run::journal::{Entry, read_journal};
+use gameday::model::journal::read_journal;
+use gameday::model::record::Entry;
 
 use crate::support::{demo_emulator, gameday, repo};
 
