@@ -87,6 +87,18 @@ fn report_with_a_real_local_model_drafts_or_falls_back_saying_why() {
                 md.contains(&format!("_AI-drafted by `{model}`")),
                 "drafted sections are marked:\n{md}"
             );
+            // A draft used in place of the rule-based text must speak of this run: the summary
+            // names a service it exercised, and the guard's stop of payments is still a finding.
+            let summary_text = section("## Executive summary");
+            assert!(
+                summary_text.contains("checkout") || summary_text.contains("payments"),
+                "the drafted summary names no service of the run:\n{summary_text}"
+            );
+            let findings = section("## Findings");
+            assert!(
+                findings.contains("payments"),
+                "the drafted findings lost the guard's stop of payments:\n{findings}"
+            );
         }
         Some(false) => {
             // The fallback says why, naming the model, and uses the rule-based text.
