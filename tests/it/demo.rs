@@ -1,6 +1,9 @@
 //! The quick start (issue 9, acceptance 2): `scripts/demo` itself — seed, mine, derive, plan,
 //! the simulated workload and `gameday run` — on an emulator of its own, with a shorter history
-//! and shorter FIS experiment states; then what the run left on disk.
+//! and shorter FIS experiment states; then what the run left on disk. Then the learning loop
+//! over those recorded runs (issue 18, acceptance 2 and 3): the next `gameday plan` ranks the
+//! class the run passed below an unverified one and the class it failed first, and the quick
+//! start run a second time shows a two-run history and "Since last time" in its post-mortem.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -9,7 +12,7 @@ use std::time::{Duration, Instant};
 use gameday::model::journal::read_journal;
 use gameday::model::record::Entry;
 
-use crate::support::{demo_emulator, repo};
+use crate::support::{demo_emulator, gameday, repo};
 
 /// Longest the demo may take here before the test gives up on it.
 const DEMO_TIMEOUT: Duration = Duration::from_secs(480);
@@ -65,17 +68,25 @@ fn run_demo(dir: &Path, run_id: &str) -> (Option<i32>, String, String) {
 fn the_quick_start_runs_a_gameday_where_checkout_passes_and_the_guard_stops_payments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run_id = "demo-ci";
+    first_run(dir.path(), run_id);
+    // Issue 18, acceptance 2: the next plan reads the recorded run.
+    next_plan_ranks_by_the_recorded_run(dir.path());
+    // Issue 18, acceptance 3: the quick start a second time.
+    second_run(dir.path(), run_id, "demo-ci-2");
+}
+
+/// The first quick start: checkout passes every stage, the guard stops payments.
+fn first_run(dir: &Path, run_id: &str) {
     let started = Instant::now();
-    let (code, stdout, stderr) = run_demo(dir.path(), run_id);
-    let workload_log =
-        std::fs::read_to_string(dir.path().join("demo/workload.log")).unwrap_or_default();
+    let (code, stdout, stderr) = run_demo(dir, run_id);
+    let workload_log = std::fs::read_to_string(dir.join("demo/workload.log")).unwrap_or_default();
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}\nworkload:\n{workload_log}");
     assert_eq!(code, Some(0), "scripts/demo failed or timed out\n{context}");
     eprintln!("scripts/demo took {} s", started.elapsed().as_secs());
     // The run itself ended with exit 4 (aborted), which the script accepts as the demo's outcome.
     assert!(stdout.contains("run exit code: 4"), "{context}");
 
-    let run_dir = dir.path().join("reports").join(run_id);
+    let run_dir = dir.join("reports").join(run_id);
     let entries = read_journal(&run_dir.join("journal.jsonl"))
         .expect("the run's journal")
         .entries;
@@ -179,4 +190,187 @@ fn the_quick_start_runs_a_gameday_where_checkout_passes_and_the_guard_stops_paym
             );
         }
     }
+}
+
+/// The planned scenarios of a scenario file, per service in planned order: (class, why chosen).
+fn planned(path: &Path) -> Vec<(String, String, String)> {
+    let yaml = std::fs::read_to_string(path).expect("planned scenario file");
+    let g = gameday::plan::load_scenario(path, &yaml).expect("the planned file loads");
+    g.scenarios
+        .iter()
+        .map(|s| {
+            (
+                s.service.clone(),
+                s.fault_class.clone(),
+                s.why.chosen_because.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn classes_of<'a>(plan: &'a [(String, String, String)], service: &str) -> Vec<&'a str> {
+    plan.iter()
+        .filter(|(s, _, _)| s == service)
+        .map(|(_, c, _)| c.as_str())
+        .collect()
+}
+
+/// `gameday plan` of every class for checkout and payments, from the first run's catalogue and
+/// hypotheses, reading the journals under `reports_dir`.
+fn plan_all(dir: &Path, reports_dir: &str, out_dir: &str) -> Vec<(String, String, String)> {
+    let out = gameday(dir)
+        .env("GAMEDAY_CONFIG", dir.join("demo/gameday.yaml"))
+        .args([
+            "-q", "plan", "--name", "ranking", "--owner", "sre-team", "--top", "20",
+        ])
+        .args(["--service", "checkout", "--service", "payments"])
+        .args(["--incidents", "demo/incidents.json"])
+        .args(["--hypotheses", "demo/hypotheses-checkout.json"])
+        .args(["--hypotheses", "demo/hypotheses-payments.json"])
+        .args(["--reports-dir", reports_dir, "--out-dir", out_dir])
+        .output()
+        .expect("gameday plan runs");
+    assert!(
+        out.status.success(),
+        "plan failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    planned(&dir.join(out_dir).join("scenarios/ranking.yaml"))
+}
+
+/// After the recorded run (checkout passed memory-exhaustion, payments was aborted in it), the
+/// next plan ranks checkout's class below the classes no run has verified, and payments' first;
+/// without the history (an empty reports directory) the catalogue's own order stands.
+fn next_plan_ranks_by_the_recorded_run(dir: &Path) {
+    const CLASS: &str = "memory-exhaustion";
+    std::fs::create_dir_all(dir.join("no-runs")).expect("empty reports dir");
+    let before = plan_all(dir, "no-runs", "plan-without-history");
+    let after = plan_all(dir, "reports", "plan-after-run");
+    let context = format!("without history: {before:#?}\nafter the run: {after:#?}");
+
+    // The catalogue alone ranks memory-exhaustion first for both (the demo planned it with
+    // --top 1), so any change below comes from the recorded run.
+    assert_eq!(
+        classes_of(&before, "checkout").first(),
+        Some(&CLASS),
+        "{context}"
+    );
+    assert_eq!(
+        classes_of(&before, "payments").first(),
+        Some(&CLASS),
+        "{context}"
+    );
+
+    // Passed: below every class a run has not verified (it is planned last).
+    let checkout = classes_of(&after, "checkout");
+    assert!(checkout.len() >= 2, "{context}");
+    assert_eq!(checkout.last(), Some(&CLASS), "{context}");
+    for (service, class, why) in after.iter().filter(|(s, _, _)| s == "checkout") {
+        if class == CLASS {
+            assert!(
+                why.starts_with("already verified"),
+                "{service} {class}: {why}"
+            );
+        } else {
+            assert!(
+                why.starts_with("never exercised") || why.starts_with("unverified"),
+                "{service} {class}: {why}"
+            );
+        }
+    }
+    // Failed (aborted by the guard): ranked first, saying why.
+    let payments: Vec<&(String, String, String)> =
+        after.iter().filter(|(s, _, _)| s == "payments").collect();
+    assert_eq!(payments[0].1, CLASS, "{context}");
+    assert!(
+        payments[0].2.starts_with("ranked first"),
+        "{}",
+        payments[0].2
+    );
+}
+
+/// The quick start a second time, on the same reports directory: `gameday history` shows both
+/// runs, and the second post-mortem has "Since last time".
+fn second_run(dir: &Path, first: &str, second: &str) {
+    let (code, stdout, stderr) = run_demo(dir, second);
+    let workload_log = std::fs::read_to_string(dir.join("demo/workload.log")).unwrap_or_default();
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}\nworkload:\n{workload_log}");
+    assert_eq!(code, Some(0), "the second scripts/demo failed\n{context}");
+    // The script closes with `gameday history`: two runs now.
+    assert!(stdout.contains("2 run(s) read"), "{context}");
+
+    // The second GameDay was planned from the first: payments' failed class again, checkout's
+    // verified one replaced by a class no run has verified.
+    let plan = planned(&dir.join("demo/scenarios/rehearsal.yaml"));
+    assert_eq!(
+        classes_of(&plan, "payments"),
+        ["memory-exhaustion"],
+        "{plan:#?}"
+    );
+    let checkout = classes_of(&plan, "checkout");
+    assert_eq!(checkout.len(), 1, "{plan:#?}");
+    assert_ne!(checkout[0], "memory-exhaustion", "{plan:#?}");
+
+    let out = gameday(dir)
+        .args(["history", "--reports-dir", "reports", "--format", "json"])
+        .args(["--state-dir", "none"])
+        .output()
+        .expect("gameday history runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).expect("history JSON");
+    let runs: Vec<&str> = h["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(runs, [first, second], "{h:#}");
+    let record = |service: &str, class: &str| {
+        h["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .find(|r| r["service"] == service && r["class"] == class)
+            .unwrap_or_else(|| panic!("no record for {service} {class}: {h:#}"))
+            .clone()
+    };
+    // payments' class was exercised by both runs; checkout's first class by the first only.
+    assert_eq!(record("payments", "memory-exhaustion")["runs"], 2, "{h:#}");
+    assert_eq!(record("checkout", "memory-exhaustion")["runs"], 1, "{h:#}");
+    assert_eq!(record("checkout", checkout[0])["runs"], 1, "{h:#}");
+
+    let run_dir = dir.join("reports").join(second);
+    let text = std::fs::read_to_string(run_dir.join("postmortem.md")).expect("postmortem.md");
+    let since = text
+        .split("## Since last time")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no \"Since last time\" in the second post-mortem:\n{text}"));
+    let since = since.split("\n## ").next().unwrap_or_default();
+    assert!(
+        since.contains(first),
+        "the section names the previous run: {since}"
+    );
+    assert!(
+        since.contains("checkout") && since.contains("payments"),
+        "{since}"
+    );
+    let first_text = std::fs::read_to_string(dir.join("reports").join(first).join("postmortem.md"))
+        .expect("first postmortem.md");
+    assert!(
+        !first_text.contains("## Since last time"),
+        "nothing before the first run"
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run_dir.join("summary.json")).expect("summary.json"),
+    )
+    .expect("summary.json parses");
+    assert!(
+        summary["resilience"]["since_last_time"].is_object(),
+        "{summary:#}"
+    );
 }

@@ -12,6 +12,7 @@ mod fault_proxy;
 mod history;
 mod hostile;
 mod kube_wire;
+mod llm;
 mod mine;
 mod plan;
 mod run;
