@@ -329,6 +329,12 @@ pub struct HypothesisMetric {
     /// Alarms guarding it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<String>,
+    /// The learned per-point judge (a `steady-state derive` hypothesis): the run guard judges
+    /// every datapoint with it, exactly as `steady-state check` does (seasonal band,
+    /// persistence, sustained rule, re-baselining). Absent: the guard judges each datapoint
+    /// against `abort_lower`/`abort_upper` alone, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<crate::steady_state::MetricHypothesis>,
 }
 
 /// An explicit, human decision to run without stop conditions.
@@ -1265,6 +1271,13 @@ impl Validator<'_> {
                 &format!("{key}.abort_lower"),
                 format!("the bounds are inverted: abort_lower {l} is above abort_upper {u}"),
             ));
+        }
+        if let Some(problem) = h.judge.as_ref().and_then(|j| {
+            crate::steady_state::validate_hypothesis(j)
+                .into_iter()
+                .next()
+        }) {
+            return Err(self.invalid(&format!("{key}.judge.{}", problem.key), problem.message));
         }
         Ok(())
     }

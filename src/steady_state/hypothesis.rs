@@ -282,6 +282,111 @@ pub(crate) struct Assessment {
 }
 
 impl MetricHypothesis {
+    /// A hypothesis with no learned profile that aborts on any datapoint strictly beyond fixed
+    /// bounds (held as SLO bounds, one datapoint of one): what a scenario without a learned
+    /// judge asks of the guard. Judged by the same [`Guard`](super::Guard) as a learned one.
+    pub fn fixed_bounds(
+        metric: &str,
+        direction: Direction,
+        bounds: Bounds,
+        period_secs: i64,
+    ) -> Self {
+        Self {
+            metric: metric.to_owned(),
+            status: Status::Degenerate {
+                reason: "fixed abort bounds, no learned profile".to_owned(),
+            },
+            direction,
+            baseline: None,
+            acceptable_range: Bounds::default(),
+            abort: bounds,
+            k_upper: None,
+            k_lower: None,
+            profile: None,
+            persistence: Persistence {
+                period_secs: period_secs.max(1),
+                datapoints_to_alarm: 1,
+                evaluation_periods: 1,
+            },
+            sustained: None,
+            slo: bounds,
+            rebaseline_after_secs: None,
+            backtest: None,
+            learned_from: LearnedFrom::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The abort rule in one sentence, for journals and reports: persistence, band multipliers,
+    /// the sustained rule, SLO bounds and re-baselining.
+    pub fn rule_text(&self) -> String {
+        let p = &self.persistence;
+        let mut parts = Vec::new();
+        if let Some(profile) = &self.profile {
+            let mut sides = Vec::new();
+            if let (true, Some(k)) = (self.direction.has_upper(), self.k_upper) {
+                sides.push(format!("above centre + {k:.2}·σ⁺"));
+            }
+            if let (true, Some(k)) = (self.direction.has_lower(), self.k_lower) {
+                sides.push(format!("below centre − {k:.2}·σ⁻"));
+            }
+            if !sides.is_empty() {
+                parts.push(format!(
+                    "{} of the last {} datapoints ({} s apart) {} ({} profile)",
+                    p.datapoints_to_alarm,
+                    p.evaluation_periods,
+                    p.period_secs,
+                    sides.join(" or "),
+                    match profile.seasonality {
+                        Seasonality::None => "flat",
+                        Seasonality::Daily => "daily",
+                        Seasonality::Weekly => "weekly",
+                    }
+                ));
+            }
+            if let Some(s) = self.sustained {
+                let k = [
+                    s.k_upper.map(|k| format!("{k:.2}")),
+                    s.k_lower.map(|k| format!("{k:.2}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("/");
+                parts.push(format!(
+                    "{} of the last {} beyond the sustained band (k {k})",
+                    s.datapoints_to_alarm, s.evaluation_periods
+                ));
+            }
+        }
+        let slo = [
+            self.slo.upper.map(|u| format!("above {u}")),
+            self.slo.lower.map(|l| format!("below {l}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
+        if !slo.is_empty() {
+            let what = if self.profile.is_some() {
+                "SLO bound"
+            } else {
+                "bound"
+            };
+            parts.push(format!("any datapoint {} ({what})", slo.join(" or ")));
+        }
+        if parts.is_empty() {
+            return "nothing is guarded".to_owned();
+        }
+        let mut out = format!("abort when {}", parts.join("; or "));
+        if let (Some(secs), true) = (self.rebaseline_after_secs, self.profile.is_some()) {
+            out.push_str(&format!(
+                "; a new level is accepted after {} h of recurring breaches",
+                secs as f64 / 3600.0
+            ));
+        }
+        out
+    }
+
     /// Abort bounds at a timestamp (seasonal where the profile is), clamped to the SLO.
     pub fn bounds_at(&self, ts: i64) -> Bounds {
         self.assess(ts, f64::NAN, Shift::NONE).bounds

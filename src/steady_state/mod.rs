@@ -27,7 +27,7 @@ pub use alarm::{AlarmInputs, MetricIdentity, alarm_inputs, alarm_name, cloudwatc
 pub use derive::{DEFAULT_FALSE_ABORT_TARGET, DEFAULT_WINDOW_SECS, DeriveOptions, derive};
 pub use error::SteadyStateError;
 pub use evaluate::{Evaluation, evaluate};
-pub use guard::{CheckSummary, Guard, Verdict, check, check_with_summary};
+pub use guard::{CheckSummary, Guard, Judgement, Verdict, check, check_with_summary};
 pub use hypothesis::{
     Backtest, Bounds, Direction, LearnedFrom, MetricHypothesis, Persistence, Profile, Seasonality,
     Status, Sustained, TimeRange,
