@@ -2,8 +2,9 @@
 //! `cargo bench --bench miner`).
 //!
 //! The corpus is always the same: 1,000,000 lines taken round-robin from the `Content` column
-//! of the ten Loghub samples in `shared/data/loghub` (line 1 of each set, then line 2 of each,
-//! ...; 20,000 distinct lines, repeated). Modes:
+//! of the ten Loghub samples in the test data's `loghub/` (`$GAMEDAY_DATA_DIR`, else
+//! `../shared/data`; line 1 of each set, then line 2 of each, ...; 20,000 distinct lines,
+//! repeated). Modes:
 //! - default: times `TemplateMiner::add` over the corpus in memory on one thread;
 //! - `--process`: writes the corpus to a file and runs the whole `gameday mine patterns
 //!   --input FILE --emit patterns` process under `/usr/bin/time -v` (one core: the miner is
@@ -16,28 +17,14 @@
 
 use std::hint::black_box;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use gameday::mine::miner::TemplateMiner;
+use gameday::testdata::{self, LOGHUB};
 
 /// Lines in the benchmark corpus.
 const CORPUS_LINES: usize = 1_000_000;
-
-/// The Loghub-2k systems in `shared/data/loghub`.
-const LOGHUB: [&str; 10] = [
-    "HDFS",
-    "Apache",
-    "OpenSSH",
-    "Zookeeper",
-    "BGL",
-    "HPC",
-    "Linux",
-    "Spark",
-    "Windows",
-    "OpenStack",
-];
 
 /// Timed passes over the corpus; the best one is reported.
 const PASSES: usize = 3;
@@ -49,58 +36,12 @@ fn thread_cpu_ns() -> Option<u64> {
     stat.split_whitespace().next()?.parse().ok()
 }
 
-fn data_dir() -> PathBuf {
-    let real = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-    if real.is_dir() {
-        real
-    } else {
-        PathBuf::from("/work/shared/data")
-    }
-}
-
-/// Minimal RFC 4180 reader: quoted fields may hold commas, newlines and doubled quotes.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
 /// The `Content` column of one Loghub structured sample.
 fn contents(name: &str) -> Vec<String> {
-    let path = data_dir().join(format!("loghub/{name}/{name}_2k.log_structured.csv"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let rows = parse_csv(&text);
-    let column = rows[0]
-        .iter()
-        .position(|h| h == "Content")
-        .expect("structured samples have a Content column");
-    rows[1..].iter().map(|r| r[column].clone()).collect()
+    testdata::loghub_columns(name, ["Content"])
+        .into_iter()
+        .map(|[content]| content)
+        .collect()
 }
 
 /// `--stream N`: mine N lines generated one at a time (the four samples in turn, every digit

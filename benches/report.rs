@@ -13,10 +13,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use gameday::model::record::*;
 use gameday::plan::scenario::GameDayScenario;
 use gameday::provider::ActionView;
 use gameday::report::{ReportOptions, render};
-use gameday::run::record::*;
 
 const SCENARIOS: usize = 10;
 const SAMPLES_PER_METRIC: usize = 360;

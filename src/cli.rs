@@ -199,10 +199,10 @@ pub struct RunArgs {
     pub skip_kube: bool,
     /// Abort a stage (as a guard abort) after this many guard intervals in a row in which
     /// neither the guard metrics nor the stop alarms could be read.
-    #[arg(long, default_value_t = crate::run::execute::DEFAULT_MAX_BLIND_INTERVALS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = crate::run::DEFAULT_MAX_BLIND_INTERVALS, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_blind_intervals: u32,
     /// Least free space on the reports directory's file system that preflight accepts, in MiB.
-    #[arg(long, default_value_t = crate::run::execute::DEFAULT_MIN_FREE_BYTES / (1024 * 1024), value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    #[arg(long, default_value_t = crate::run::DEFAULT_MIN_FREE_BYTES / (1024 * 1024), value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub min_free_space_mib: u64,
 }
 
@@ -1732,8 +1732,8 @@ fn new_run_id(gameday: &str) -> String {
     format!("{gameday}-{now}-{}", &short[..6])
 }
 
-fn parse_trigger(text: &str) -> anyhow::Result<crate::run::record::Trigger> {
-    use crate::run::record::Trigger;
+fn parse_trigger(text: &str) -> anyhow::Result<crate::model::record::Trigger> {
+    use crate::model::record::Trigger;
     match text.split_once(':') {
         None if text == "manual" => Ok(Trigger::Manual {
             user: std::env::var("USER").ok(),
@@ -1751,7 +1751,7 @@ fn parse_trigger(text: &str) -> anyhow::Result<crate::run::record::Trigger> {
 /// Asks on the terminal; the operator types the GameDay's name to go ahead.
 fn confirm_on_terminal(
     gameday: &crate::plan::GameDayScenario,
-    checks: &[crate::run::record::PreflightCheck],
+    checks: &[crate::model::record::PreflightCheck],
 ) -> bool {
     use std::io::Write as _;
     let stages: usize = gameday.scenarios.iter().map(|s| s.stages.len()).sum();
@@ -1784,8 +1784,9 @@ fn confirm_on_terminal(
 async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<i32> {
     use std::io::IsTerminal as _;
 
-    use crate::run::execute::{RunOptions, run};
-    use crate::run::record::RunOutcome;
+    use crate::model::record::RunOutcome;
+    use crate::run::RunOptions;
+    use crate::run::execute::run;
     check_out_dir("--reports-dir", &args.reports_dir)?;
     let cfg = cli.load_config()?;
     let gameday = load_runnable(&cfg, &args.scenario, args.allow_production)?;
@@ -1871,7 +1872,7 @@ async fn run_gameday(cli: &Cli, args: &RunArgs, shutdown: &Shutdown) -> anyhow::
         tokio::spawn(async move {
             let mut confirm =
                 move |g: &crate::plan::GameDayScenario,
-                      c: &[crate::run::record::PreflightCheck]| {
+                      c: &[crate::model::record::PreflightCheck]| {
                     yes || confirm_on_terminal(g, c)
                 };
             run(
@@ -1955,7 +1956,7 @@ async fn render_post_mortem(cfg: &Config, reports_dir: &std::path::Path, run_id:
     use crate::report::{ReportOptions, load_record, write_report};
     let run_dir = reports_dir.join(run_id);
     let rendered = async {
-        let record = load_record(&run_dir.join(crate::run::journal::JOURNAL_FILE))?;
+        let record = load_record(&run_dir.join(crate::model::journal::JOURNAL_FILE))?;
         let opts = ReportOptions {
             template_dir: None,
             llm: cfg.llm.clone(),
@@ -1967,8 +1968,8 @@ async fn render_post_mortem(cfg: &Config, reports_dir: &std::path::Path, run_id:
     match rendered {
         Ok(paths) => println!("post-mortem: {}", paths.postmortem.display()),
         Err(e) => {
-            let journal = run_dir.join(crate::run::journal::JOURNAL_FILE);
-            match crate::run::journal::read_journal(&journal) {
+            let journal = run_dir.join(crate::model::journal::JOURNAL_FILE);
+            match crate::model::journal::read_journal(&journal) {
                 Ok(_) => eprintln!(
                     "warning: the post-mortem could not be rendered ({}); the journal reads \
                      back whole: run `gameday report {run_id}` to try again",
@@ -2029,7 +2030,7 @@ async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32> {
             let journal = args
                 .reports_dir
                 .join(id)
-                .join(crate::run::journal::JOURNAL_FILE);
+                .join(crate::model::journal::JOURNAL_FILE);
             if !journal.is_file() {
                 return Err(Error::Usage(format!(
                     "no journal for run {id} at {}",
@@ -2080,11 +2081,11 @@ async fn kube_preflight(
     skip: bool,
 ) -> (
     std::collections::BTreeMap<String, crate::provider::kube::KubeCluster>,
-    Vec<crate::run::record::PreflightCheck>,
+    Vec<crate::model::record::PreflightCheck>,
 ) {
+    use crate::model::record::PreflightCheck;
     use crate::provider::kube::KubeCluster;
     use crate::run::cluster_checks::{ClusterPreflight, gather, preflight_checks};
-    use crate::run::record::PreflightCheck;
     let mut clusters = std::collections::BTreeMap::new();
     let mut checks = Vec::new();
     if skip {

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{IsoDuration, Policy};
+use crate::model::duration::IsoDuration;
+use crate::model::policy::Policy;
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "gameday.yaml";
@@ -436,7 +437,7 @@ impl Default for IncidentSettings {
     }
 }
 
-pub use crate::steady_state::Direction;
+pub use crate::model::hypothesis::Direction;
 
 /// A service under test.
 #[derive(Debug, Clone, PartialEq)]
@@ -535,9 +536,9 @@ pub struct FisReport {
     /// Key prefix.
     pub prefix: Option<String>,
     /// Graph time before each experiment.
-    pub pre_experiment: crate::plan::IsoDuration,
+    pub pre_experiment: crate::model::duration::IsoDuration,
     /// Graph time after each experiment.
-    pub post_experiment: crate::plan::IsoDuration,
+    pub post_experiment: crate::model::duration::IsoDuration,
 }
 
 /// Default graph window before and after an experiment in its report.
@@ -1161,7 +1162,7 @@ impl Validator<'_> {
         }
         let window = |key: &str, raw: Option<&String>| {
             self.duration(key, raw, DEFAULT_REPORT_WINDOW)
-                .map(|d| crate::plan::IsoDuration::from_secs(d.as_secs()))
+                .map(|d| crate::model::duration::IsoDuration::from_secs(d.as_secs()))
         };
         Ok(FisReport {
             bucket,

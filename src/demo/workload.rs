@@ -42,7 +42,7 @@ use crate::shutdown::Shutdown;
 /// The action that only waits (the observation window); it injects nothing.
 const WAIT_ACTION: &str = "aws:fis:wait";
 /// Tag of `gameday run`'s target-resolution previews (`actionsMode: skip-all`).
-const PREVIEW_TAG: &str = crate::run::execute::PREVIEW_TAG;
+const PREVIEW_TAG: &str = crate::run::PREVIEW_TAG;
 
 /// What a fault does to a service's metrics: factors applied to its healthy values.
 #[derive(Debug, Clone, Copy, PartialEq)]

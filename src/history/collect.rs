@@ -16,7 +16,7 @@ use super::fold::{
 };
 use super::read::{Loaded, ScheduledRun, SkippedJournal};
 use super::score::{MinedClass, SCORE_FORMULA, ServiceScore, score_service};
-use crate::run::record::RunRecord;
+use crate::model::record::RunRecord;
 
 /// Version of `history --format json`; bump on any incompatible change.
 pub const HISTORY_SCHEMA_VERSION: u32 = 1;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::run::record::{Outcome, RunOutcome, RunRecord, StageRecord};
+use crate::model::record::{Outcome, RunOutcome, RunRecord, StageRecord};
 
 /// How long a passing run keeps a class verified when not told otherwise.
 pub const DEFAULT_VALIDITY_DAYS: i64 = 30;

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::run::journal::{JOURNAL_FILE, read_journal};
-use crate::run::record::RunRecord;
+use crate::model::journal::{JOURNAL_FILE, read_journal};
+use crate::model::record::RunRecord;
 use crate::schedule::store::{HISTORY_FILE, HistoryRecord};
 
 /// A journal left out of the history.

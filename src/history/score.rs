@@ -248,7 +248,7 @@ fn item(
     let next_stage = r
         .stages
         .iter()
-        .find(|s| s.last_outcome != crate::run::record::Outcome::Passed)
+        .find(|s| s.last_outcome != crate::model::record::Outcome::Passed)
         .map(|s| format!("{} ({})", s.stage, s.selection));
     let action = if lost < 0.05 {
         None
@@ -293,7 +293,7 @@ mod tests {
 
     use super::*;
     use crate::history::fold::StageSummary;
-    use crate::run::record::Outcome;
+    use crate::model::record::Outcome;
 
     fn now() -> chrono::DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0)

@@ -9,9 +9,10 @@ use approx::assert_relative_eq;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 
 use super::*;
+use crate::model::journal::Journal;
+use crate::model::record::*;
+use crate::model::record::{RUN_FINISHED, RUN_INTERRUPTED};
 use crate::plan::scenario::{GameDayScenario, SkippedClass};
-use crate::run::journal::{Journal, RUN_FINISHED, RUN_INTERRUPTED};
-use crate::run::record::*;
 
 const LATENCY: &str = "checkout-network-latency";
 const POD: &str = "checkout-pod-failure";

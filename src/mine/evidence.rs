@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::mine::read::{LogEvent, parse_timestamp_ms};
+use crate::mine::read::parse_timestamp_ms;
+use crate::provider::LogEvent;
 
 /// What one log event turned out to be.
 #[derive(Debug, Clone, PartialEq)]

@@ -1249,9 +1249,9 @@ type PreHashedMap<V> = HashMap<u64, V, BuildHasherDefault<PreHashed>>;
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::path::PathBuf;
 
     use super::*;
+    use crate::testdata::LOGHUB;
 
     /// The masked tokens of a line, joined by spaces.
     fn masked(line: &str) -> String {
@@ -1632,85 +1632,11 @@ mod tests {
         assert_eq!(m.template(a), "");
     }
 
-    /// The Loghub-2k systems in `shared/data/loghub`.
-    const LOGHUB: [&str; 10] = [
-        "HDFS",
-        "Apache",
-        "OpenSSH",
-        "Zookeeper",
-        "BGL",
-        "HPC",
-        "Linux",
-        "Spark",
-        "Windows",
-        "OpenStack",
-    ];
-
-    fn data_dir() -> PathBuf {
-        let real = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-        if real.is_dir() {
-            real
-        } else {
-            PathBuf::from("/work/shared/data")
-        }
-    }
-
-    /// Minimal RFC 4180 reader: quoted fields may hold commas, newlines and doubled quotes.
-    fn parse_csv(text: &str) -> Vec<Vec<String>> {
-        let mut rows = Vec::new();
-        let mut row = Vec::new();
-        let mut field = String::new();
-        let mut quoted = false;
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (quoted, c) {
-                (true, '"') if chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                (true, '"') => quoted = false,
-                (true, c) => field.push(c),
-                (false, '"') if field.is_empty() => quoted = true,
-                (false, ',') => row.push(std::mem::take(&mut field)),
-                (false, '\r') => {}
-                (false, '\n') => {
-                    row.push(std::mem::take(&mut field));
-                    rows.push(std::mem::take(&mut row));
-                }
-                (false, c) => field.push(c),
-            }
-        }
-        if !field.is_empty() || !row.is_empty() {
-            row.push(field);
-            rows.push(row);
-        }
-        rows
-    }
-
-    #[test]
-    fn csv_reader_handles_quotes() {
-        let rows = parse_csv("a,b,c\n1,\"x, \"\"y\"\"\",3\r\n\"multi\nline\",,z\n");
-        assert_eq!(
-            rows,
-            vec![
-                vec!["a", "b", "c"],
-                vec!["1", "x, \"y\"", "3"],
-                vec!["multi\nline", "", "z"]
-            ]
-        );
-    }
-
     /// (Content, EventId) of every line of a Loghub structured sample.
     fn load(name: &str) -> Vec<(String, String)> {
-        let path = data_dir().join(format!("loghub/{name}/{name}_2k.log_structured.csv"));
-        let text = std::fs::read_to_string(&path).expect("loghub sample is readable");
-        let rows = parse_csv(&text);
-        let header = &rows[0];
-        let col = |n: &str| header.iter().position(|h| h == n).expect("column exists");
-        let (content, event) = (col("Content"), col("EventId"));
-        rows[1..]
-            .iter()
-            .map(|r| (r[content].clone(), r[event].clone()))
+        crate::testdata::loghub_columns(name, ["Content", "EventId"])
+            .into_iter()
+            .map(|[content, event]| (content, event))
             .collect()
     }
 

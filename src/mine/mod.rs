@@ -27,6 +27,7 @@ mod signatures;
 mod stage;
 pub mod synthetic;
 
+pub use crate::provider::LogEvent;
 pub use attribute::{ServiceResolver, UNKNOWN_SERVICE, workload_name};
 pub use catalogue::{
     CATALOGUE_SCHEMA_VERSION, Catalogue, ClassSummary, ExperimentSeen, PRIORITY_FORMULA,
@@ -39,7 +40,7 @@ pub use evidence::{
 pub use group::{Incident, Severity, TemplateCount};
 pub use query::{insights_query, insights_query_for};
 pub use read::{
-    JsonlEvents, LogEvent, MAX_LINE_BYTES, for_each_message_line, parse_timestamp_ms, read_events,
+    JsonlEvents, MAX_LINE_BYTES, for_each_message_line, parse_timestamp_ms, read_events,
     read_events_file, read_message_lines,
 };
 pub use render::{format_duration, render_markdown, render_table};

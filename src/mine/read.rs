@@ -13,9 +13,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::mine::error::{Location, MineError};
+use crate::provider::LogEvent;
 
 /// Longest accepted line, in bytes. CloudWatch Logs caps one event at 1 MiB, so a longer line
 /// is not an exported event but a sign of a wrong file (a binary, a minified dump).
@@ -38,19 +39,6 @@ const HINT_EMPTY: &str = "hint: export some events first, e.g. `aws logs filter-
      --log-group-name NAME > events.json`";
 const HINT_LONG: &str = "hint: split the file into one event per line; lines longer than 1 MiB \
      cannot be CloudWatch Logs events";
-
-/// One log event, whatever its source (file export, Logs Insights, FilterLogEvents).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogEvent {
-    /// When the event happened, epoch milliseconds (UTC).
-    pub timestamp_ms: i64,
-    /// The raw message text (for structured records, the whole JSON document).
-    pub message: String,
-    /// Log stream name, when known.
-    pub log_stream: Option<String>,
-    /// Log group name, when known.
-    pub log_group: Option<String>,
-}
 
 /// Reads a file of events, detecting `filter-log-events` JSON versus JSON Lines.
 ///

@@ -299,8 +299,8 @@ fn with_last_verdict(verified: &str, c: &ClassSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mine::read::LogEvent;
     use crate::mine::stage::{MineOptions, mine};
+    use crate::provider::LogEvent;
 
     fn catalogue() -> Catalogue {
         let line = |minute: i64, text: &str| LogEvent {

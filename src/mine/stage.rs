@@ -17,8 +17,8 @@ use crate::mine::catalogue::{
 use crate::mine::evidence::{AlarmChange, FisRecord, Level, Record, parse_event};
 use crate::mine::group::{EvidenceItem, Resource, Severity, group_incidents, ms_to_time};
 use crate::mine::miner::{PatternId, TemplateMiner};
-use crate::mine::read::LogEvent;
 use crate::mine::signatures::{CompiledSignatures, Signature, SignatureLibrary, Subject};
+use crate::provider::LogEvent;
 
 /// Default gap between incidents: evidence closer than this is one incident.
 pub const DEFAULT_GAP_MS: i64 = 15 * 60_000;

@@ -26,7 +26,7 @@
 //! - `node-failure`: `NodeNotReady` events on a Node (service `unknown`)
 //! - `pod-crash`: Warning `BackOff` (restarting failed container) + `panic:` lines
 
-use crate::mine::read::LogEvent;
+use crate::provider::LogEvent;
 
 /// Classes the generator knows how to simulate.
 pub const SUPPORTED_CLASSES: &[&str] = &[

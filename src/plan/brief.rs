@@ -6,8 +6,8 @@
 //! which every number is already formatted. It must not read the clock or call AWS: the same
 //! scenario always gives the same brief.
 
+use minijinja::Value;
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use super::duration::IsoDuration;
@@ -30,16 +30,7 @@ pub fn render_brief(gameday: &GameDayScenario) -> Result<String, PlanError> {
         template: TEMPLATE_NAME,
         source,
     };
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(render)?,
-    );
+    let mut env = crate::jinja::environment().map_err(render)?;
     env.add_template(TEMPLATE_NAME, TEMPLATE).map_err(render)?;
     let ctx = context(gameday);
     env.get_template(TEMPLATE_NAME)
@@ -317,7 +308,7 @@ fn stage_context(s: &Scenario, st: &Stage) -> StageContext {
     }
 }
 
-use super::generate::format_threshold as number;
+use crate::model::format::format_threshold as number;
 
 fn context(g: &GameDayScenario) -> BriefContext<'_> {
     let mut total = IsoDuration::ZERO;

@@ -389,44 +389,18 @@ fn unique_params(owner: &str, params: &[ParamSpec]) -> Result<(), PlanError> {
     Ok(())
 }
 
-/// The candidate closest to `word` by [`edit_distance`], if within a third of its length
-/// (and at least 1 edit, at most 8). Ties go to the first candidate.
+/// The candidate closest to `word` by optimal string alignment distance (insertions,
+/// deletions, substitutions and swaps of two adjacent characters each cost 1, so `frist` is 1
+/// from `first`), if within a third of its length (and at least 1 edit, at most 8). Ties go to
+/// the first candidate.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).clamp(1, 8);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (strsim::osa_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Edit distance over chars (optimal string alignment: insertions, deletions, substitutions and
-/// swaps of two adjacent characters each cost 1, so `frist` is 1 from `first`).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // d[i][j] = distance between a[..i] and b[..j].
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j - 1] + cost)
-                .min(d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -559,10 +533,14 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_basics() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
-        assert_eq!(edit_distance("frist", "first"), 1);
+    fn closest_counts_a_swap_as_one_edit_and_keeps_to_its_limit() {
+        // A swap of two adjacent letters is one edit: `frist` (limit 1) finds `first`.
+        assert_eq!(closest("frist", ["second", "first"]), Some("first"));
+        assert_eq!(closest("same", ["same"]), Some("same"));
+        // `kitten` → `sitting` is 3 edits, beyond the limit of 2 for six letters.
+        assert_eq!(closest("kitten", ["sitting"]), None);
+        assert_eq!(closest("kitten", ["sitting", "kittens"]), Some("kittens"));
+        // Ties go to the first candidate.
+        assert_eq!(closest("cat", ["bat", "cut"]), Some("bat"));
     }
 }

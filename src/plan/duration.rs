@@ -4,62 +4,13 @@
 //! [`IsoDuration`] (whole seconds). It must not accept years, months or weeks (their length in
 //! seconds is ambiguous and FIS does not use them), fractions, signs or lowercase designators.
 
-use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 use super::error::PlanError;
+pub use crate::model::duration::IsoDuration;
 
-/// A non-negative duration in whole seconds, written as an ISO-8601 duration.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(try_from = "String", into = "String")]
-pub struct IsoDuration {
-    secs: u64,
-}
-
+/// Parsing of the model's [`IsoDuration`]: its errors are [`PlanError`]s.
 impl IsoDuration {
-    /// The zero duration (`PT0S`).
-    pub const ZERO: Self = Self { secs: 0 };
-
-    /// A duration of `secs` seconds.
-    pub const fn from_secs(secs: u64) -> Self {
-        Self { secs }
-    }
-
-    /// A duration of `mins` minutes (saturating on overflow).
-    pub const fn from_mins(mins: u64) -> Self {
-        Self {
-            secs: mins.saturating_mul(60),
-        }
-    }
-
-    /// A duration of `hours` hours (saturating on overflow).
-    pub const fn from_hours(hours: u64) -> Self {
-        Self {
-            secs: hours.saturating_mul(3600),
-        }
-    }
-
-    /// The length in whole seconds.
-    pub const fn as_secs(self) -> u64 {
-        self.secs
-    }
-
-    /// The same length as a [`std::time::Duration`].
-    pub const fn to_std(self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.secs)
-    }
-
-    /// The sum of two durations, saturating instead of overflowing.
-    pub const fn saturating_add(self, other: Self) -> Self {
-        Self {
-            secs: self.secs.saturating_add(other.secs),
-        }
-    }
-
     /// Parses `P[nD][T[nH][nM][nS]]` with non-negative integer components, in that order.
     ///
     /// # Errors
@@ -146,37 +97,7 @@ impl IsoDuration {
         if components == 0 {
             return Err(fail("has no component, e.g. PT5M"));
         }
-        Ok(Self { secs })
-    }
-}
-
-impl fmt::Display for IsoDuration {
-    /// Canonical form: `P<d>D` then `T<h>H<m>M<s>S`, omitting zero parts; zero is `PT0S`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.secs == 0 {
-            return f.write_str("PT0S");
-        }
-        let days = self.secs / 86_400;
-        let hours = self.secs % 86_400 / 3_600;
-        let mins = self.secs % 3_600 / 60;
-        let secs = self.secs % 60;
-        f.write_str("P")?;
-        if days > 0 {
-            write!(f, "{days}D")?;
-        }
-        if hours + mins + secs > 0 {
-            f.write_str("T")?;
-            if hours > 0 {
-                write!(f, "{hours}H")?;
-            }
-            if mins > 0 {
-                write!(f, "{mins}M")?;
-            }
-            if secs > 0 {
-                write!(f, "{secs}S")?;
-            }
-        }
-        Ok(())
+        Ok(Self::from_secs(secs))
     }
 }
 
@@ -193,12 +114,6 @@ impl TryFrom<String> for IsoDuration {
 
     fn try_from(s: String) -> Result<Self, Self::Error> {
         Self::parse(&s)
-    }
-}
-
-impl From<IsoDuration> for String {
-    fn from(d: IsoDuration) -> Self {
-        d.to_string()
     }
 }
 

@@ -5,10 +5,14 @@
 //! Terraform equivalent (`aws_cloudwatch_metric_alarm`, `aws_fis_experiment_template`). The FIS
 //! resources are built from the same [`stage_template`] requests `run` sends, so the exports and
 //! the API calls cannot drift apart. Stop conditions on alarms defined here reference them
-//! (`Fn::GetAtt` / `.arn`), so the alarm exists before the template. It must not call AWS.
+//! (`Fn::GetAtt` / `.arn`), so the alarm exists before the template. The Terraform file is
+//! built as `hcl-rs` blocks and formatted by it, so quoting and escaping are its job. It must not
+//! call AWS.
 
 use std::collections::BTreeMap;
 
+use hcl::format::Format as _;
+use hcl::{Attribute, Block, BlockBuilder, Expression, ObjectKey, Structure, Traversal, Variable};
 use serde_json::{Value, json};
 
 use super::error::PlanError;
@@ -486,81 +490,81 @@ fn local_alarm<'a>(g: &'a GameDayScenario, arn: &str) -> Option<&'a str> {
 // Terraform
 // ---------------------------------------------------------------------------------------------
 
-/// A quoted HCL string: escapes, and `${`/`%{` doubled so nothing is interpolated.
-fn hcl_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
+/// One block as HCL text. hcl-rs does the quoting and escaping (`${`/`%{` are doubled, so no
+/// text of the scenario is interpolated); lists and maps stay on one line.
+fn hcl_text(block: &Block) -> String {
+    let mut f = hcl::format::Formatter::builder().compact(true).build_vec();
+    block
+        .format_string(&mut f)
+        .expect("formatting into memory cannot fail (hcl::format)")
+}
+
+/// `resource "<kind>" "<name>"`, to be given its body.
+fn resource(kind: &str, name: &str) -> BlockBuilder {
+    Block::builder("resource").add_label(kind).add_label(name)
+}
+
+/// A reference to an attribute of another resource (`aws_iam_role.fis_experiment.arn`).
+fn reference(kind: &str, name: &str, attribute: &str) -> Expression {
+    Traversal::builder(Variable::sanitized(kind))
+        .attr(name)
+        .attr(attribute)
+        .build()
+        .into()
+}
+
+/// A map of strings as an object expression with quoted keys.
+fn string_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a String)>) -> Expression {
+    Expression::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (ObjectKey::from(k.as_str()), Expression::from(v.as_str())))
+            .collect(),
+    )
+}
+
+/// A list of strings.
+fn string_list<S: AsRef<str>>(items: &[S]) -> Expression {
+    Expression::Array(items.iter().map(|s| Expression::from(s.as_ref())).collect())
+}
+
+/// A `key`/`value` block (`parameter`, `target`, `resource_tag`).
+fn key_value(identifier: &str, key: &str, value: &str) -> Block {
+    Block::builder(identifier)
+        .add_attribute(("key", key))
+        .add_attribute(("value", value))
+        .build()
+}
+
+/// The Terraform file: resource blocks, each after a blank line and the comment it may carry
+/// (hcl-rs structures hold no comments).
+#[derive(Default)]
+struct TfFile {
+    blocks: Vec<(Option<String>, Block)>,
+}
+
+impl TfFile {
+    fn push(&mut self, block: Block) {
+        self.blocks.push((None, block));
+    }
+
+    fn push_commented(&mut self, comment: String, block: Block) {
+        self.blocks.push((Some(comment), block));
+    }
+
+    fn text(&self, header: &[String]) -> String {
+        let mut out = String::new();
+        for line in header {
+            out.push_str(&format!("# {line}\n"));
+        }
+        for (comment, block) in &self.blocks {
+            out.push('\n');
+            if let Some(c) = comment {
+                out.push_str(&format!("# {c}\n"));
             }
-            c => out.push(c),
+            out.push_str(&hcl_text(block));
         }
-    }
-    out.push('"');
-    out
-}
-
-/// A map of strings as an HCL object expression with quoted keys.
-fn hcl_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
-    let items: Vec<String> = entries
-        .into_iter()
-        .map(|(k, v)| format!("{} = {}", hcl_str(k), hcl_str(v)))
-        .collect();
-    if items.is_empty() {
-        "{}".to_owned()
-    } else {
-        format!("{{ {} }}", items.join(", "))
-    }
-}
-
-fn hcl_list(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|s| hcl_str(s)).collect();
-    format!("[{}]", items.join(", "))
-}
-
-/// A finite number as HCL (integers without a decimal point).
-fn hcl_number(v: f64) -> String {
-    let text = v.to_string();
-    if text.contains(['e', 'E']) {
-        format!("{v:e}")
-    } else {
-        text
-    }
-}
-
-/// An HCL body under construction, two spaces per level.
-struct Hcl {
-    out: String,
-    depth: usize,
-}
-
-impl Hcl {
-    fn line(&mut self, text: &str) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-        self.out.push_str(text);
-        self.out.push('\n');
-    }
-    fn attr(&mut self, key: &str, value: &str) {
-        self.line(&format!("{key} = {value}"));
-    }
-    fn open(&mut self, header: &str) {
-        self.line(&format!("{header} {{"));
-        self.depth += 1;
-    }
-    fn close(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
-        self.line("}");
+        out
     }
 }
 
@@ -570,15 +574,7 @@ impl Hcl {
 ///
 /// [`PlanError::NoSuchStage`] cannot happen for a validated scenario.
 pub fn export_terraform(g: &GameDayScenario) -> Result<String, PlanError> {
-    let mut h = Hcl {
-        out: String::new(),
-        depth: 0,
-    };
-    h.line(&format!(
-        "# gameday {}: FIS experiment templates (one per stage) and their stop alarms.",
-        g.name
-    ));
-    h.line("# Generated by `gameday plan --export terraform`; the scenario file is the source.");
+    let mut file = TfFile::default();
     let alarm_ids = unique_ids(g.alarms.iter().map(|a| a.name.as_str()), snake);
     let alarm_id: BTreeMap<&str, &str> = g
         .alarms
@@ -587,8 +583,7 @@ pub fn export_terraform(g: &GameDayScenario) -> Result<String, PlanError> {
         .map(|(a, id)| (a.name.as_str(), id.as_str()))
         .collect();
     for (a, id) in g.alarms.iter().zip(&alarm_ids) {
-        h.line("");
-        tf_alarm(&mut h, a, id);
+        file.push(tf_alarm(a, id));
     }
     let stages = stage_resources(g)?;
     let names: Vec<String> = stages
@@ -597,65 +592,69 @@ pub fn export_terraform(g: &GameDayScenario) -> Result<String, PlanError> {
         .collect();
     let ids = unique_ids(names.iter().map(String::as_str), snake);
     for (s, id) in stages.iter().zip(ids) {
-        h.line("");
-        tf_template(&mut h, g, &s.template, &id, &alarm_id);
+        file.push(tf_template(g, &s.template, &id, &alarm_id));
     }
-    tf_permissions_and_dashboard(&mut h, g);
-    Ok(h.out)
+    tf_permissions_and_dashboard(&mut file, g);
+    Ok(file.text(&[
+        format!(
+            "gameday {}: FIS experiment templates (one per stage) and their stop alarms.",
+            g.name
+        ),
+        "Generated by `gameday plan --export terraform`; the scenario file is the source."
+            .to_owned(),
+    ]))
 }
 
 /// The FIS experiment role, the runner policies, the EKS access entries, the Kubernetes RBAC
 /// (kubernetes provider) and the dashboard.
-fn tf_permissions_and_dashboard(h: &mut Hcl, g: &GameDayScenario) {
+fn tf_permissions_and_dashboard(file: &mut TfFile, g: &GameDayScenario) {
     use crate::iam::{PolicySet, experiment, kubernetes, runner_policy, runner_scope};
     let (role_name, path) = experiment::role_name_and_path(&g.fis.role_arn);
-    h.line("");
-    h.open("resource \"aws_iam_role\" \"fis_experiment\"");
-    h.attr("name", &hcl_str(&role_name));
-    h.attr("path", &hcl_str(&path));
-    h.attr(
-        "assume_role_policy",
-        &hcl_str(&experiment::trust_policy(g).to_string()),
+    file.push(
+        resource("aws_iam_role", "fis_experiment")
+            .add_attribute(("name", role_name))
+            .add_attribute(("path", path))
+            .add_attribute((
+                "assume_role_policy",
+                experiment::trust_policy(g).to_string(),
+            ))
+            .build(),
     );
-    h.close();
-    h.line("");
-    h.open("resource \"aws_iam_role_policy\" \"fis_experiment\"");
-    h.attr("name", &hcl_str("gameday-fis-experiment"));
-    h.attr("role", "aws_iam_role.fis_experiment.id");
-    h.attr(
-        "policy",
-        &hcl_str(&experiment::permissions_policy(g).to_string()),
+    file.push(
+        resource("aws_iam_role_policy", "fis_experiment")
+            .add_attribute(("name", "gameday-fis-experiment"))
+            .add_attribute(("role", reference("aws_iam_role", "fis_experiment", "id")))
+            .add_attribute(("policy", experiment::permissions_policy(g).to_string()))
+            .build(),
     );
-    h.close();
     let scope = runner_scope(g, &[]);
     for (id, set, what) in [
         ("gameday_runner_read", PolicySet::Read, "read"),
         ("gameday_runner_write", PolicySet::Write, "write"),
     ] {
-        h.line("");
-        h.open(&format!("resource \"aws_iam_policy\" {}", hcl_str(id)));
-        h.attr(
-            "name",
-            &hcl_str(&format!("gameday-runner-{what}-{}", g.name)),
+        file.push(
+            resource("aws_iam_policy", id)
+                .add_attribute(("name", format!("gameday-runner-{what}-{}", g.name)))
+                .add_attribute(("policy", runner_policy(set, &scope).to_string()))
+                .build(),
         );
-        h.attr("policy", &hcl_str(&runner_policy(set, &scope).to_string()));
-        h.close();
     }
     let clusters = kubernetes::clusters(g);
     let ids = unique_ids(clusters.iter().map(String::as_str), |c| {
         format!("fis_{}", snake(kubernetes::cluster_name(c)))
     });
     for (cluster, id) in clusters.iter().zip(ids) {
-        h.line("");
-        h.open(&format!(
-            "resource \"aws_eks_access_entry\" {}",
-            hcl_str(&id)
-        ));
-        h.attr("cluster_name", &hcl_str(kubernetes::cluster_name(cluster)));
-        h.attr("principal_arn", "aws_iam_role.fis_experiment.arn");
-        h.attr("user_name", &hcl_str(kubernetes::FIS_USER));
-        h.attr("type", &hcl_str("STANDARD"));
-        h.close();
+        file.push(
+            resource("aws_eks_access_entry", &id)
+                .add_attribute(("cluster_name", kubernetes::cluster_name(cluster)))
+                .add_attribute((
+                    "principal_arn",
+                    reference("aws_iam_role", "fis_experiment", "arn"),
+                ))
+                .add_attribute(("user_name", kubernetes::FIS_USER))
+                .add_attribute(("type", "STANDARD"))
+                .build(),
+        );
     }
     let sa = &g.fis.kubernetes_service_account;
     let targets = kubernetes::rbac_targets(g);
@@ -663,256 +662,279 @@ fn tf_permissions_and_dashboard(h: &mut Hcl, g: &GameDayScenario) {
         format!("fis_{}", snake(ns))
     });
     for ((cluster, ns), id) in targets.iter().zip(ids) {
-        let metadata = |h: &mut Hcl, name: &str| {
-            h.open("metadata");
-            h.attr("name", &hcl_str(name));
-            h.attr("namespace", &hcl_str(ns));
-            h.close();
+        let metadata = |name: &str| {
+            Block::builder("metadata")
+                .add_attribute(("name", name))
+                .add_attribute(("namespace", ns.as_str()))
+                .build()
         };
-        h.line("");
-        h.line(&format!(
-            "# FIS pod actions in {cluster}/{ns} (the kubernetes provider must point at {cluster})"
-        ));
-        h.open(&format!(
-            "resource \"kubernetes_service_account_v1\" {}",
-            hcl_str(&id)
-        ));
-        metadata(h, sa);
-        h.close();
-        h.open(&format!("resource \"kubernetes_role_v1\" {}", hcl_str(&id)));
-        metadata(h, kubernetes::RBAC_NAME);
-        for (group, resource, verbs) in kubernetes::FIS_POD_PERMISSIONS {
-            h.open("rule");
-            h.attr("api_groups", &hcl_list(&[(*group).to_owned()]));
-            h.attr("resources", &hcl_list(&[(*resource).to_owned()]));
-            let verbs: Vec<String> = verbs.iter().map(|v| (*v).to_owned()).collect();
-            h.attr("verbs", &hcl_list(&verbs));
-            h.close();
-        }
-        h.close();
-        h.open(&format!(
-            "resource \"kubernetes_role_binding_v1\" {}",
-            hcl_str(&id)
-        ));
-        metadata(h, kubernetes::RBAC_NAME);
-        h.open("role_ref");
-        h.attr("api_group", &hcl_str("rbac.authorization.k8s.io"));
-        h.attr("kind", &hcl_str("Role"));
-        h.attr("name", &hcl_str(kubernetes::RBAC_NAME));
-        h.close();
-        h.open("subject");
-        h.attr("kind", &hcl_str("ServiceAccount"));
-        h.attr("name", &hcl_str(sa));
-        h.attr("namespace", &hcl_str(ns));
-        h.close();
-        h.open("subject");
-        h.attr("kind", &hcl_str("User"));
-        h.attr("name", &hcl_str(kubernetes::FIS_USER));
-        h.attr("api_group", &hcl_str("rbac.authorization.k8s.io"));
-        h.close();
-        h.close();
-    }
-    h.line("");
-    h.open("resource \"aws_cloudwatch_dashboard\" \"gameday\"");
-    h.attr(
-        "dashboard_name",
-        &hcl_str(&super::dashboard::dashboard_name(g)),
-    );
-    h.attr(
-        "dashboard_body",
-        &hcl_str(&super::dashboard::dashboard_body(g).to_string()),
-    );
-    h.close();
-}
-
-/// The report block and the role dependency of a stage template.
-fn tf_template_extras(h: &mut Hcl, t: &ExperimentTemplate) {
-    h.attr("depends_on", "[aws_iam_role_policy.fis_experiment]");
-    if let Some(r) = &t.experiment_report_configuration {
-        h.open("experiment_report_configuration");
-        h.open("outputs");
-        h.open("s3_configuration");
-        h.attr(
-            "bucket_name",
-            &hcl_str(&r.outputs.s3_configuration.bucket_name),
+        file.push_commented(
+            format!(
+                "FIS pod actions in {cluster}/{ns} (the kubernetes provider must point at {cluster})"
+            ),
+            resource("kubernetes_service_account_v1", &id)
+                .add_block(metadata(sa))
+                .build(),
         );
-        if let Some(prefix) = &r.outputs.s3_configuration.prefix {
-            h.attr("prefix", &hcl_str(prefix));
-        }
-        h.close();
-        h.close();
-        if let Some(ds) = &r.data_sources {
-            h.open("data_sources");
-            for d in &ds.cloud_watch_dashboards {
-                h.open("cloudwatch_dashboard");
-                h.attr("dashboard_arn", &hcl_str(&d.dashboard_identifier));
-                h.close();
-            }
-            h.close();
-        }
-        if let Some(d) = &r.pre_experiment_duration {
-            h.attr("pre_experiment_duration", &hcl_str(d));
-        }
-        if let Some(d) = &r.post_experiment_duration {
-            h.attr("post_experiment_duration", &hcl_str(d));
-        }
-        h.close();
+        let rules = kubernetes::FIS_POD_PERMISSIONS
+            .iter()
+            .map(|(group, resource, verbs)| {
+                Block::builder("rule")
+                    .add_attribute(("api_groups", string_list(&[group])))
+                    .add_attribute(("resources", string_list(&[resource])))
+                    .add_attribute(("verbs", string_list(verbs)))
+                    .build()
+            });
+        file.push(
+            resource("kubernetes_role_v1", &id)
+                .add_block(metadata(kubernetes::RBAC_NAME))
+                .add_blocks(rules)
+                .build(),
+        );
+        file.push(
+            resource("kubernetes_role_binding_v1", &id)
+                .add_block(metadata(kubernetes::RBAC_NAME))
+                .add_block(
+                    Block::builder("role_ref")
+                        .add_attribute(("api_group", "rbac.authorization.k8s.io"))
+                        .add_attribute(("kind", "Role"))
+                        .add_attribute(("name", kubernetes::RBAC_NAME))
+                        .build(),
+                )
+                .add_block(
+                    Block::builder("subject")
+                        .add_attribute(("kind", "ServiceAccount"))
+                        .add_attribute(("name", sa.as_str()))
+                        .add_attribute(("namespace", ns.as_str()))
+                        .build(),
+                )
+                .add_block(
+                    Block::builder("subject")
+                        .add_attribute(("kind", "User"))
+                        .add_attribute(("name", kubernetes::FIS_USER))
+                        .add_attribute(("api_group", "rbac.authorization.k8s.io"))
+                        .build(),
+                )
+                .build(),
+        );
     }
+    file.push(
+        resource("aws_cloudwatch_dashboard", "gameday")
+            .add_attribute(("dashboard_name", super::dashboard::dashboard_name(g)))
+            .add_attribute((
+                "dashboard_body",
+                super::dashboard::dashboard_body(g).to_string(),
+            ))
+            .build(),
+    );
 }
 
-fn tf_alarm(h: &mut Hcl, a: &AlarmSpec, id: &str) {
-    h.open(&format!(
-        "resource \"aws_cloudwatch_metric_alarm\" {}",
-        hcl_str(id)
-    ));
-    h.attr("alarm_name", &hcl_str(&a.name));
-    h.attr("alarm_description", &hcl_str(&a.description));
-    h.attr("comparison_operator", &hcl_str(&a.comparison_operator));
-    h.attr("evaluation_periods", &a.evaluation_periods.to_string());
-    h.attr("datapoints_to_alarm", &a.datapoints_to_alarm.to_string());
-    h.attr("threshold", &hcl_number(a.threshold));
-    h.attr("treat_missing_data", &hcl_str(&a.treat_missing_data));
+/// The role dependency and the report block of a stage template.
+fn tf_template_extras(t: &ExperimentTemplate) -> Vec<Structure> {
+    let mut out = vec![Structure::from(Attribute::new(
+        "depends_on",
+        Expression::Array(vec![
+            Traversal::builder(Variable::sanitized("aws_iam_role_policy"))
+                .attr("fis_experiment")
+                .build()
+                .into(),
+        ]),
+    ))];
+    if let Some(r) = &t.experiment_report_configuration {
+        let s3 = &r.outputs.s3_configuration;
+        let mut report = Block::builder("experiment_report_configuration").add_block(
+            Block::builder("outputs")
+                .add_block(
+                    Block::builder("s3_configuration")
+                        .add_attribute(("bucket_name", s3.bucket_name.as_str()))
+                        .add_attributes(s3.prefix.as_deref().map(|p| ("prefix", p)))
+                        .build(),
+                )
+                .build(),
+        );
+        if let Some(ds) = &r.data_sources {
+            report = report.add_block(
+                Block::builder("data_sources")
+                    .add_blocks(ds.cloud_watch_dashboards.iter().map(|d| {
+                        Block::builder("cloudwatch_dashboard")
+                            .add_attribute(("dashboard_arn", d.dashboard_identifier.as_str()))
+                            .build()
+                    }))
+                    .build(),
+            );
+        }
+        let report = report
+            .add_attributes(
+                r.pre_experiment_duration
+                    .as_deref()
+                    .map(|d| ("pre_experiment_duration", d)),
+            )
+            .add_attributes(
+                r.post_experiment_duration
+                    .as_deref()
+                    .map(|d| ("post_experiment_duration", d)),
+            );
+        out.push(report.build().into());
+    }
+    out
+}
+
+fn tf_alarm(a: &AlarmSpec, id: &str) -> Block {
+    let mut b = resource("aws_cloudwatch_metric_alarm", id)
+        .add_attribute(("alarm_name", a.name.as_str()))
+        .add_attribute(("alarm_description", a.description.as_str()))
+        .add_attribute(("comparison_operator", a.comparison_operator.as_str()))
+        .add_attribute(("evaluation_periods", a.evaluation_periods))
+        .add_attribute(("datapoints_to_alarm", a.datapoints_to_alarm))
+        .add_attribute(("threshold", a.threshold))
+        .add_attribute(("treat_missing_data", a.treat_missing_data.as_str()));
     if let Some(m) = &a.metric {
-        h.attr("namespace", &hcl_str(&m.namespace));
-        h.attr("metric_name", &hcl_str(&m.metric_name));
-        h.attr("period", &a.period_secs.to_string());
         let key = if m.is_extended_statistic() {
             "extended_statistic"
         } else {
             "statistic"
         };
-        h.attr(key, &hcl_str(&m.statistic));
-        h.attr("dimensions", &hcl_map(&m.dimensions));
+        b = b
+            .add_attribute(("namespace", m.namespace.as_str()))
+            .add_attribute(("metric_name", m.metric_name.as_str()))
+            .add_attribute(("period", a.period_secs))
+            .add_attribute((key, m.statistic.as_str()))
+            .add_attribute(("dimensions", string_map(&m.dimensions)));
     }
     if let Some(e) = &a.expression {
-        h.open("metric_query");
-        h.attr("id", &hcl_str(EXPRESSION_ID));
-        h.attr("expression", &hcl_str(&e.expression));
-        h.attr("label", &hcl_str(&a.name));
-        h.attr("return_data", "true");
-        h.close();
+        b = b.add_block(
+            Block::builder("metric_query")
+                .add_attribute(("id", EXPRESSION_ID))
+                .add_attribute(("expression", e.expression.as_str()))
+                .add_attribute(("label", a.name.as_str()))
+                .add_attribute(("return_data", true))
+                .build(),
+        );
         for (input, m) in &e.inputs {
-            h.open("metric_query");
-            h.attr("id", &hcl_str(input));
-            h.attr("return_data", "false");
-            h.open("metric");
-            h.attr("namespace", &hcl_str(&m.namespace));
-            h.attr("metric_name", &hcl_str(&m.metric_name));
-            h.attr("period", &a.period_secs.to_string());
-            h.attr("stat", &hcl_str(&m.statistic));
-            h.attr("dimensions", &hcl_map(&m.dimensions));
-            h.close();
-            h.close();
+            b = b.add_block(
+                Block::builder("metric_query")
+                    .add_attribute(("id", input.as_str()))
+                    .add_attribute(("return_data", false))
+                    .add_block(
+                        Block::builder("metric")
+                            .add_attribute(("namespace", m.namespace.as_str()))
+                            .add_attribute(("metric_name", m.metric_name.as_str()))
+                            .add_attribute(("period", a.period_secs))
+                            .add_attribute(("stat", m.statistic.as_str()))
+                            .add_attribute(("dimensions", string_map(&m.dimensions)))
+                            .build(),
+                    )
+                    .build(),
+            );
         }
     }
-    h.close();
+    b.build()
 }
 
 fn tf_template(
-    h: &mut Hcl,
     g: &GameDayScenario,
     t: &ExperimentTemplate,
     id: &str,
     alarm_id: &BTreeMap<&str, &str>,
-) {
-    h.open(&format!(
-        "resource \"aws_fis_experiment_template\" {}",
-        hcl_str(id)
-    ));
-    h.attr("description", &hcl_str(&t.description));
-    h.attr("role_arn", &hcl_str(&t.role_arn));
+) -> Block {
+    let mut b = resource("aws_fis_experiment_template", id)
+        .add_attribute(("description", t.description.as_str()))
+        .add_attribute(("role_arn", t.role_arn.as_str()));
     for c in &t.stop_conditions {
-        h.open("stop_condition");
-        h.attr("source", &hcl_str(&c.source));
-        if let Some(arn) = c.value.as_deref() {
+        let value = c.value.as_deref().map(|arn| {
             let value = local_alarm(g, arn)
                 .and_then(|name| alarm_id.get(name))
                 .map_or_else(
-                    || hcl_str(arn),
-                    |id| format!("aws_cloudwatch_metric_alarm.{id}.arn"),
+                    || Expression::from(arn),
+                    |id| reference("aws_cloudwatch_metric_alarm", id, "arn"),
                 );
-            h.attr("value", &value);
-        }
-        h.close();
+            ("value", value)
+        });
+        b = b.add_block(
+            Block::builder("stop_condition")
+                .add_attribute(("source", c.source.as_str()))
+                .add_attributes(value)
+                .build(),
+        );
     }
     for (name, a) in &t.actions {
-        h.open("action");
-        h.attr("name", &hcl_str(name));
-        h.attr("action_id", &hcl_str(&a.action_id));
-        if let Some(d) = &a.description {
-            h.attr("description", &hcl_str(d));
-        }
-        if !a.start_after.is_empty() {
-            h.attr("start_after", &hcl_list(&a.start_after));
-        }
-        for (k, v) in &a.parameters {
-            h.open("parameter");
-            h.attr("key", &hcl_str(k));
-            h.attr("value", &hcl_str(v));
-            h.close();
-        }
-        for (k, v) in &a.targets {
-            h.open("target");
-            h.attr("key", &hcl_str(k));
-            h.attr("value", &hcl_str(v));
-            h.close();
-        }
-        h.close();
+        b = b.add_block(
+            Block::builder("action")
+                .add_attribute(("name", name.as_str()))
+                .add_attribute(("action_id", a.action_id.as_str()))
+                .add_attributes(a.description.as_deref().map(|d| ("description", d)))
+                .add_attributes(
+                    (!a.start_after.is_empty())
+                        .then(|| ("start_after", string_list(&a.start_after))),
+                )
+                .add_blocks(
+                    a.parameters
+                        .iter()
+                        .map(|(k, v)| key_value("parameter", k, v)),
+                )
+                .add_blocks(a.targets.iter().map(|(k, v)| key_value("target", k, v)))
+                .build(),
+        );
     }
     for (name, target) in &t.targets {
-        h.open("target");
-        h.attr("name", &hcl_str(name));
-        h.attr("resource_type", &hcl_str(&target.resource_type));
-        h.attr(
-            "selection_mode",
-            &hcl_str(&target.selection_mode.to_string()),
+        b = b.add_block(
+            Block::builder("target")
+                .add_attribute(("name", name.as_str()))
+                .add_attribute(("resource_type", target.resource_type.as_str()))
+                .add_attribute(("selection_mode", target.selection_mode.to_string()))
+                .add_attributes(
+                    (!target.resource_arns.is_empty())
+                        .then(|| ("resource_arns", string_list(&target.resource_arns))),
+                )
+                .add_blocks(
+                    target
+                        .resource_tags
+                        .iter()
+                        .map(|(k, v)| key_value("resource_tag", k, v)),
+                )
+                .add_blocks(target.filters.iter().map(|f| {
+                    Block::builder("filter")
+                        .add_attribute(("path", f.path.as_str()))
+                        .add_attribute(("values", string_list(&f.values)))
+                        .build()
+                }))
+                .add_attributes(
+                    (!target.parameters.is_empty())
+                        .then(|| ("parameters", string_map(&target.parameters))),
+                )
+                .build(),
         );
-        if !target.resource_arns.is_empty() {
-            h.attr("resource_arns", &hcl_list(&target.resource_arns));
-        }
-        for (k, v) in &target.resource_tags {
-            h.open("resource_tag");
-            h.attr("key", &hcl_str(k));
-            h.attr("value", &hcl_str(v));
-            h.close();
-        }
-        for f in &target.filters {
-            h.open("filter");
-            h.attr("path", &hcl_str(&f.path));
-            h.attr("values", &hcl_list(&f.values));
-            h.close();
-        }
-        if !target.parameters.is_empty() {
-            h.attr("parameters", &hcl_map(&target.parameters));
-        }
-        h.close();
     }
     if let Some(log) = &t.log_configuration {
-        h.open("log_configuration");
-        h.attr("log_schema_version", &log.log_schema_version.to_string());
+        let mut l = Block::builder("log_configuration")
+            .add_attribute(("log_schema_version", log.log_schema_version));
         if let Some(cw) = &log.cloud_watch_logs_configuration {
-            h.open("cloudwatch_logs_configuration");
-            h.attr("log_group_arn", &hcl_str(&cw.log_group_arn));
-            h.close();
+            l = l.add_block(
+                Block::builder("cloudwatch_logs_configuration")
+                    .add_attribute(("log_group_arn", cw.log_group_arn.as_str()))
+                    .build(),
+            );
         }
         if let Some(s3) = &log.s3_configuration {
-            h.open("s3_configuration");
-            h.attr("bucket_name", &hcl_str(&s3.bucket_name));
-            if let Some(prefix) = &s3.prefix {
-                h.attr("prefix", &hcl_str(prefix));
-            }
-            h.close();
+            l = l.add_block(
+                Block::builder("s3_configuration")
+                    .add_attribute(("bucket_name", s3.bucket_name.as_str()))
+                    .add_attributes(s3.prefix.as_deref().map(|p| ("prefix", p)))
+                    .build(),
+            );
         }
-        h.close();
+        b = b.add_block(l.build());
     }
     if let Some(mode) = empty_target_mode(t) {
-        h.open("experiment_options");
-        h.attr("empty_target_resolution_mode", &hcl_str(mode));
-        h.close();
+        b = b.add_block(
+            Block::builder("experiment_options")
+                .add_attribute(("empty_target_resolution_mode", mode))
+                .build(),
+        );
     }
-    h.attr("tags", &hcl_map(&t.tags));
-    tf_template_extras(h, t);
-    h.close();
+    b.add_attribute(("tags", string_map(&t.tags)))
+        .add_structures(tf_template_extras(t))
+        .build()
 }
 
 #[cfg(test)]
@@ -1192,9 +1214,12 @@ mod tests {
 
     #[test]
     fn hcl_strings_are_escaped_and_not_interpolated() {
-        assert_eq!(hcl_str("a \"b\" ${c} %{d}\n"), r#""a \"b\" $${c} %%{d}\n""#);
-        let body: hcl::Body =
-            hcl::from_str(&format!("x = {}\n", hcl_str("a \"b\" ${c}"))).expect("parses");
-        assert_eq!(body.attributes().count(), 1);
+        let block = Block::builder("x")
+            .add_attribute(("y", "a \"b\" ${c} %{d}\n"))
+            .build();
+        let text = hcl_text(&block);
+        assert_eq!(text, "x {\n  y = \"a \\\"b\\\" $${c} %%{d}\\n\"\n}\n");
+        let body: hcl::Body = hcl::from_str(&text).expect("parses");
+        assert_eq!(body.blocks().count(), 1);
     }
 }

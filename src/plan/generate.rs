@@ -36,6 +36,7 @@ use super::scenario::{
 use super::selection::SelectionMode;
 use crate::config::{Config, MetricQuery, MetricStat, Service};
 use crate::mine::ClassSummary;
+use crate::model::format::format_threshold;
 use crate::steady_state::{AlarmInputs, MetricHypothesis, MetricIdentity, alarm_inputs};
 
 /// Scenarios per service when not told otherwise.
@@ -556,17 +557,6 @@ fn alarm_specs(service: &Service, h: &MetricHypothesis, query: &MetricQuery) -> 
             treat_missing_data: a.treat_missing_data,
         })
         .collect()
-}
-
-/// A threshold for people: up to 4 decimals, trailing zeros dropped (`0.5224`, `12`).
-pub(crate) fn format_threshold(v: f64) -> String {
-    let text = format!("{v:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" {
-        "0".to_owned()
-    } else {
-        text.to_owned()
-    }
 }
 
 fn slug(text: &str) -> String {

@@ -117,7 +117,18 @@ pub type ProviderResult<T> = Result<T, ProviderError>;
 // Domain types crossing the edge.
 // ---------------------------------------------------------------------------------------------
 
-pub use crate::mine::LogEvent;
+/// One log event, whatever its source (file export, Logs Insights, FilterLogEvents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEvent {
+    /// When the event happened, epoch milliseconds (UTC).
+    pub timestamp_ms: i64,
+    /// The raw message text (for structured records, the whole JSON document).
+    pub message: String,
+    /// Log stream name, when known.
+    pub log_stream: Option<String>,
+    /// Log group name, when known.
+    pub log_group: Option<String>,
+}
 
 /// A finished Logs Insights query.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use super::format::clock;
+use crate::model::record::StageRecord;
 use crate::plan::scenario::HypothesisMetric;
-use crate::run::record::StageRecord;
 
 /// One chart.
 #[derive(Debug, Clone, PartialEq, Eq)]

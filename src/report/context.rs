@@ -14,10 +14,10 @@ use super::findings::{self, ActionItem, Finding, Findings, Priority};
 use super::format::{self, bound, cell, num, secs};
 use super::llm::Drafted;
 use super::redact::{Redaction, redact};
-use crate::plan::scenario::{Scenario, Stage};
-use crate::run::record::{
+use crate::model::record::{
     MetricJudgement, Outcome, Phase, RunOutcome, RunRecord, ScenarioRecord, StageRecord, Trigger,
 };
+use crate::plan::scenario::{Scenario, Stage};
 
 /// Redaction applied to log excerpts the report itself prints (IPs are kept: the report stays
 /// inside the team; what goes to a model is redacted with the configured setting).
@@ -717,7 +717,7 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
                 .map(|(i, x)| (x, st.samples_seen_at.get(i).copied()))
                 .collect();
             // A datapoint is stamped with the start of its period; the guard read it later.
-            let when = |x: &crate::run::record::GuardSample, seen: Option<DateTime<Utc>>| {
+            let when = |x: &crate::model::record::GuardSample, seen: Option<DateTime<Utc>>| {
                 let stamp = format::clock(format::epoch(x.ts));
                 let datapoint = match period {
                     Some(p) => format!("the {} datapoint from {stamp}", secs(p)),

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use crate::run::journal::JournalError;
-use crate::run::record::RecordError;
+use crate::model::journal::JournalError;
+use crate::model::record::RecordError;
 
 /// A report that could not be rendered or written.
 #[derive(Debug, thiserror::Error)]

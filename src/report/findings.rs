@@ -9,8 +9,8 @@
 use serde::Serialize;
 
 use super::format::{self, bound, num, secs};
+use crate::model::record::{Abort, Outcome, Phase, RunRecord, ScenarioRecord, StageRecord};
 use crate::plan::scenario::Scenario;
-use crate::run::record::{Abort, Outcome, Phase, RunRecord, ScenarioRecord, StageRecord};
 use crate::shutdown::AbortReason;
 
 /// The owner placeholder of an action item, for the team to fill in.

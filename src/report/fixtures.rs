@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use serde::Serialize;
 
+use crate::model::record::*;
+use crate::model::record::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_STARTED};
 use crate::plan::scenario::GameDayScenario;
 use crate::provider::ActionView;
-use crate::run::journal::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_STARTED};
-use crate::run::record::*;
 use crate::shutdown::AbortReason;
 
 /// Builds a journal entry by entry, with times relative to the run's start.

@@ -1,7 +1,7 @@
 //! Stage 5, `report`: a run's journal into a post-mortem a team pastes into its incident
 //! tracker — `reports/<run-id>/postmortem.md`, `summary.json` and `charts/*.svg`.
 //!
-//! Input: a [`RunRecord`](crate::run::record::RunRecord) (the fold of a journal, so a report can
+//! Input: a [`RunRecord`](crate::model::record::RunRecord) (the fold of a journal, so a report can
 //! be rendered again at any time) and [`ReportOptions`]. Output: the files ([`write_report`]) or
 //! their text ([`render`], pure and deterministic).
 //!
@@ -40,8 +40,10 @@ pub use context::facts_of as facts;
 pub use error::ReportError;
 pub use findings::{OWNER_PLACEHOLDER, Priority};
 pub use llm::{DraftAction, DraftFinding, DraftText, Drafted, draft};
-pub use render::{Rendered, SUMMARY_SCHEMA_VERSION, TEMPLATE_FILE, render, render_with_history};
+pub use render::{
+    Rendered, ReportOptions, SUMMARY_SCHEMA_VERSION, TEMPLATE_FILE, render, render_with_history,
+};
 pub use write::{
-    CHARTS_DIR, POSTMORTEM_FILE, ReportOptions, ReportPaths, SUMMARY_FILE, load_record,
-    locate_journal, write_report,
+    CHARTS_DIR, POSTMORTEM_FILE, ReportPaths, SUMMARY_FILE, load_record, locate_journal,
+    write_report,
 };

@@ -7,20 +7,31 @@
 //! time is an option) or write files ([`super::write_report`] does) — the same inputs give the
 //! same bytes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use minijinja::Value;
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use super::context::{self, ReportContext};
 use super::error::ReportError;
 use super::llm::Drafted;
-use super::write::ReportOptions;
-use crate::run::record::{RunRecord, Trigger};
+use crate::config::LlmSettings;
+use crate::model::record::{RunRecord, Trigger};
 
 use super::charts::RenderedChart;
+
+/// How to render.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// A directory holding a `postmortem.md.j2` that replaces the built-in template.
+    pub template_dir: Option<PathBuf>,
+    /// The model to draft the summary, findings and action items; `None` for none.
+    pub llm: Option<LlmSettings>,
+    /// The time printed as the render time.
+    pub rendered_at: DateTime<Utc>,
+}
 
 /// The template's file name, embedded and in a user template directory.
 pub const TEMPLATE_FILE: &str = "postmortem.md.j2";
@@ -149,16 +160,7 @@ fn render_markdown(
         template: name.clone(),
         source,
     };
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(render_err)?,
-    );
+    let mut env = crate::jinja::environment().map_err(render_err)?;
     env.add_template_owned(name.clone(), source)
         .map_err(|e| match template_dir {
             Some(dir) => ReportError::Template {

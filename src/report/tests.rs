@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use super::fixtures::{self, JournalBuilder};
 use super::*;
 use crate::config::LlmSettings;
-use crate::run::record::RunRecord;
+use crate::model::record::RunRecord;
 
 fn opts() -> ReportOptions {
     ReportOptions {
@@ -699,11 +699,11 @@ async fn planted_secrets_never_reach_the_model() {
         format!("upstream call failed: Authorization: Bearer {JWT}"),
         "paged oncall-payments@example.com from 10.0.4.17".to_owned(),
     ];
-    let mut b = JournalBuilder::new(g, crate::run::record::Trigger::Manual { user: None });
+    let mut b = JournalBuilder::new(g, crate::model::record::Trigger::Manual { user: None });
     b.push(
         1,
-        crate::run::record::kind::PREFLIGHT_CHECK,
-        &crate::run::record::PreflightCheck {
+        crate::model::record::kind::PREFLIGHT_CHECK,
+        &crate::model::record::PreflightCheck {
             scenario: None,
             stage: None,
             check: "credentials".into(),
@@ -716,7 +716,7 @@ async fn planted_secrets_never_reach_the_model() {
     // Reuse the aborted run's events, with a k8s event message carrying a token.
     for e in fixture.entries.iter().skip(1) {
         let mut data = e.data.clone();
-        if e.kind == crate::run::record::kind::K8S_EVENT {
+        if e.kind == crate::model::record::kind::K8S_EVENT {
             data["message"] =
                 serde_json::Value::String(format!("probe failed: Bearer {JWT} from 10.0.4.17"));
         }
@@ -762,7 +762,7 @@ async fn draft_redacts_whatever_facts_it_is_given() {
 fn write_journal(dir: &std::path::Path, b: &JournalBuilder) -> std::path::PathBuf {
     let run_dir = dir.join("reports").join("20261124-100000-checkout-example");
     std::fs::create_dir_all(&run_dir).expect("mkdir");
-    let path = run_dir.join(crate::run::journal::JOURNAL_FILE);
+    let path = run_dir.join(crate::model::journal::JOURNAL_FILE);
     let text: String = b
         .entries
         .iter()
@@ -821,7 +821,7 @@ async fn the_report_command_renders_a_run_id_or_a_journal_path() {
 
 #[test]
 fn a_failed_stop_is_a_p0_saying_the_experiment_may_still_run() {
-    use crate::run::record::{StopFailed, kind};
+    use crate::model::record::{StopFailed, kind};
     let mut b = fixtures::aborted_by_guard();
     let i = b
         .entries

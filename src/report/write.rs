@@ -8,15 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-
 use super::context;
 use super::error::ReportError;
 use super::llm;
-use super::render::render_with_history;
-use crate::config::LlmSettings;
-use crate::run::journal::{JOURNAL_FILE, read_journal};
-use crate::run::record::RunRecord;
+use super::render::{ReportOptions, render_with_history};
+use crate::model::journal::{JOURNAL_FILE, read_journal};
+use crate::model::record::RunRecord;
 
 /// The post-mortem's file name in the run directory.
 pub const POSTMORTEM_FILE: &str = "postmortem.md";
@@ -24,17 +21,6 @@ pub const POSTMORTEM_FILE: &str = "postmortem.md";
 pub const SUMMARY_FILE: &str = "summary.json";
 /// The charts' directory in the run directory.
 pub const CHARTS_DIR: &str = "charts";
-
-/// How to render.
-#[derive(Debug, Clone)]
-pub struct ReportOptions {
-    /// A directory holding a `postmortem.md.j2` that replaces the built-in template.
-    pub template_dir: Option<PathBuf>,
-    /// The model to draft the summary, findings and action items; `None` for none.
-    pub llm: Option<LlmSettings>,
-    /// The time printed as the render time.
-    pub rendered_at: DateTime<Utc>,
-}
 
 /// What [`write_report`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use crate::model::record::{K8sEvent, K8sPods, PreflightCheck};
 use crate::plan::Policy;
 use crate::plan::scenario::{PodTarget, Scenario, Stage};
 use crate::plan::selection::SelectionMode;
@@ -30,7 +31,6 @@ use crate::provider::kube::{
     AccessInfo, BindingInfo, BindingKind, ClusterEvent, ClusterTarget, PSA_ENFORCE_LABEL, PdbInfo,
     PodInfo, RoleKind, RuleInfo,
 };
-use crate::run::record::{K8sEvent, K8sPods, PreflightCheck};
 
 /// Check name: the target pods exist, match the selector and carry the opt-in label.
 pub const CHECK_PODS: &str = "k8s-pods";

@@ -11,91 +11,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::guard::{self, GuardMetric, SampleTracker};
-use super::journal::{Journal, JournalError, RUN_FINISHED};
 use super::judge::{StageFacts, judge};
+use super::options::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders};
 use super::progress::Progress;
-use super::record::{
+use crate::model::journal::{Journal, JournalError};
+use crate::model::record::Event;
+use crate::model::record::{
     Abort, AlarmState, Baseline, ExperimentStarted, ExperimentState, Outcome, Phase,
     PreflightCheck, PreflightFinished, RunFinished, RunOutcome, RunSettings, RunStarted,
     ScenarioFinished, ScenarioStarted, Series, StageFinished, StageIntent, StopConfirmed,
-    StopFailed, StopRequested, TemplateReady, Trigger, kind,
+    StopFailed, StopRequested, TemplateReady,
 };
 use crate::plan::scenario::{GameDayScenario, Scenario, Stage};
 use crate::provider::kube::ClusterTarget;
-use crate::provider::{
-    AlarmStateValue, AlarmStore, ExperimentView, FaultInjector, MetricSource, is_terminal_status,
-};
+use crate::provider::{AlarmStateValue, ExperimentView, FaultInjector, is_terminal_status};
 use crate::shutdown::{AbortReason, InFlight, Shutdown};
-
-/// Tag every experiment of a run carries, so `recover` finds them even if an id never reached
-/// the journal.
-pub const RUN_TAG: &str = "gameday-run";
-/// Tag marking a target-resolution preview (`actionsMode: skip-all`).
-pub const PREVIEW_TAG: &str = "gameday-preview";
-
-/// How a run behaves.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// Run id.
-    pub run_id: String,
-    /// `reports/`.
-    pub reports_dir: PathBuf,
-    /// The scenario file, for the record.
-    pub scenario_file: String,
-    /// Manual or scheduled.
-    pub trigger: Trigger,
-    /// Seconds between guard polls (metrics and stop alarms).
-    pub guard_interval: Duration,
-    /// GetMetricData period for guard reads.
-    pub guard_period: Duration,
-    /// Seconds between GetExperiment polls.
-    pub poll_interval: Duration,
-    /// Longest wait for a stopped experiment to reach a terminal state.
-    pub stop_timeout: Duration,
-    /// Longest recovery observation.
-    pub recovery_cap: Duration,
-    /// Baseline window before each stage.
-    pub baseline_window: Duration,
-    /// Window the hypothesis must hold in right now (preflight).
-    pub hypothesis_window: Duration,
-    /// How long a stop alarm may sit in INSUFFICIENT_DATA and still count as armed.
-    pub insufficient_data_tolerance: Duration,
-    /// Longest a stage may run before it is stopped.
-    pub stage_timeout: Duration,
-    /// Whether a failed scenario ends the run.
-    pub stop_on_failure: bool,
-    /// Preflight only.
-    pub dry_run: bool,
-    /// Recovery target per service.
-    pub recovery_targets: BTreeMap<String, Duration>,
-    /// Recovery target for services without one.
-    pub default_recovery_target: Duration,
-    /// Account id, for the record.
-    pub account_id: Option<String>,
-    /// Region, for the record.
-    pub region: Option<String>,
-    /// Most targets a stage may resolve (the policy's `max_count`).
-    pub max_targets: u32,
-    /// Consecutive guard intervals in which neither the guard metrics nor the stop alarms could
-    /// be read before the stage is aborted as a guard abort (the guard is blind).
-    pub max_blind_intervals: u32,
-    /// Least free space preflight requires on the reports directory's file system, so the
-    /// journal is not the first thing to fail mid-stage.
-    pub min_free_bytes: u64,
-    /// The AWS endpoint override, for the record (a loopback one marks a simulation).
-    pub endpoint_url: Option<String>,
-}
-
-/// Default for [`RunOptions::max_blind_intervals`]: one minute of a blind guard at the
-/// default 10 s interval — long enough to ride out a throttling burst the SDK's retries did
-/// not absorb, short enough that a fault is not left running unwatched.
-pub const DEFAULT_MAX_BLIND_INTERVALS: u32 = 6;
-/// Default for [`RunOptions::min_free_bytes`]: 64 MiB. A one-hour stage with a 1 s guard
-/// journals about 10,000 lines (~3 MB); the report and charts add a few MB more.
-pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How often, and how far apart, a failed StartExperiment is followed by a look for the
 /// stage's experiment by its tags (the service may have acted and the reply been lost).
@@ -103,37 +35,6 @@ const LOST_START_CHECKS: u32 = 3;
 const LOST_START_RECHECK: Duration = Duration::from_secs(2);
 
 impl RunOptions {
-    /// Defaults for a run id and reports directory: 10 s guard interval, 60 s guard period,
-    /// 5 s experiment polls, 2 min stop timeout, 10 min recovery cap, 30 min baseline, 15 min
-    /// hypothesis window and INSUFFICIENT_DATA tolerance, 1 h stage timeout, stop on failure.
-    pub fn new(run_id: &str, reports_dir: PathBuf) -> Self {
-        Self {
-            run_id: run_id.to_owned(),
-            reports_dir,
-            scenario_file: String::new(),
-            trigger: Trigger::Manual { user: None },
-            guard_interval: Duration::from_secs(10),
-            guard_period: Duration::from_secs(60),
-            poll_interval: Duration::from_secs(5),
-            stop_timeout: Duration::from_secs(120),
-            recovery_cap: Duration::from_secs(600),
-            baseline_window: Duration::from_secs(1800),
-            hypothesis_window: Duration::from_secs(900),
-            insufficient_data_tolerance: Duration::from_secs(900),
-            stage_timeout: Duration::from_secs(3600),
-            stop_on_failure: true,
-            dry_run: false,
-            recovery_targets: BTreeMap::new(),
-            default_recovery_target: Duration::from_secs(300),
-            account_id: None,
-            region: None,
-            max_targets: crate::plan::Policy::default().max_count,
-            max_blind_intervals: DEFAULT_MAX_BLIND_INTERVALS,
-            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
-            endpoint_url: None,
-        }
-    }
-
     fn recovery_target(&self, service: &str) -> Duration {
         self.recovery_targets
             .get(service)
@@ -188,10 +89,6 @@ impl<F: FnMut(&GameDayScenario, &[PreflightCheck]) -> bool> Confirm for F {
         self(gameday, checks)
     }
 }
-
-/// The AWS side a run needs.
-pub trait RunProviders: FaultInjector + AlarmStore + MetricSource + Sync {}
-impl<T: FaultInjector + AlarmStore + MetricSource + Sync> RunProviders for T {}
 
 /// Extra preflight checks from outside AWS (Kubernetes), computed by the caller.
 pub type ExtraChecks = Vec<PreflightCheck>;
@@ -264,25 +161,19 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
     let templates =
         super::preflight::preflight(gameday, providers, opts, &mut checks, shutdown).await;
     for c in &checks {
-        w.record(kind::PREFLIGHT_CHECK, c)?;
+        w.record(c.clone())?;
         progress.check(c);
     }
     let failed: Vec<PreflightCheck> = checks.iter().filter(|c| !c.ok).cloned().collect();
-    w.record(
-        kind::PREFLIGHT_FINISHED,
-        &PreflightFinished {
-            ok: failed.is_empty(),
-            failed: failed.len(),
-        },
-    )?;
+    w.record(PreflightFinished {
+        ok: failed.is_empty(),
+        failed: failed.len(),
+    })?;
     let finish = |w: &mut Journal, outcome: RunOutcome, reason: Option<AbortReason>| {
-        w.record(
-            RUN_FINISHED,
-            &RunFinished {
-                outcome,
-                abort_reason: reason,
-            },
-        )
+        w.record(RunFinished {
+            outcome,
+            abort_reason: reason,
+        })
     };
     if shutdown.token().is_cancelled() {
         // A signal during preflight: its previews are stopped; nothing was injected.
@@ -319,12 +210,9 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
         if shutdown.token().is_cancelled() {
             break;
         }
-        w.record(
-            kind::SCENARIO_STARTED,
-            &ScenarioStarted {
-                scenario: scenario.name.clone(),
-            },
-        )?;
+        w.record(ScenarioStarted {
+            scenario: scenario.name.clone(),
+        })?;
         // Preflight checked that every scenario's metrics are defined.
         let metrics =
             guard::guard_metrics(gameday, scenario, opts.guard_period).unwrap_or_default();
@@ -356,14 +244,11 @@ pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
                 break;
             }
         }
-        w.record(
-            kind::SCENARIO_FINISHED,
-            &ScenarioFinished {
-                scenario: scenario.name.clone(),
-                outcome: scenario_outcome,
-                stages_run,
-            },
-        )?;
+        w.record(ScenarioFinished {
+            scenario: scenario.name.clone(),
+            outcome: scenario_outcome,
+            stages_run,
+        })?;
         worst = worst.max(match scenario_outcome {
             Outcome::Passed | Outcome::NotRun => RunOutcome::Passed,
             Outcome::Failed => RunOutcome::HypothesisFailed,
@@ -442,15 +327,12 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
 ) -> Result<StageResult, RunError> {
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
     progress.stage(sc, st, planned_length(ctx.scenario, ctx.stage));
-    w.record(
-        kind::TEMPLATE_READY,
-        &TemplateReady {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            template_id: ctx.template_id.clone(),
-            change: ctx.template_change.as_str().to_owned(),
-        },
-    )?;
+    w.record(TemplateReady {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        template_id: ctx.template_id.clone(),
+        change: ctx.template_change.as_str().to_owned(),
+    })?;
 
     // Baseline: the window just before the fault.
     let now = Utc::now();
@@ -462,16 +344,13 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     let Some(baseline) = baseline else {
         return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
     };
-    w.record(
-        kind::BASELINE,
-        &Baseline {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            from,
-            to: now,
-            series: baseline.clone(),
-        },
-    )?;
+    w.record(Baseline {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        from,
+        to: now,
+        series: baseline.clone(),
+    })?;
 
     // Intent on disk before StartExperiment.
     let tags = BTreeMap::from([
@@ -480,16 +359,13 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         ("gameday-scenario".to_owned(), sc.to_owned()),
         ("gameday-stage".to_owned(), st.to_owned()),
     ]);
-    w.record(
-        kind::STAGE_INTENT,
-        &StageIntent {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            template_id: ctx.template_id.clone(),
-            selection: ctx.stage.selection.to_string(),
-            tags: tags.clone(),
-        },
-    )?;
+    w.record(StageIntent {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        template_id: ctx.template_id.clone(),
+        selection: ctx.stage.selection.to_string(),
+        tags: tags.clone(),
+    })?;
     if shutdown.token().is_cancelled() {
         return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
     }
@@ -553,15 +429,12 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
     let id = id.to_owned();
     let stage_start = Utc::now();
-    w.record(
-        kind::EXPERIMENT_STARTED,
-        &ExperimentStarted {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            experiment_id: id.clone(),
-            template_id: ctx.template_id.clone(),
-        },
-    )?;
+    w.record(ExperimentStarted {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        experiment_id: id.clone(),
+        template_id: ctx.template_id.clone(),
+    })?;
     progress.note(&format!("{sc}/{st}: experiment {id} started"));
 
     let mut watch = Watch {
@@ -596,7 +469,7 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
                 detail,
             };
             // Written before the stop, but a failed write never delays it.
-            let written = w.record(kind::ABORT, &a);
+            let written = w.record(a.clone());
             abort = Some(a);
             let stop = stop_experiment(providers, &id, reason, opts.stop_timeout, w).await;
             match stop.outcome {
@@ -643,18 +516,15 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
         outcome = Outcome::Aborted;
     }
     progress.note(&format!("{sc}/{st}: {}", outcome.as_str()));
-    w.record(
-        kind::STAGE_FINISHED,
-        &StageFinished {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            experiment_id: Some(id),
-            final_status,
-            fault_start: watch.fault_start.or(Some(stage_start)),
-            fault_end: Some(fault_end),
-            verdict,
-        },
-    )?;
+    w.record(StageFinished {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        experiment_id: Some(id),
+        final_status,
+        fault_start: watch.fault_start.or(Some(stage_start)),
+        fault_end: Some(fault_end),
+        verdict,
+    })?;
     Ok(StageResult {
         outcome,
         abort: abort.map(|a| a.reason),
@@ -721,15 +591,12 @@ async fn failed_start<P: RunProviders, K>(
             "{sc}/{st}: StartExperiment failed, but FIS started {} (found by its run tag): stopping it",
             e.id
         ));
-        let started = w.record(
-            kind::EXPERIMENT_STARTED,
-            &ExperimentStarted {
-                scenario: sc.to_owned(),
-                stage: st.to_owned(),
-                experiment_id: e.id.clone(),
-                template_id: ctx.template_id.clone(),
-            },
-        );
+        let started = w.record(ExperimentStarted {
+            scenario: sc.to_owned(),
+            stage: st.to_owned(),
+            experiment_id: e.id.clone(),
+            template_id: ctx.template_id.clone(),
+        });
         let a = Abort {
             scenario: sc.to_owned(),
             stage: st.to_owned(),
@@ -740,7 +607,7 @@ async fn failed_start<P: RunProviders, K>(
                 e.id
             ),
         };
-        let written = started.and_then(|()| w.record(kind::ABORT, &a));
+        let written = started.and_then(|()| w.record(a.clone()));
         abort = Some(a);
         let stop =
             stop_experiment(providers, &e.id, AbortReason::Timeout, opts.stop_timeout, w).await;
@@ -791,18 +658,15 @@ async fn failed_start<P: RunProviders, K>(
     if still_running.is_some() {
         outcome = Outcome::Aborted;
     }
-    w.record(
-        kind::STAGE_FINISHED,
-        &StageFinished {
-            scenario: sc.to_owned(),
-            stage: st.to_owned(),
-            experiment_id: found.first().map(|e| e.id.clone()),
-            final_status,
-            fault_start: None,
-            fault_end: None,
-            verdict,
-        },
-    )?;
+    w.record(StageFinished {
+        scenario: sc.to_owned(),
+        stage: st.to_owned(),
+        experiment_id: found.first().map(|e| e.id.clone()),
+        final_status,
+        fault_start: None,
+        fault_end: None,
+        verdict,
+    })?;
     Ok(StageResult {
         outcome,
         abort: abort.map(|a| a.reason),
@@ -877,7 +741,7 @@ fn not_started<K>(
         detail: "cancelled before the experiment was started".to_owned(),
     });
     if let Some(a) = &a {
-        w.record(kind::ABORT, a)?;
+        w.record(a.clone())?;
     }
     let verdict = judge(&StageFacts {
         metrics: &[],
@@ -891,18 +755,15 @@ fn not_started<K>(
         recovery_target_secs: opts.recovery_target(&ctx.scenario.service).as_secs(),
     });
     let outcome = verdict.outcome;
-    w.record(
-        kind::STAGE_FINISHED,
-        &StageFinished {
-            scenario: ctx.scenario.name.clone(),
-            stage: ctx.stage.name.clone(),
-            experiment_id: None,
-            final_status: None,
-            fault_start: None,
-            fault_end: None,
-            verdict,
-        },
-    )?;
+    w.record(StageFinished {
+        scenario: ctx.scenario.name.clone(),
+        stage: ctx.stage.name.clone(),
+        experiment_id: None,
+        final_status: None,
+        fault_start: None,
+        fault_end: None,
+        verdict,
+    })?;
     Ok(StageResult {
         outcome,
         abort,
@@ -935,13 +796,10 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
          its state is stopped)"
     );
     let mut journal_error = w
-        .record(
-            kind::STOP_REQUESTED,
-            &StopRequested {
-                experiment_id: id.to_owned(),
-                reason,
-            },
-        )
+        .record(StopRequested {
+            experiment_id: id.to_owned(),
+            reason,
+        })
         .err();
     if let Some(e) = &journal_error {
         tracing::error!(experiment = id, error = %e, "the journal could not be written; stopping the experiment anyway");
@@ -988,13 +846,10 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
     }
     match last_status {
         Some(s) if is_terminal_status(&s) => {
-            if let Err(e) = w.record(
-                kind::STOP_CONFIRMED,
-                &StopConfirmed {
-                    experiment_id: id.to_owned(),
-                    status: s.clone(),
-                },
-            ) {
+            if let Err(e) = w.record(StopConfirmed {
+                experiment_id: id.to_owned(),
+                status: s.clone(),
+            }) {
                 journal_error.get_or_insert(e);
             }
             Stop {
@@ -1011,15 +866,12 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
                 )
             });
             tracing::error!(experiment = id, %error, "stop failed: a human must act: {how}");
-            if let Err(e) = w.record(
-                kind::STOP_FAILED,
-                &StopFailed {
-                    experiment_id: id.to_owned(),
-                    error,
-                    last_status: status,
-                    how_to_stop: how.clone(),
-                },
-            ) {
+            if let Err(e) = w.record(StopFailed {
+                experiment_id: id.to_owned(),
+                error,
+                last_status: status,
+                how_to_stop: how.clone(),
+            }) {
                 journal_error.get_or_insert(e);
             }
             Stop {
@@ -1030,15 +882,15 @@ pub(crate) async fn stop_experiment<F: FaultInjector, W: JournalSink>(
     }
 }
 
-/// The journal with the clock: every entry is stamped with the time it is written.
+/// The journal with the clock: every event is stamped with the time it is written.
 pub(crate) trait JournalSink {
-    /// Appends an entry, stamped now.
-    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError>;
+    /// Appends an event, stamped now.
+    fn record(&mut self, event: impl Into<Event>) -> Result<(), JournalError>;
 }
 
 impl JournalSink for Journal {
-    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
-        self.append(Utc::now(), kind, data).map(|_| ())
+    fn record(&mut self, event: impl Into<Event>) -> Result<(), JournalError> {
+        self.write(Utc::now(), &event.into()).map(|_| ())
     }
 }
 
@@ -1050,10 +902,10 @@ struct Watch<'a, K> {
     alarm_states: BTreeMap<String, AlarmStateValue>,
     fault_start: Option<DateTime<Utc>>,
     fault_end: Option<DateTime<Utc>>,
-    samples: Vec<super::record::GuardSample>,
+    samples: Vec<crate::model::record::GuardSample>,
     stage_start: DateTime<Utc>,
     events: super::cluster_checks::EventWatch,
-    last_pods: Option<super::record::K8sPods>,
+    last_pods: Option<crate::model::record::K8sPods>,
     /// Consecutive guard polls that could read neither the metrics nor the stop alarms.
     blind_streak: u32,
 }
@@ -1148,7 +1000,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
             actions: view.actions.clone(),
         };
         if self.last_state.as_ref() != Some(&state) {
-            w.record(kind::EXPERIMENT_STATE, &state)?;
+            w.record(state.clone())?;
             progress.experiment(&view.status, &view.actions);
             self.last_state = Some(state);
         }
@@ -1212,7 +1064,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                     {
                         s.phase = Phase::Recovery;
                     }
-                    w.record(kind::GUARD_SAMPLE, &s)?;
+                    w.record(s.clone())?;
                     progress.sample(&s);
                     if s.breach && phase == Phase::Fault && verdict.is_none() {
                         verdict = Some((
@@ -1220,7 +1072,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                             format!(
                                 "{} = {} at {} (bounds {}): {}",
                                 s.metric,
-                                crate::plan::generate::format_threshold(s.value),
+                                crate::model::format::format_threshold(s.value),
                                 DateTime::from_timestamp(s.ts, 0)
                                     .map(|t| t.format("%H:%M:%SZ").to_string())
                                     .unwrap_or_default(),
@@ -1249,16 +1101,13 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                     for a in alarms {
                         if self.alarm_states.get(&a.name) != Some(&a.state) {
                             self.alarm_states.insert(a.name.clone(), a.state);
-                            w.record(
-                                kind::ALARM_STATE,
-                                &AlarmState {
-                                    scenario: sc.clone(),
-                                    stage: st.clone(),
-                                    alarm: a.name.clone(),
-                                    state: a.state.as_str().to_owned(),
-                                    reason: a.reason.clone(),
-                                },
-                            )?;
+                            w.record(AlarmState {
+                                scenario: sc.clone(),
+                                stage: st.clone(),
+                                alarm: a.name.clone(),
+                                state: a.state.as_str().to_owned(),
+                                reason: a.reason.clone(),
+                            })?;
                         }
                         if a.state == AlarmStateValue::Alarm
                             && phase == Phase::Fault
@@ -1313,7 +1162,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                 self.events.observe(&pods);
                 let snap = super::cluster_checks::pod_snapshot(sc, st, &pods);
                 if self.last_pods.as_ref() != Some(&snap) {
-                    w.record(kind::K8S_PODS, &snap)?;
+                    w.record(snap.clone())?;
                     self.last_pods = Some(snap);
                 }
             }
@@ -1323,7 +1172,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         match cluster.events(&target.namespace, since).await {
             Ok(events) => {
                 for e in self.events.new_events(sc, st, &events) {
-                    w.record(kind::K8S_EVENT, &e)?;
+                    w.record(e.clone())?;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "listing events failed"),
@@ -1376,7 +1225,7 @@ fn only_since(mut fetched: BTreeMap<String, Series>, from: i64) -> BTreeMap<Stri
 }
 
 fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
-    use crate::plan::generate::format_threshold as f;
+    use crate::model::format::format_threshold as f;
     match (lower, upper) {
         (Some(l), Some(u)) => format!("{} .. {}", f(l), f(u)),
         (Some(l), None) => format!(">= {}", f(l)),

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::record::{GuardSample, Phase, Series};
+use crate::model::record::{GuardSample, Phase, Series};
 use crate::plan::scenario::{GameDayScenario, HypothesisMetric, Scenario};
 use crate::provider::{
     AlarmMetric, MetricDataQuery, MetricSource, MetricStatQuery, ProviderResult,

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 
 use super::guard::GuardMetric;
-use super::record::{Abort, GuardSample, MetricJudgement, Outcome, Phase, Series, StageVerdict};
+use crate::model::record::{
+    Abort, GuardSample, MetricJudgement, Outcome, Phase, Series, StageVerdict,
+};
 use crate::steady_state::stats::{mad_sigma, mann_whitney, median};
 
 /// Significance level for "the metric moved". Strict, because a stage yields a few dozen
@@ -227,7 +229,7 @@ fn judge_metric(m: &GuardMetric, f: &StageFacts<'_>) -> MetricJudgement {
 }
 
 fn fmt(v: f64) -> String {
-    crate::plan::generate::format_threshold(v)
+    crate::model::format::format_threshold(v)
 }
 
 #[cfg(test)]

@@ -1,16 +1,22 @@
 //! Stage 4, `run`: a planned GameDay executed stage by stage, guarded, journaled, abortable.
 //!
-//! [`journal`] is the crash-safe file every part of a run writes through; [`record`] names what
-//! is written and folds a journal back into a [`record::RunRecord`] for reports and `recover`.
+//! The journal every part of a run writes through, and the [`RunRecord`](crate::model::record::RunRecord)
+//! folded from it, are nouns on the model floor ([`crate::model::journal`],
+//! [`crate::model::record`]): `report`, `history` and `schedule` read them without reaching into
+//! this stage.
 
 pub mod cluster_checks;
 pub mod execute;
 pub mod guard;
-pub mod journal;
 pub mod judge;
 pub mod lock;
+pub mod options;
 pub mod preflight;
 pub mod progress;
-pub mod record;
 pub mod recover;
 pub mod resource_checks;
+
+pub use options::{
+    DEFAULT_MAX_BLIND_INTERVALS, DEFAULT_MIN_FREE_BYTES, PREVIEW_TAG, RUN_TAG, RunOptions,
+    RunProviders,
+};

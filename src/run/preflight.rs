@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::execute::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders};
 use super::guard;
-use super::record::PreflightCheck;
+use super::options::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders};
+use crate::model::record::PreflightCheck;
 use crate::plan::scenario::GameDayScenario;
 use crate::plan::scenario::stage_requests;
 use crate::provider::{AlarmStateValue, Change, is_terminal_status};
@@ -109,7 +109,7 @@ pub(crate) async fn preflight<P: RunProviders>(
                                     gm.name,
                                     breaches.len(),
                                     points.len(),
-                                    crate::plan::generate::format_threshold(*v),
+                                    crate::model::format::format_threshold(*v),
                                     chrono::DateTime::from_timestamp(*ts, 0)
                                         .map(|t| t.to_rfc3339())
                                         .unwrap_or_default()

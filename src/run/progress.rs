@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::record::{GuardSample, PreflightCheck, RunOutcome};
+use crate::model::record::{GuardSample, PreflightCheck, RunOutcome};
 use crate::provider::ActionView;
 
 /// The run's progress display.
@@ -111,8 +111,8 @@ impl Progress {
     /// A guard datapoint.
     pub fn sample(&mut self, s: &GuardSample) {
         let bound = match (s.lower, s.upper) {
-            (_, Some(u)) => format!("≤{}", crate::plan::generate::format_threshold(u)),
-            (Some(l), None) => format!("≥{}", crate::plan::generate::format_threshold(l)),
+            (_, Some(u)) => format!("≤{}", crate::model::format::format_threshold(u)),
+            (Some(l), None) => format!("≥{}", crate::model::format::format_threshold(l)),
             _ => String::new(),
         };
         let mark = if s.breach { "!" } else { "" };
@@ -121,7 +121,7 @@ impl Progress {
             format!(
                 "{}={}{bound}{mark}",
                 s.metric,
-                crate::plan::generate::format_threshold(s.value)
+                crate::model::format::format_threshold(s.value)
             ),
         );
         self.redraw();

@@ -14,15 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-use super::execute::{JournalSink, RUN_TAG, stop_experiment};
-use super::journal::{
-    Entry, JOURNAL_FILE, Journal, JournalError, RUN_INTERRUPTED, RUN_RECOVERED, ReadJournal,
-    RunJournal, read_journal, run_journals,
-};
+use super::execute::{JournalSink, stop_experiment};
 use super::lock::lock_for_recovery;
-use super::record::{RunInterrupted, RunRecord, RunRecovered, kind};
+use super::options::RUN_TAG;
+use crate::model::journal::{
+    JOURNAL_FILE, Journal, JournalError, ReadJournal, RunJournal, read_journal, run_journals,
+};
+use crate::model::record::{Entry, Event, RunInterrupted, RunRecord, RunRecovered, kind};
 use crate::provider::{ExperimentSummary, FaultInjector, ProviderError, is_terminal_status};
 use crate::shutdown::{AbortReason, InFlight};
 
@@ -173,6 +172,8 @@ async fn list<F: FaultInjector>(
 /// The time of a `stage-intent` whose stage has neither an experiment id nor a finish: the run
 /// died while StartExperiment may have been in flight.
 fn unanswered_intent(entries: &[Entry]) -> Option<DateTime<Utc>> {
+    // Read field by field, not as typed events: a damaged or partial payload must still count
+    // as an intent (StartExperiment may have been called), and still match its answer.
     let stage = |e: &Entry| {
         (
             e.data.get("scenario").cloned(),
@@ -202,9 +203,9 @@ struct RecoveryJournal {
 }
 
 impl JournalSink for RecoveryJournal {
-    fn record(&mut self, kind: &str, data: &impl Serialize) -> Result<(), JournalError> {
+    fn record(&mut self, event: impl Into<Event>) -> Result<(), JournalError> {
         if let Some(j) = &mut self.journal
-            && let Err(e) = j.record(kind, data)
+            && let Err(e) = j.record(event)
         {
             tracing::error!(error = %e, "recover could not write the journal; going on with the stops");
             self.error
@@ -292,31 +293,25 @@ async fn recover_listed<F: FaultInjector>(
     if read.is_ok() {
         let stop_failed: Vec<String> = rec.stop_failed.iter().map(|(id, _)| id.clone()).collect();
         if !finished {
-            let _ = sink.record(
-                RUN_INTERRUPTED,
-                &RunInterrupted {
-                    stopped: rec.stopped.clone(),
-                    stop_failed,
-                    detail: format!(
-                        "the run's process ended without finishing its journal; recover stopped \
+            let _ = sink.record(RunInterrupted {
+                stopped: rec.stopped.clone(),
+                stop_failed,
+                detail: format!(
+                    "the run's process ended without finishing its journal; recover stopped \
                          {} experiment(s) still running",
-                        rec.stopped.len()
-                    ),
-                },
-            );
+                    rec.stopped.len()
+                ),
+            });
         } else if !settled || acted {
-            let _ = sink.record(
-                RUN_RECOVERED,
-                &RunRecovered {
-                    stopped: rec.stopped.clone(),
-                    stop_failed,
-                    detail: format!(
-                        "the run had ended with an experiment possibly still running; recover \
+            let _ = sink.record(RunRecovered {
+                stopped: rec.stopped.clone(),
+                stop_failed,
+                detail: format!(
+                    "the run had ended with an experiment possibly still running; recover \
                          looked up every experiment tagged {RUN_TAG}={run_id} and stopped {}",
-                        rec.stopped.len()
-                    ),
-                },
-            );
+                    rec.stopped.len()
+                ),
+            });
         }
     }
     if let Some(e) = sink.error {
@@ -361,6 +356,7 @@ async fn stop_all<F: FaultInjector>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::record::RUN_RECOVERED;
 
     fn entry(seq: u64, kind: &str, data: serde_json::Value) -> Entry {
         Entry {
@@ -406,7 +402,7 @@ mod tests {
         let finished = |outcome: &str| {
             entry(
                 5,
-                super::super::journal::RUN_FINISHED,
+                crate::model::record::RUN_FINISHED,
                 serde_json::json!({ "outcome": outcome }),
             )
         };

@@ -15,12 +15,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::record::PreflightCheck;
 use crate::plan::Policy;
 use crate::plan::scenario::{GameDayScenario, ResourceTarget, Scenario};
 use crate::provider::{
     DbClusterFacts, NodegroupFacts, ProviderResult, ResourceInventory, RoleFacts,
 };
-use crate::run::record::PreflightCheck;
 
 /// Check name: an opted-in managed node group with at least 2 instances.
 pub const CHECK_NODEGROUP: &str = "aws-nodegroup";

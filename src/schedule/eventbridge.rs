@@ -20,6 +20,7 @@ use aws_sdk_scheduler::types::{
 };
 
 use super::error::ScheduleError;
+use super::launch::run_due_args;
 use crate::config::ScheduleEntry;
 use crate::provider::aws::call_error;
 
@@ -165,22 +166,13 @@ pub fn schedule_name(entry: &ScheduleEntry) -> String {
 
 /// The RunTask input: container overrides running `gameday schedule run-due --entry`.
 pub fn task_input(opts: &EventBridgeExport, entry: &ScheduleEntry) -> serde_json::Value {
-    let mut command = vec![
-        "gameday".to_owned(),
-        "--config".to_owned(),
-        opts.config_path.clone(),
-        "--log-format".to_owned(),
-        "json".to_owned(),
-        "schedule".to_owned(),
-        "run-due".to_owned(),
-        "--entry".to_owned(),
-        entry.name.clone(),
-        "--window".to_owned(),
-        format!("{}s", entry.grace.as_secs()),
-    ];
-    if let Some(ns) = &opts.lease_namespace {
-        command.extend(["--lease-namespace".to_owned(), ns.clone()]);
-    }
+    let mut command = vec!["gameday".to_owned()];
+    command.extend(run_due_args(
+        &opts.config_path,
+        entry,
+        None,
+        opts.lease_namespace.as_deref(),
+    ));
     serde_json::json!({
         "containerOverrides": [{ "name": opts.container, "command": command }]
     })

@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::error::ScheduleError;
-use super::launch::DEFAULT_STOP_TIMEOUT;
+use super::launch::{DEFAULT_STOP_TIMEOUT, RunDueDirs, run_due_args};
 use crate::config::ScheduleEntry;
 
 /// Where the ConfigMap is mounted, and the container's working directory (relative scenario
@@ -115,25 +115,15 @@ pub fn cron_job(opts: &KubernetesExport, entry: &ScheduleEntry) -> Result<CronJo
         });
     }
     let grace_s = entry.grace.as_secs();
-    let mut args = vec![
-        "--config".to_owned(),
-        format!("{CONFIG_MOUNT}/gameday.yaml"),
-        "--log-format".to_owned(),
-        "json".to_owned(),
-        "schedule".to_owned(),
-        "run-due".to_owned(),
-        "--entry".to_owned(),
-        entry.name.clone(),
-        "--window".to_owned(),
-        format!("{grace_s}s"),
-        "--state-dir".to_owned(),
-        format!("{DATA_MOUNT}/state"),
-        "--reports-dir".to_owned(),
-        format!("{DATA_MOUNT}/reports"),
-    ];
-    if let Some(ns) = &opts.lease_namespace {
-        args.extend(["--lease-namespace".to_owned(), ns.clone()]);
-    }
+    let args = run_due_args(
+        &format!("{CONFIG_MOUNT}/gameday.yaml"),
+        entry,
+        Some(&RunDueDirs {
+            state: format!("{DATA_MOUNT}/state"),
+            reports: format!("{DATA_MOUNT}/reports"),
+        }),
+        opts.lease_namespace.as_deref(),
+    );
     let active = entry.max_duration + DEFAULT_STOP_TIMEOUT + std::time::Duration::from_secs(300);
     let container = Container {
         name: "gameday".to_owned(),

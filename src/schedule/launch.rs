@@ -18,11 +18,58 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::store::RunOutcome;
+use crate::config::ScheduleEntry;
 
 /// How long a stopping child may take to stop its experiment and exit before it is killed
 /// (and the run recorded as `stop-failed`): `run` polls FIS until the experiment is stopped,
 /// which takes a minute or two.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Where an exported `run-due` keeps its state and reports, when not where its config says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDueDirs {
+    /// `--state-dir`.
+    pub state: String,
+    /// `--reports-dir`.
+    pub reports: String,
+}
+
+/// The arguments (after the program name) of the `gameday schedule run-due` that an export
+/// (Kubernetes CronJob, EventBridge Scheduler) runs on each fire of `entry`: its config, JSON
+/// logs, the entry with its `grace` as the on-time window, then the directories and the Lease
+/// namespace when given. Both exports build their command line here, so they cannot drift
+/// apart.
+pub fn run_due_args(
+    config_path: &str,
+    entry: &ScheduleEntry,
+    dirs: Option<&RunDueDirs>,
+    lease_namespace: Option<&str>,
+) -> Vec<String> {
+    let mut args = vec![
+        "--config".to_owned(),
+        config_path.to_owned(),
+        "--log-format".to_owned(),
+        "json".to_owned(),
+        "schedule".to_owned(),
+        "run-due".to_owned(),
+        "--entry".to_owned(),
+        entry.name.clone(),
+        "--window".to_owned(),
+        format!("{}s", entry.grace.as_secs()),
+    ];
+    if let Some(d) = dirs {
+        args.extend([
+            "--state-dir".to_owned(),
+            d.state.clone(),
+            "--reports-dir".to_owned(),
+            d.reports.clone(),
+        ]);
+    }
+    if let Some(ns) = lease_namespace {
+        args.extend(["--lease-namespace".to_owned(), ns.to_owned()]);
+    }
+    args
+}
 
 /// One scheduled GameDay to launch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,6 +467,85 @@ mod tests {
             r.detail.contains("max_duration") && r.detail.contains("recover"),
             "{}",
             r.detail
+        );
+    }
+
+    /// Both exports run the same `run-due`: EventBridge's command is `gameday` and the
+    /// CronJob's arguments without its data directories.
+    #[test]
+    fn both_exports_run_the_same_run_due() {
+        use crate::config::{Config, EXAMPLE_CONFIG};
+        use crate::schedule::{eventbridge, kubernetes};
+        let cfg = Config::from_yaml(Path::new("gameday.example.yaml"), EXAMPLE_CONFIG)
+            .expect("example config");
+        let entry = &cfg.schedule[0];
+        let config_path = format!("{}/gameday.yaml", kubernetes::CONFIG_MOUNT);
+        let eb = eventbridge::EventBridgeExport {
+            group: "default".into(),
+            cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/gameday".into(),
+            role_arn: "arn:aws:iam::123456789012:role/scheduler".into(),
+            task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/g:1".into(),
+            container: "gameday".into(),
+            subnets: vec![],
+            security_groups: vec![],
+            config_path: config_path.clone(),
+            lease_namespace: Some("gameday".into()),
+        };
+        let input = eventbridge::task_input(&eb, entry);
+        let command: Vec<&str> = input["containerOverrides"][0]["command"]
+            .as_array()
+            .expect("command")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let k8s = kubernetes::KubernetesExport {
+            namespace: "gameday".into(),
+            image: "registry.example/gameday:1".into(),
+            service_account: "gameday".into(),
+            config_map: "gameday-config".into(),
+            lease_namespace: Some("gameday".into()),
+        };
+        let job = kubernetes::cron_job(&k8s, entry).expect("cron job");
+        let pod = job
+            .spec
+            .and_then(|s| s.job_template.spec)
+            .and_then(|j| j.template.spec)
+            .expect("pod spec");
+        let container = &pod.containers[0];
+        assert_eq!(container.command, Some(vec!["gameday".to_owned()]));
+        let mut args = container.args.clone().expect("args");
+        let dirs = args
+            .iter()
+            .position(|a| a == "--state-dir")
+            .expect("--state-dir");
+        let removed: Vec<String> = args.drain(dirs..dirs + 4).collect();
+        assert_eq!(
+            removed,
+            [
+                "--state-dir",
+                "/var/lib/gameday/state",
+                "--reports-dir",
+                "/var/lib/gameday/reports"
+            ]
+        );
+        assert_eq!(command[0], "gameday");
+        assert_eq!(command[1..], args);
+        assert_eq!(
+            args,
+            [
+                "--config",
+                "/etc/gameday/gameday.yaml",
+                "--log-format",
+                "json",
+                "schedule",
+                "run-due",
+                "--entry",
+                "weekly-checkout",
+                "--window",
+                "3600s",
+                "--lease-namespace",
+                "gameday"
+            ]
         );
     }
 }

@@ -698,7 +698,7 @@ impl<L: Launcher, C: Clock> RunTask<L, C> {
         let journal = self
             .reports_dir
             .join(&self.job.run_id)
-            .join(crate::run::journal::JOURNAL_FILE);
+            .join(crate::model::journal::JOURNAL_FILE);
         let mut journal_read = 0usize;
         let mut poll = tokio::time::interval(JOURNAL_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -796,30 +796,25 @@ impl<L: Launcher, C: Clock> RunTask<L, C> {
 /// Reads journal lines after `read` bytes; returns the detail of the first `abort` or
 /// `stop-failed` entry. A torn last line is left for the next poll.
 fn journal_abort(path: &Path, read: &mut usize) -> Option<String> {
-    use crate::run::record::kind::{ABORT, STOP_FAILED};
+    use crate::model::record::{Abort, Entry, Event, StopFailed};
     let text = std::fs::read_to_string(path).ok()?;
     let new = text.get(*read..)?;
     let complete = new.rfind('\n').map_or(0, |i| i + 1);
     *read += complete;
     new[..complete]
         .lines()
-        .filter_map(|l| serde_json::from_str::<crate::run::journal::Entry>(l).ok())
-        .find(|e| e.kind == ABORT || e.kind == STOP_FAILED)
-        .map(|e| {
-            let detail = e
-                .data
-                .get("detail")
-                .or_else(|| e.data.get("error"))
-                .and_then(|d| d.as_str())
-                .unwrap_or_default();
-            let reason = e
-                .data
-                .get("reason")
-                .and_then(|r| r.as_str())
-                .unwrap_or(&e.kind);
-            format!("{}: {reason} {detail}", e.kind)
-                .trim_end()
-                .to_owned()
+        .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+        .find_map(|e| {
+            let (reason, detail) = match e.event().ok()?? {
+                Event::Abort(Abort { reason, detail, .. }) => (reason.as_str(), detail),
+                Event::StopFailed(StopFailed { error, .. }) => (e.kind.as_str(), error),
+                _ => return None,
+            };
+            Some(
+                format!("{}: {reason} {detail}", e.kind)
+                    .trim_end()
+                    .to_owned(),
+            )
         })
 }
 

@@ -33,11 +33,12 @@
 
 use super::error::SteadyStateError;
 use super::hypothesis::{
-    Backtest, Bounds, Direction, LearnedFrom, MetricHypothesis, Persistence, Profile, Rule,
-    Seasonality, Shift, Status, Sustained, TimeRange, assess_with,
+    Backtest, Bounds, LearnedFrom, MetricHypothesis, Persistence, Profile, Rule, Seasonality,
+    Shift, Status, Sustained, TimeRange, assess_with,
 };
 use super::series::{Point, clean, format_ts, median_period_secs};
 use super::stats::{self, Side};
+use crate::model::hypothesis::Direction;
 
 /// Options of [`derive()`].
 #[derive(Debug, Clone, PartialEq)]

@@ -87,15 +87,6 @@ mod tests {
     use crate::steady_state::series::parse_ts;
     use crate::steady_state::{DeriveOptions, Direction, check, derive, parse_csv};
 
-    fn data_dir() -> std::path::PathBuf {
-        let beside = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        if beside.is_dir() {
-            beside
-        } else {
-            std::path::PathBuf::from("/work/shared/data")
-        }
-    }
-
     #[test]
     fn evaluate_counts_bins_and_windows() {
         let v = |t: i64, breach: bool| Verdict {
@@ -126,7 +117,7 @@ mod tests {
     /// the 6 labelled windows caught.
     #[test]
     fn nab_cloudwatch_targets() {
-        let dir = data_dir().join("metrics");
+        let dir = crate::testdata::data_dir().join("metrics");
         let labels: BTreeMap<String, Vec<(String, String)>> = serde_json::from_str(
             &std::fs::read_to_string(dir.join("anomaly_windows.json")).unwrap(),
         )

@@ -8,30 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::series::iso_ts;
-
-/// Which way a metric may go before the service counts as hurt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Too high is bad (latency, errors, CPU).
-    Upper,
-    /// Too low is bad (throughput, success rate).
-    Lower,
-    /// Both ways are bad.
-    #[default]
-    Both,
-}
-
-impl Direction {
-    /// Whether an upper bound is guarded.
-    pub fn has_upper(self) -> bool {
-        matches!(self, Self::Upper | Self::Both)
-    }
-    /// Whether a lower bound is guarded.
-    pub fn has_lower(self) -> bool {
-        matches!(self, Self::Lower | Self::Both)
-    }
-}
+use crate::model::hypothesis::Direction;
 
 /// Whether a hypothesis could be learned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

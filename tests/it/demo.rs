@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gameday::run::journal::{Entry, read_journal};
+use gameday::model::journal::read_journal;
+use gameday::model::record::Entry;
 
 use crate::support::{demo_emulator, repo};
 

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use gameday::model::journal::Journal;
+use gameday::model::record::RUN_FINISHED;
+use gameday::model::record::{RunSettings, RunStarted, Trigger, kind};
 use gameday::plan::GameDayScenario;
-use gameday::run::journal::{Journal, RUN_FINISHED};
-use gameday::run::record::{RunSettings, RunStarted, Trigger, kind};
 
 use crate::support::gameday;
 

@@ -6,13 +6,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use gameday::model::record::PreflightCheck;
 use gameday::plan::Policy;
 use gameday::plan::scenario::{GameDayScenario, Scenario, ScenarioAction};
 use gameday::provider::kube::{ClusterTarget, KubeCluster};
 use gameday::run::cluster_checks::{
     ClusterFacts, ClusterPreflight, EventWatch, gather, pod_snapshot, preflight_checks,
 };
-use gameday::run::record::PreflightCheck;
 
 use crate::fake_kube::{self, FakeKube, Fixture, NAMESPACE, SERVICE_ACCOUNT};
 

@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
+use gameday::model::journal::read_journal;
+use gameday::model::record::Entry;
 use gameday::plan::GameDayScenario;
 use gameday::provider::aws::AwsClients;
 use gameday::provider::{AlarmStateValue, AlarmStore as _, FaultInjector as _, MetricDatum};
-use gameday::run::journal::{Entry, read_journal};
 use tokio::io::AsyncReadExt as _;
 
 use crate::support::{Emulator, fis_emulator, options_for, slow_fis_emulator, unique};
@@ -297,6 +298,18 @@ impl RunEnv {
         all.retain(|e| !e.tags.contains_key("gameday-preview"));
         all
     }
+
+    /// Waits for a run's process to exit, stops the live metrics and reads the run's journal.
+    pub(crate) async fn finish_run(
+        &self,
+        child: tokio::process::Child,
+        live: tokio::task::JoinHandle<()>,
+        run_id: &str,
+    ) -> (Finished, Vec<Entry>) {
+        let out = finish(child).await;
+        live.abort();
+        (out, self.entries(run_id))
+    }
 }
 
 pub(crate) struct Finished {
@@ -382,15 +395,12 @@ fn stage_of(e: &Entry) -> &str {
 async fn a_healthy_three_stage_scenario_passes_every_stage() {
     let (env, live) = RunEnv::healthy(3).await;
     let run_id = unique("healthy");
-    let out = finish(
-        env.command(&[])
-            .args(env.run_args(&run_id))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(0, &entries);
 
     // Every step is journaled, in order.
@@ -466,9 +476,7 @@ async fn a_breach_in_stage_two_stops_the_experiment_and_stage_three_never_starts
     // Play the fault: the error rate jumps to 40 %.
     env.mode.store(BREACHING, Ordering::SeqCst);
     let breach_published = Utc::now();
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
 
     let abort = of_kind(&entries, "abort");
@@ -538,10 +546,8 @@ async fn a_stop_alarm_in_alarm_during_a_stage_aborts_it() {
         )
         .await
         .expect("set alarm state");
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
-    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
+    out.assert_code(4, &entries);
     let abort = of_kind(&entries, "abort");
     assert_eq!(abort[0].data["reason"], "stop_condition");
     assert!(
@@ -581,10 +587,8 @@ async fn sigint_during_a_stage_stops_the_experiment_and_completes_the_journal() 
         .await;
     let sent = Utc::now();
     signal(&child, "-INT");
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
-    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
+    out.assert_code(4, &entries);
     let abort = of_kind(&entries, "abort");
     assert_eq!(abort[0].data["reason"], "interrupt");
     let id = started.data["experiment_id"].as_str().expect("id");
@@ -666,7 +670,7 @@ async fn recover_finds_an_experiment_by_its_run_tag_when_the_id_never_reached_th
     let env = RunEnv::on(slow_fis_emulator(), 1).await;
     let run_id = unique("lost-id");
     // A journal that got as far as the intent; the process died before writing the id.
-    let mut j = gameday::run::journal::Journal::create(
+    let mut j = gameday::model::journal::Journal::create(
         &env.path().join("reports"),
         &run_id,
         Utc::now(),
@@ -961,18 +965,15 @@ async fn with_a_cluster_the_kubernetes_checks_pass_and_pods_are_journaled() {
     env.publish_history(false).await;
     let live = env.publish_live();
     let run_id = unique("kube");
-    let out = finish(
-        env.command(&[])
-            .env("KUBECONFIG", &kubeconfig)
-            .env_remove("HTTPS_PROXY")
-            .args(with_kube(env.run_args(&run_id)))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    live.abort();
-    let entries = env.entries(&run_id);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let child = env
+        .command(&[])
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("HTTPS_PROXY")
+        .args(with_kube(env.run_args(&run_id)))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
+    out.assert_code(0, &entries);
     let checks: Vec<String> = of_kind(&entries, "preflight-check")
         .iter()
         .map(|e| e.data["check"].as_str().unwrap_or_default().to_owned())
@@ -1182,15 +1183,12 @@ async fn a_node_group_scenario_runs_one_node_then_shares_of_the_group() {
     env.beyond_pods(BeyondPods::NodeGroup);
     env.with_node_group(3, true).await;
     let run_id = unique("nodes");
-    let out = finish(
-        env.command(&[])
-            .args(env.run_args(&run_id))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(0, &entries);
     let finished = of_kind(&entries, "stage-finished");
     let stages: Vec<&str> = finished.iter().map(|e| stage_of(e)).collect();
@@ -1233,9 +1231,7 @@ async fn a_breach_during_the_writer_failover_stops_the_database_scenario() {
         })
         .await;
     env.mode.store(BREACHING, Ordering::SeqCst);
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
     let finished = of_kind(&entries, "stage-finished");
     assert_eq!(stage_of(finished[0]), "reader-reboot");

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
+use gameday::model::journal::{Journal, read_journal};
 use gameday::provider::{ExperimentSummary, FaultInjector as _};
-use gameday::run::journal::{Journal, read_journal};
 
 use crate::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::run::{RunEnv, finish, kinds, of_kind, signal};
@@ -508,16 +508,13 @@ async fn issue_13_a_lost_start_experiment_reply_is_found_by_tag_and_stopped() {
     // The service acts, every reply is lost.
     proxy.add_rule(stage_start(Fault::ResetAfter));
     let run_id = unique("lost-reply");
-    let out = finish(
-        env.command(&[])
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(env.run_args(&run_id))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let child = env
+        .command(&[])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
     let exps = env.experiments_of(&run_id).await;
     // The client token made every retry the same experiment; the run found it and stopped it.
@@ -541,16 +538,13 @@ async fn issue_13_a_run_under_20_percent_faults_completes_or_fails_cleanly() {
     let (env, live) = RunEnv::healthy(2).await;
     let proxy = FaultProxy::start(&env.url, 0.2, 20_261_203);
     let run_id = unique("faulty-run");
-    let out = finish(
-        env.command(&[])
-            .env("AWS_ENDPOINT_URL", &proxy.url)
-            .args(env.run_args(&run_id))
-            .spawn()
-            .expect("spawn"),
-    )
-    .await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let child = env
+        .command(&[])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     let (requests, faulted) = proxy.counts();
     assert!(
         faulted > 0 && requests > 20,
@@ -769,7 +763,7 @@ async fn signal_at(boundary: Boundary, sig: &'static str) {
         cmd.env("AWS_ENDPOINT_URL", &proxy.url);
     }
     let child = cmd.args(env.run_args(&run_id)).spawn().expect("spawn");
-    let is = |kind: &'static str| move |e: &gameday::run::journal::Entry| e.kind == kind;
+    let is = |kind: &'static str| move |e: &gameday::model::record::Entry| e.kind == kind;
     let mut expect = [0, 4, 5].to_vec();
     match boundary {
         Boundary::AfterIntent => {
@@ -911,9 +905,7 @@ async fn issue_13_a_blind_guard_aborts_the_stage_after_n_intervals() {
             fault: Fault::ServerError(503),
         });
     }
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
     let abort = of_kind(&entries, "abort");
     assert_eq!(abort[0].data["reason"], "guard", "{:#?}", abort[0].data);
@@ -949,9 +941,7 @@ async fn issue_13_a_signal_during_preflight_ends_the_preview_loop_and_stops_its_
     }
     assert!(seen, "no preview started");
     signal(&child, "-INT");
-    let out = finish(child).await;
-    live.abort();
-    let entries = env.entries(&run_id);
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
     out.assert_code(4, &entries);
     assert_eq!(
         of_kind(&entries, "run-finished")[0].data["abort_reason"],

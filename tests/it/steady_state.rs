@@ -5,15 +5,7 @@ use predicates::prelude::*;
 use crate::support::{dir_with_config, gameday};
 
 fn nab(name: &str) -> std::path::PathBuf {
-    // CI checks the shared data out beside the repository; a development machine may keep it
-    // in one fixed place for every checkout (as the unit tests in `evaluate.rs` assume too).
-    let beside = crate::support::repo().join("../shared/data/metrics");
-    let dir = if beside.is_dir() {
-        beside
-    } else {
-        std::path::PathBuf::from("/work/shared/data/metrics")
-    };
-    dir.join(name)
+    gameday::testdata::metrics(name)
 }
 
 #[test]

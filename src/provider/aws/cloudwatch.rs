@@ -118,19 +118,17 @@ impl MetricSource for AwsClients {
         let mut series: BTreeMap<String, Vec<Datapoint>> = BTreeMap::new();
         let mut order = Vec::new();
         for batch in batches(queries) {
-            let mut token: Option<String> = None;
-            loop {
-                let out = self
-                    .cloudwatch
-                    .get_metric_data()
-                    .set_metric_data_queries(Some(batch.iter().map(sdk_query).collect()))
-                    .start_time(to_smithy(start))
-                    .end_time(to_smithy(end))
-                    .scan_by(ScanBy::TimestampAscending)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| call_error(OP, e))?;
+            let mut pages = self
+                .cloudwatch
+                .get_metric_data()
+                .set_metric_data_queries(Some(batch.iter().map(sdk_query).collect()))
+                .start_time(to_smithy(start))
+                .end_time(to_smithy(end))
+                .scan_by(ScanBy::TimestampAscending)
+                .into_paginator()
+                .send();
+            while let Some(out) = pages.next().await {
+                let out = out.map_err(|e| call_error(OP, e))?;
                 for r in out.metric_data_results() {
                     let id = r.id().unwrap_or_default().to_owned();
                     let points = series.entry(id.clone()).or_insert_with(|| {
@@ -145,10 +143,6 @@ impl MetricSource for AwsClients {
                             });
                         }
                     }
-                }
-                match out.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                    _ => break,
                 }
             }
         }
@@ -247,16 +241,14 @@ impl AlarmStore for AwsClients {
         let mut found = Vec::new();
         // DescribeAlarms takes at most 100 names per call.
         for chunk in names.chunks(100) {
-            let mut token: Option<String> = None;
-            loop {
-                let out = self
-                    .cloudwatch
-                    .describe_alarms()
-                    .set_alarm_names(Some(chunk.to_vec()))
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| call_error(OP, e))?;
+            let mut pages = self
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .into_paginator()
+                .send();
+            while let Some(out) = pages.next().await {
+                let out = out.map_err(|e| call_error(OP, e))?;
                 for a in out.metric_alarms() {
                     found.push(AlarmStatus {
                         name: a.alarm_name().unwrap_or_default().to_owned(),
@@ -271,10 +263,6 @@ impl AlarmStore for AwsClients {
                         updated: a.state_updated_timestamp().and_then(from_smithy),
                         spec: spec_of(a),
                     });
-                }
-                match out.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                    _ => break,
                 }
             }
         }
@@ -484,27 +472,22 @@ impl AwsClients {
     pub async fn alarm_names_with_prefix(&self, prefix: &str) -> ProviderResult<Vec<String>> {
         const OP: &str = "cloudwatch:DescribeAlarms";
         let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .cloudwatch
-                .describe_alarms()
-                .alarm_name_prefix(prefix)
-                .max_records(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| call_error(OP, e))?;
+        let mut pages = self
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .into_paginator()
+            .page_size(100)
+            .send();
+        while let Some(out) = pages.next().await {
+            let out = out.map_err(|e| call_error(OP, e))?;
             names.extend(
                 out.metric_alarms()
                     .iter()
                     .filter_map(|a| a.alarm_name().map(str::to_owned)),
             );
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return Ok(names),
-            }
         }
+        Ok(names)
     }
 }
 

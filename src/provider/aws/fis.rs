@@ -359,33 +359,27 @@ impl FaultInjector for AwsClients {
     async fn list(&self) -> ProviderResult<Vec<ExperimentSummary>> {
         const OP: &str = "fis:ListExperiments";
         let mut found = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .fis
-                .list_experiments()
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| call_error(OP, e))?;
-            for e in out.experiments() {
-                found.push(ExperimentSummary {
-                    id: e.id().unwrap_or_default().to_owned(),
-                    template_id: e.experiment_template_id().map(str::to_owned),
-                    status: e
-                        .state()
-                        .and_then(|s| s.status())
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_else(|| "unknown".to_owned()),
-                    tags: sorted(e.tags()),
-                });
-            }
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(found);
-            }
+        let mut items = self
+            .fis
+            .list_experiments()
+            .into_paginator()
+            .page_size(100)
+            .items()
+            .send();
+        while let Some(e) = items.next().await {
+            let e = e.map_err(|e| call_error(OP, e))?;
+            found.push(ExperimentSummary {
+                id: e.id().unwrap_or_default().to_owned(),
+                template_id: e.experiment_template_id().map(str::to_owned),
+                status: e
+                    .state()
+                    .and_then(|s| s.status())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "unknown".to_owned()),
+                tags: sorted(e.tags()),
+            });
         }
+        Ok(found)
     }
 
     async fn apply_template(
@@ -399,32 +393,26 @@ impl FaultInjector for AwsClients {
     async fn resolved_targets(&self, experiment_id: &str) -> ProviderResult<Vec<ResolvedTarget>> {
         const OP: &str = "fis:ListExperimentResolvedTargets";
         let mut found = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .fis
-                .list_experiment_resolved_targets()
-                .experiment_id(experiment_id)
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| call_error(OP, e))?;
-            for t in out.resolved_targets() {
-                found.push(ResolvedTarget {
-                    resource_type: t.resource_type().map(str::to_owned),
-                    target_name: t.target_name().map(str::to_owned),
-                    information: t
-                        .target_information()
-                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
-                });
-            }
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(found);
-            }
+        let mut items = self
+            .fis
+            .list_experiment_resolved_targets()
+            .experiment_id(experiment_id)
+            .into_paginator()
+            .page_size(100)
+            .items()
+            .send();
+        while let Some(t) = items.next().await {
+            let t = t.map_err(|e| call_error(OP, e))?;
+            found.push(ResolvedTarget {
+                resource_type: t.resource_type().map(str::to_owned),
+                target_name: t.target_name().map(str::to_owned),
+                information: t
+                    .target_information()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            });
         }
+        Ok(found)
     }
 }
 
@@ -616,28 +604,22 @@ impl AwsClients {
     pub async fn list_templates(&self) -> ProviderResult<Vec<TemplateSummary>> {
         const OP: &str = "fis:ListExperimentTemplates";
         let mut found = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .fis
-                .list_experiment_templates()
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| call_error(OP, e))?;
-            for t in out.experiment_templates() {
-                found.push(TemplateSummary {
-                    id: t.id().unwrap_or_default().to_owned(),
-                    description: t.description().map(str::to_owned),
-                    tags: sorted(t.tags()),
-                });
-            }
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(found);
-            }
+        let mut items = self
+            .fis
+            .list_experiment_templates()
+            .into_paginator()
+            .page_size(100)
+            .items()
+            .send();
+        while let Some(t) = items.next().await {
+            let t = t.map_err(|e| call_error(OP, e))?;
+            found.push(TemplateSummary {
+                id: t.id().unwrap_or_default().to_owned(),
+                description: t.description().map(str::to_owned),
+                tags: sorted(t.tags()),
+            });
         }
+        Ok(found)
     }
 }
 

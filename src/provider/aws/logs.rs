@@ -31,31 +31,27 @@ impl LogSource for AwsClients {
     ) -> ProviderResult<Vec<LogEvent>> {
         const OP: &str = "logs:FilterLogEvents";
         let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .logs
-                .filter_log_events()
-                .log_group_name(log_group)
-                .start_time(start_ms)
-                .end_time(end_ms)
-                .set_filter_pattern(filter_pattern.map(str::to_owned))
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| call_error(OP, e))?;
+        // Pages may be empty while a token is still present: the paginator stops only when the
+        // token is missing or empty (or repeats).
+        let mut pages = self
+            .logs
+            .filter_log_events()
+            .log_group_name(log_group)
+            .start_time(start_ms)
+            .end_time(end_ms)
+            .set_filter_pattern(filter_pattern.map(str::to_owned))
+            .into_paginator()
+            .send();
+        while let Some(out) = pages.next().await {
+            let out = out.map_err(|e| call_error(OP, e))?;
             found.extend(out.events().iter().map(|e| LogEvent {
                 timestamp_ms: e.timestamp().unwrap_or_default(),
                 message: e.message().unwrap_or_default().to_owned(),
                 log_stream: e.log_stream_name().map(str::to_owned),
                 log_group: Some(log_group.to_owned()),
             }));
-            // Pages may be empty while a token is still present: stop only without a token.
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return Ok(found),
-            }
         }
+        Ok(found)
     }
 
     async fn insights_query(

@@ -1,6 +1,7 @@
 //! The run journal: `reports/<run-id>/journal.jsonl`, append-only and crash-safe.
 //!
-//! Input: entries (a kind and any serialisable payload) with the time they happened, passed in.
+//! Input: [`Event`]s (or, for tests and tools, a kind and any serialisable payload) with the time
+//! they happened, passed in. What each line means is typed in [`super::record`].
 //! Output: one JSON object per line, each flushed and fsync'd before [`Journal::append`]
 //! returns — so an intent is on disk before the call it announces is made. Reading back
 //! tolerates the one thing a crash can leave, a torn last line, and reports it; anything else
@@ -13,32 +14,15 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use super::record::{
+    Entry, Event, RUN_FINISHED, RUN_INTERRUPTED, RUN_RECOVERED, RUN_STARTED, RunInterrupted,
+    RunOutcome, RunRecovered,
+};
 
 /// The journal's file name inside a run directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
-/// The kind of the first entry of every journal.
-pub const RUN_STARTED: &str = "run-started";
-/// The kind of the entry that closes a run normally.
-pub const RUN_FINISHED: &str = "run-finished";
-/// The kind `recover` appends to a journal it closes after a crash.
-pub const RUN_INTERRUPTED: &str = "run-interrupted";
-/// The kind `recover` appends to a run that had already ended but may have left an experiment
-/// running (a failed stop, an experiment found by its run tag): what it stopped this time.
-pub const RUN_RECOVERED: &str = "run-recovered";
-
-/// One journal line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Position in the journal, from 0, without gaps.
-    pub seq: u64,
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// What happened (`run-started`, `stage-intent`, `experiment-started`, …).
-    pub kind: String,
-    /// The details.
-    pub data: serde_json::Value,
-}
 
 /// A journal failure.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +193,19 @@ impl Journal {
         &self.path
     }
 
+    /// Appends one typed event and returns only once it is on disk (written, then `fsync`ed).
+    /// The line is the one [`Journal::append`] writes for the event's kind and payload.
+    ///
+    /// # Errors
+    /// As [`Journal::append`].
+    pub fn write(&mut self, at: DateTime<Utc>, event: &Event) -> Result<u64, JournalError> {
+        let (kind, data) = event.to_parts().map_err(|source| JournalError::Serialise {
+            kind: event.kind().to_owned(),
+            source,
+        })?;
+        self.append(at, &kind, &data)
+    }
+
     /// Appends one entry and returns only once it is on disk (written, then `fsync`ed).
     ///
     /// # Errors
@@ -280,15 +277,15 @@ impl ReadJournal {
         }) else {
             return false;
         };
-        match last.kind.as_str() {
-            RUN_FINISHED => {
-                last.data.get("outcome").and_then(|o| o.as_str()) != Some("stop-failed")
+        // A closing entry whose payload cannot be read proves nothing: not settled, so the run
+        // is looked up by its tag.
+        match last.event() {
+            Ok(Some(Event::RunFinished(f))) => f.outcome != RunOutcome::StopFailed,
+            Ok(Some(Event::RunInterrupted(RunInterrupted { stop_failed, .. })))
+            | Ok(Some(Event::RunRecovered(RunRecovered { stop_failed, .. }))) => {
+                stop_failed.is_empty()
             }
-            _ => last
-                .data
-                .get("stop_failed")
-                .and_then(|f| f.as_array())
-                .is_none_or(Vec::is_empty),
+            _ => false,
         }
     }
 }

@@ -1,7 +1,12 @@
-//! What a run writes into its journal, typed: one payload struct per entry kind, and
-//! [`RunRecord`], the fold of a whole journal that reports are rendered from.
+//! What a run writes into its journal, typed: one journal line ([`Entry`]), the one event enum
+//! ([`Event`], one variant and payload struct per entry kind) that the run writes and `report`,
+//! `recover`, `history` and `schedule` read, and [`RunRecord`], the fold of a whole journal that
+//! reports are rendered from.
 //!
-//! Input: journal entries ([`Entry`]). Output: typed payloads and a [`RunRecord`]. Must not:
+//! On disk a line is `{"seq":…,"at":…,"kind":"…","data":{…}}`: [`Event`] is adjacently tagged
+//! (`kind`, `data`), so the typed form reads and writes exactly the lines older versions wrote.
+//!
+//! Input: journal entries ([`Entry`]). Output: typed events and a [`RunRecord`]. Must not:
 //! perform I/O or read the clock — the journal module reads files, the run loop decides what
 //! happened, this module only names and collects it. Unknown kinds are kept (in
 //! [`RunRecord::unknown`]) rather than failing, so a newer journal still renders.
@@ -9,16 +14,218 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::journal::{Entry, RUN_FINISHED, RUN_INTERRUPTED, RUN_RECOVERED, RUN_STARTED};
 use crate::plan::scenario::GameDayScenario;
 use crate::provider::ActionView;
 use crate::shutdown::AbortReason;
 
-/// Entry kinds, in the order a run writes them. `run-started`, `run-finished` and
-/// `run-interrupted` are defined in [`super::journal`].
+/// The kind of the first entry of every journal.
+pub const RUN_STARTED: &str = "run-started";
+/// The kind of the entry that closes a run normally.
+pub const RUN_FINISHED: &str = "run-finished";
+/// The kind `recover` appends to a journal it closes after a crash.
+pub const RUN_INTERRUPTED: &str = "run-interrupted";
+/// The kind `recover` appends to a run that had already ended but may have left an experiment
+/// running (a failed stop, an experiment found by its run tag): what it stopped this time.
+pub const RUN_RECOVERED: &str = "run-recovered";
+
+/// One journal line, as it is on disk. Its `kind` stays a string so that a kind this version
+/// does not know (written by a newer one) still reads; [`Entry::event`] gives the typed event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the journal, from 0, without gaps.
+    pub seq: u64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened (`run-started`, `stage-intent`, `experiment-started`, …).
+    pub kind: String,
+    /// The details.
+    pub data: serde_json::Value,
+}
+
+impl Entry {
+    /// The typed event, or `None` for a kind this version does not know (a newer version wrote
+    /// it): readers keep or skip such entries, they never fail on them.
+    ///
+    /// # Errors
+    /// The JSON error when the payload does not match its (known) kind.
+    pub fn event(&self) -> Result<Option<Event>, serde_json::Error> {
+        if !Event::KINDS.contains(&self.kind.as_str()) {
+            return Ok(None);
+        }
+        let tagged = serde_json::json!({ "kind": self.kind, "data": self.data });
+        serde_json::from_value(tagged).map(Some)
+    }
+}
+
+/// Everything a run, or `recover`, writes into a journal: one variant per entry kind, named as
+/// the kind (`StageIntent` is `stage-intent`), carrying that kind's payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "kebab-case")]
+pub enum Event {
+    /// [`RUN_STARTED`]: always the first entry.
+    RunStarted(Box<RunStarted>),
+    /// [`kind::PREFLIGHT_CHECK`].
+    PreflightCheck(PreflightCheck),
+    /// [`kind::PREFLIGHT_FINISHED`].
+    PreflightFinished(PreflightFinished),
+    /// [`kind::SCENARIO_STARTED`].
+    ScenarioStarted(ScenarioStarted),
+    /// [`kind::TEMPLATE_READY`].
+    TemplateReady(TemplateReady),
+    /// [`kind::BASELINE`].
+    Baseline(Baseline),
+    /// [`kind::STAGE_INTENT`]: written (and fsync'd) before StartExperiment is called.
+    StageIntent(StageIntent),
+    /// [`kind::EXPERIMENT_STARTED`].
+    ExperimentStarted(ExperimentStarted),
+    /// [`kind::EXPERIMENT_STATE`].
+    ExperimentState(ExperimentState),
+    /// [`kind::GUARD_SAMPLE`].
+    GuardSample(GuardSample),
+    /// [`kind::ALARM_STATE`].
+    AlarmState(AlarmState),
+    /// [`kind::K8S_EVENT`].
+    K8sEvent(K8sEvent),
+    /// [`kind::K8S_PODS`].
+    K8sPods(K8sPods),
+    /// [`kind::ABORT`].
+    Abort(Abort),
+    /// [`kind::STOP_REQUESTED`].
+    StopRequested(StopRequested),
+    /// [`kind::STOP_CONFIRMED`].
+    StopConfirmed(StopConfirmed),
+    /// [`kind::STOP_FAILED`].
+    StopFailed(StopFailed),
+    /// [`kind::STAGE_FINISHED`].
+    StageFinished(StageFinished),
+    /// [`kind::SCENARIO_FINISHED`].
+    ScenarioFinished(ScenarioFinished),
+    /// [`RUN_FINISHED`].
+    RunFinished(RunFinished),
+    /// [`RUN_INTERRUPTED`]: written by `recover`.
+    RunInterrupted(RunInterrupted),
+    /// [`RUN_RECOVERED`]: written by `recover`.
+    RunRecovered(RunRecovered),
+}
+
+macro_rules! event_from_payload {
+    ($($variant:ident),* $(,)?) => {
+        $(impl From<$variant> for Event {
+            fn from(payload: $variant) -> Self {
+                Self::$variant(payload)
+            }
+        })*
+    };
+}
+
+event_from_payload!(
+    PreflightCheck,
+    PreflightFinished,
+    ScenarioStarted,
+    TemplateReady,
+    Baseline,
+    StageIntent,
+    ExperimentStarted,
+    ExperimentState,
+    GuardSample,
+    AlarmState,
+    K8sEvent,
+    K8sPods,
+    Abort,
+    StopRequested,
+    StopConfirmed,
+    StopFailed,
+    StageFinished,
+    ScenarioFinished,
+    RunFinished,
+    RunInterrupted,
+    RunRecovered,
+);
+
+impl From<RunStarted> for Event {
+    fn from(payload: RunStarted) -> Self {
+        Self::RunStarted(Box::new(payload))
+    }
+}
+
+impl Event {
+    /// Every kind this version knows, the tags of the variants.
+    pub const KINDS: [&'static str; 22] = [
+        RUN_STARTED,
+        kind::PREFLIGHT_CHECK,
+        kind::PREFLIGHT_FINISHED,
+        kind::SCENARIO_STARTED,
+        kind::TEMPLATE_READY,
+        kind::BASELINE,
+        kind::STAGE_INTENT,
+        kind::EXPERIMENT_STARTED,
+        kind::EXPERIMENT_STATE,
+        kind::GUARD_SAMPLE,
+        kind::ALARM_STATE,
+        kind::K8S_EVENT,
+        kind::K8S_PODS,
+        kind::ABORT,
+        kind::STOP_REQUESTED,
+        kind::STOP_CONFIRMED,
+        kind::STOP_FAILED,
+        kind::STAGE_FINISHED,
+        kind::SCENARIO_FINISHED,
+        RUN_FINISHED,
+        RUN_INTERRUPTED,
+        RUN_RECOVERED,
+    ];
+
+    /// The entry kind this event is written as.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RunStarted(_) => RUN_STARTED,
+            Self::PreflightCheck(_) => kind::PREFLIGHT_CHECK,
+            Self::PreflightFinished(_) => kind::PREFLIGHT_FINISHED,
+            Self::ScenarioStarted(_) => kind::SCENARIO_STARTED,
+            Self::TemplateReady(_) => kind::TEMPLATE_READY,
+            Self::Baseline(_) => kind::BASELINE,
+            Self::StageIntent(_) => kind::STAGE_INTENT,
+            Self::ExperimentStarted(_) => kind::EXPERIMENT_STARTED,
+            Self::ExperimentState(_) => kind::EXPERIMENT_STATE,
+            Self::GuardSample(_) => kind::GUARD_SAMPLE,
+            Self::AlarmState(_) => kind::ALARM_STATE,
+            Self::K8sEvent(_) => kind::K8S_EVENT,
+            Self::K8sPods(_) => kind::K8S_PODS,
+            Self::Abort(_) => kind::ABORT,
+            Self::StopRequested(_) => kind::STOP_REQUESTED,
+            Self::StopConfirmed(_) => kind::STOP_CONFIRMED,
+            Self::StopFailed(_) => kind::STOP_FAILED,
+            Self::StageFinished(_) => kind::STAGE_FINISHED,
+            Self::ScenarioFinished(_) => kind::SCENARIO_FINISHED,
+            Self::RunFinished(_) => RUN_FINISHED,
+            Self::RunInterrupted(_) => RUN_INTERRUPTED,
+            Self::RunRecovered(_) => RUN_RECOVERED,
+        }
+    }
+
+    /// The event as a journal line's `kind` and `data`, exactly as serde writes the tag.
+    ///
+    /// # Errors
+    /// The JSON error when the payload cannot be represented (a non-finite number).
+    pub fn to_parts(&self) -> Result<(String, serde_json::Value), serde_json::Error> {
+        let mut tagged = match serde_json::to_value(self)? {
+            serde_json::Value::Object(map) => map,
+            // Adjacent tagging always gives an object.
+            other => return Ok((self.kind().to_owned(), other)),
+        };
+        let kind = match tagged.remove("kind") {
+            Some(serde_json::Value::String(k)) => k,
+            _ => self.kind().to_owned(),
+        };
+        let data = tagged.remove("data").unwrap_or(serde_json::Value::Null);
+        Ok((kind, data))
+    }
+}
+
+/// Entry kinds, in the order a run writes them. `run-started`, `run-finished`,
+/// `run-interrupted` and `run-recovered` are the constants beside this module.
 pub mod kind {
     /// One preflight check and its result.
     pub const PREFLIGHT_CHECK: &str = "preflight-check";
@@ -711,8 +918,8 @@ impl RecordError {
     }
 }
 
-fn payload<T: DeserializeOwned>(e: &Entry) -> Result<T, RecordError> {
-    serde_json::from_value(e.data.clone()).map_err(|source| RecordError::Payload {
+fn event(e: &Entry) -> Result<Option<Event>, RecordError> {
+    e.event().map_err(|source| RecordError::Payload {
         seq: e.seq,
         kind: e.kind.clone(),
         source,
@@ -734,9 +941,14 @@ impl RunRecord {
                 found: first.kind.clone(),
             });
         }
+        let Some(Event::RunStarted(start)) = event(first)? else {
+            return Err(RecordError::NoStart {
+                found: first.kind.clone(),
+            });
+        };
         let mut run = Self {
             started_at: first.at,
-            start: payload(first)?,
+            start: *start,
             preflight: Vec::new(),
             preflight_finished: None,
             scenarios: Vec::new(),
@@ -791,62 +1003,55 @@ impl RunRecord {
 
     fn apply(&mut self, e: &Entry) -> Result<(), RecordError> {
         let at = e.at;
-        match e.kind.as_str() {
-            kind::PREFLIGHT_CHECK => self.preflight.push(payload(e)?),
-            kind::PREFLIGHT_FINISHED => self.preflight_finished = Some(payload(e)?),
-            kind::SCENARIO_STARTED => {
-                let p: ScenarioStarted = payload(e)?;
+        let Some(ev) = event(e)? else {
+            self.unknown.push(e.clone());
+            return Ok(());
+        };
+        match ev {
+            Event::PreflightCheck(p) => self.preflight.push(p),
+            Event::PreflightFinished(p) => self.preflight_finished = Some(p),
+            Event::ScenarioStarted(p) => {
                 self.scenario_mut(&p.scenario, at).started = Some(at);
             }
-            kind::TEMPLATE_READY => {
-                let p: TemplateReady = payload(e)?;
+            Event::TemplateReady(p) => {
                 self.stage_mut(&p.scenario, &p.stage, at).template_id = Some(p.template_id);
             }
-            kind::BASELINE => {
-                let p: Baseline = payload(e)?;
+            Event::Baseline(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 self.stage_mut(&sc, &st, at).baseline = Some(p);
             }
-            kind::STAGE_INTENT => {
-                let p: StageIntent = payload(e)?;
+            Event::StageIntent(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 let stage = self.stage_mut(&sc, &st, at);
                 stage.template_id = Some(p.template_id.clone());
                 stage.intent = Some(p);
             }
-            kind::EXPERIMENT_STARTED => {
-                let p: ExperimentStarted = payload(e)?;
+            Event::ExperimentStarted(p) => {
                 self.stage_mut(&p.scenario, &p.stage, at).experiment_id = Some(p.experiment_id);
             }
-            kind::EXPERIMENT_STATE => {
-                let p: ExperimentState = payload(e)?;
+            Event::ExperimentState(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 self.stage_mut(&sc, &st, at).states.push((at, p));
             }
-            kind::GUARD_SAMPLE => {
-                let p: GuardSample = payload(e)?;
+            Event::GuardSample(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 let stage = self.stage_mut(&sc, &st, at);
                 stage.samples.push(p);
                 stage.samples_seen_at.push(at);
             }
-            kind::ALARM_STATE => {
-                let p: AlarmState = payload(e)?;
+            Event::AlarmState(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 self.stage_mut(&sc, &st, at).alarms.push((at, p));
             }
-            kind::K8S_EVENT => {
-                let p: K8sEvent = payload(e)?;
+            Event::K8sEvent(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 self.stage_mut(&sc, &st, at).k8s_events.push(p);
             }
-            kind::K8S_PODS => {
-                let p: K8sPods = payload(e)?;
+            Event::K8sPods(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 self.stage_mut(&sc, &st, at).k8s_pods.push((at, p));
             }
-            kind::ABORT => {
-                let p: Abort = payload(e)?;
+            Event::Abort(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 let stage = self.stage_mut(&sc, &st, at);
                 // The first abort is the one that acted; a later, more severe one (a signal
@@ -859,26 +1064,22 @@ impl RunRecord {
                     stage.abort = Some((at, p));
                 }
             }
-            kind::STOP_REQUESTED => {
-                let p: StopRequested = payload(e)?;
+            Event::StopRequested(p) => {
                 if let Some(st) = self.stage_of_experiment(&p.experiment_id) {
                     st.stop_requested.get_or_insert(at);
                 }
             }
-            kind::STOP_CONFIRMED => {
-                let p: StopConfirmed = payload(e)?;
+            Event::StopConfirmed(p) => {
                 if let Some(st) = self.stage_of_experiment(&p.experiment_id.clone()) {
                     st.stop_confirmed = Some((at, p));
                 }
             }
-            kind::STOP_FAILED => {
-                let p: StopFailed = payload(e)?;
+            Event::StopFailed(p) => {
                 if let Some(st) = self.stage_of_experiment(&p.experiment_id.clone()) {
                     st.stop_failed = Some((at, p));
                 }
             }
-            kind::STAGE_FINISHED => {
-                let p: StageFinished = payload(e)?;
+            Event::StageFinished(p) => {
                 let (sc, st) = (p.scenario.clone(), p.stage.clone());
                 let stage = self.stage_mut(&sc, &st, at);
                 if stage.experiment_id.is_none() {
@@ -886,15 +1087,15 @@ impl RunRecord {
                 }
                 stage.finished = Some((at, p));
             }
-            kind::SCENARIO_FINISHED => {
-                let p: ScenarioFinished = payload(e)?;
+            Event::ScenarioFinished(p) => {
                 let sc = p.scenario.clone();
                 self.scenario_mut(&sc, at).finished = Some((at, p));
             }
-            RUN_FINISHED => self.finished = Some((at, payload(e)?)),
-            RUN_INTERRUPTED => self.interrupted = Some((at, payload(e)?)),
-            RUN_RECOVERED => self.recovered.push((at, payload(e)?)),
-            _ => self.unknown.push(e.clone()),
+            Event::RunFinished(p) => self.finished = Some((at, p)),
+            Event::RunInterrupted(p) => self.interrupted = Some((at, p)),
+            Event::RunRecovered(p) => self.recovered.push((at, p)),
+            // Only the first entry starts the run; a later one is kept, as it always was.
+            Event::RunStarted(_) => self.unknown.push(e.clone()),
         }
         Ok(())
     }
@@ -932,7 +1133,6 @@ impl RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::journal::Entry;
 
     fn entry(seq: u64, secs: i64, kind: &str, data: serde_json::Value) -> Entry {
         Entry {
@@ -1084,5 +1284,60 @@ mod tests {
         let run = RunRecord::from_entries(&entries).expect("folds");
         assert_eq!(run.outcome(), Some(RunOutcome::Interrupted));
         assert_eq!(run.ended_at().timestamp(), 1_700_000_009);
+    }
+
+    /// Lines exactly as earlier versions wrote them (key order, payload shapes, omitted
+    /// options): they read as typed events, and the typed writer gives back the same bytes.
+    #[test]
+    fn journal_lines_in_the_existing_format_read_typed_and_write_back_byte_for_byte() {
+        let lines = [
+            r#"{"seq":1,"at":"2026-09-21T14:13:21Z","kind":"scenario-started","data":{"scenario":"checkout-network-latency"}}"#,
+            r#"{"seq":2,"at":"2026-09-21T14:13:22Z","kind":"stage-intent","data":{"scenario":"checkout-network-latency","selection":"COUNT(1)","stage":"count-1","tags":{"gameday-run":"r1"},"template_id":"T1"}}"#,
+            r#"{"seq":3,"at":"2026-09-21T14:13:23Z","kind":"abort","data":{"detail":"error_rate 3 > 1","reason":"guard","scenario":"checkout-network-latency","stage":"count-1"}}"#,
+            r#"{"seq":4,"at":"2026-09-21T14:13:24Z","kind":"stop-failed","data":{"error":"timed out","experiment_id":"EXP1","how_to_stop":"aws fis stop-experiment --id EXP1"}}"#,
+            r#"{"seq":5,"at":"2026-09-21T14:13:25Z","kind":"run-finished","data":{"abort_reason":"guard","outcome":"stop-failed"}}"#,
+        ];
+        for line in lines {
+            let entry: Entry = serde_json::from_str(line).expect("an existing line reads");
+            let event = entry
+                .event()
+                .expect("its payload matches its kind")
+                .expect("a known kind");
+            assert_eq!(event.kind(), entry.kind);
+            let (kind, data) = event.to_parts().expect("serialises");
+            let rewritten = serde_json::to_string(&Entry {
+                seq: entry.seq,
+                at: entry.at,
+                kind,
+                data,
+            })
+            .expect("serialises");
+            assert_eq!(rewritten, line);
+        }
+    }
+
+    #[test]
+    fn every_known_kind_is_a_variant_and_a_newer_kind_is_no_event() {
+        let err = serde_json::from_value::<Event>(
+            serde_json::json!({"kind": "no-such-kind", "data": {}}),
+        )
+        .expect_err("not a variant")
+        .to_string();
+        // `no-such-kind`, then every variant serde knows.
+        assert_eq!(
+            err.matches('`').count() / 2 - 1,
+            Event::KINDS.len(),
+            "{err}"
+        );
+        for k in Event::KINDS {
+            assert!(
+                err.contains(&format!("`{k}`")),
+                "{k} is not a variant: {err}"
+            );
+        }
+        let newer = entry(0, 0, "from-a-newer-version", serde_json::json!({"x": 1}));
+        assert_eq!(newer.event().expect("tolerated"), None);
+        let wrong = entry(0, 0, kind::ABORT, serde_json::json!({"x": 1}));
+        assert!(wrong.event().is_err());
     }
 }

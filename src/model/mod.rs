@@ -1,0 +1,24 @@
+//! The model floor: the nouns every stage shares, with no behaviour that reaches outward.
+//!
+//! It sits just above [`crate::config`] and [`crate::provider`] and below every stage:
+//! `mine`, `steady_state`, `plan` and `history` build or read these types, `run` writes the
+//! journal, `report`, `recover`, `history` and `schedule` read it back. Input and output: plain
+//! data (serde types) and the journal's on-disk format. Must not: import a stage (`mine`,
+//! `steady_state`, `plan`, `history`, `run`, `report`, `schedule`, `cli`); conversions that
+//! need a stage's knowledge (FIS templates, alarm inputs) live with that stage.
+//!
+//! - [`journal`]: the crash-safe `journal.jsonl` and its typed events.
+//! - [`record`]: the payload of every journal event and [`record::RunRecord`], a journal folded.
+//! - [`format`]: numbers as people read them, the same in every stage.
+//! - [`duration`], [`policy`], [`hypothesis`]: the ISO durations, blast-radius policy and metric
+//!   direction the configuration reads and every stage shares.
+
+pub mod duration;
+pub mod format;
+pub mod hypothesis;
+pub mod journal;
+pub mod policy;
+pub mod record;
+
+#[cfg(test)]
+mod floor;
