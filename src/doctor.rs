@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Config;
+pub use crate::error::error_chain;
 use crate::provider::aws::{AwsClients, AwsOptions};
 
 /// The longest any single check may take; they run concurrently.
@@ -70,20 +71,6 @@ impl Check {
     }
 }
 
-/// Renders an error and its causes on one line: `outer: inner: root`.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !out.contains(&text) {
-            let _ = write!(out, ": {text}");
-        }
-        source = e.source();
-    }
-    out
-}
-
 async fn timed<F, T>(name: &'static str, fut: F) -> Result<T, Check>
 where
     F: Future<Output = T>,
@@ -107,13 +94,13 @@ fn aws_fix(endpoint: Option<&str>, permission: &str) -> String {
 }
 
 /// Runs every check and returns the checklist (config first).
-pub async fn run(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check> {
-    run_with(config, aws, None).await
+pub async fn check_setup(config: Result<&Config, String>, aws: &AwsOptions) -> Vec<Check> {
+    check_setup_with(config, aws, None).await
 }
 
-/// [`run`], plus — with a scenario file — the FIS experiment role checked against exactly the
+/// [`check_setup`], plus — with a scenario file — the FIS experiment role checked against exactly the
 /// permissions its planned actions need.
-pub async fn run_with(
+pub async fn check_setup_with(
     config: Result<&Config, String>,
     aws: &AwsOptions,
     scenario: Option<&crate::plan::GameDayScenario>,
@@ -494,22 +481,13 @@ async fn kube_check(cfg: Option<&Config>) -> Check {
     if clusters.is_empty() {
         return Check::skip("kubernetes", "no cluster configured");
     }
-    let res = timed("kubernetes", async {
-        let mut config = kube::Config::infer().await.map_err(|e| error_chain(&e))?;
-        config.connect_timeout = Some(Duration::from_secs(5));
-        config.read_timeout = Some(Duration::from_secs(10));
-        let url = config.cluster_url.to_string();
-        crate::provider::kube::install_tls_provider();
-        let client = kube::Client::try_from(config).map_err(|e| error_chain(&e))?;
-        let version = client
-            .apiserver_version()
-            .await
-            .map_err(|e| error_chain(&e))?;
-        Ok::<_, String>((url, version.git_version))
-    })
+    let res = timed(
+        "kubernetes",
+        crate::provider::kube::probe_api_server(Duration::from_secs(5), Duration::from_secs(10)),
+    )
     .await;
     match res {
-        Ok(Ok((url, version))) => Check::ok(
+        Ok(Ok(crate::provider::kube::ApiServer { url, version })) => Check::ok(
             "kubernetes",
             format!(
                 "{url} answers (Kubernetes {version}); configured cluster(s): {}",

@@ -18,6 +18,9 @@ pub const EXIT_HYPOTHESIS: i32 = 3;
 pub const EXIT_ABORTED: i32 = 4;
 /// A stop or rollback failed: something may still be running and a human must check.
 pub const EXIT_STOP_FAILED: i32 = 5;
+/// `lint`: at least one file has an error finding (the same number as [`EXIT_INTERNAL`], as
+/// linters use 1 for "findings").
+pub const EXIT_LINT_FINDINGS: i32 = 1;
 
 /// The crate error: one variant per source, each with a stable [`kind`](Error::kind).
 #[derive(Debug, thiserror::Error)]
@@ -124,3 +127,18 @@ impl Error {
 
 /// Shorthand for results carrying the crate [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Renders an error and its causes on one line: `outer: inner: root`.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = e.source();
+    }
+    out
+}

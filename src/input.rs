@@ -6,6 +6,8 @@
 //! text (UTF-16, Latin-1, binary) and how to fix it. Also [`cut`], which shortens quoted input
 //! for error messages. Must not: parse any format; callers do, on the decoded text.
 
+pub mod spans;
+
 use std::path::{Path, PathBuf};
 
 /// Longest piece of user input quoted in an error message, in characters.
@@ -211,18 +213,17 @@ pub fn locate(text: &str, key: &str) -> (usize, usize) {
             let mut pieces = part.split('[');
             if let Some(name) = pieces.next().filter(|n| !n.is_empty()) {
                 pointer.push('/');
-                pointer.push_str(&crate::plan::spans::escape_token(name));
+                pointer.push_str(&spans::escape_token(name));
             }
             for idx in pieces {
                 pointer.push('/');
                 pointer.push_str(idx.trim_end_matches(']'));
             }
         }
-        let pos = crate::plan::spans::SpanIndex::scan(text)
-            .locate(&pointer, crate::plan::spans::Anchor::Key);
+        let pos = spans::SpanIndex::scan(text).locate(&pointer, spans::Anchor::Key);
         (pos.line, pos.col)
     } else {
-        crate::config::locate_key(text, key).unwrap_or((1, 1))
+        locate_key(text, key).unwrap_or((1, 1))
     }
 }
 
@@ -234,47 +235,6 @@ pub fn invalid_at(path: &Path, text: &str, key: &str, message: &str) -> InputErr
         line,
         column,
         message: format!("{key}: {message}"),
-    }
-}
-
-/// Checks hypotheses read from `path` with the one hypothesis validator; `prefix` is the dotted
-/// key holding each one (`metrics[0]` in a hypotheses file, empty for a single hypothesis).
-/// With `must_breach`, a hypothesis that can never breach is an error too.
-///
-/// # Errors
-/// [`InputError::Invalid`] at the first problem's key, with the count of further ones.
-pub fn check_hypotheses<'a>(
-    path: &Path,
-    text: &str,
-    hypotheses: impl IntoIterator<Item = (String, &'a crate::steady_state::MetricHypothesis)>,
-    must_breach: bool,
-) -> Result<(), InputError> {
-    use crate::steady_state::{breach_problem, validate_hypothesis};
-    let mut problems = Vec::new();
-    for (prefix, h) in hypotheses {
-        let mut found = validate_hypothesis(h);
-        if must_breach && found.is_empty() {
-            found.extend(breach_problem(h));
-        }
-        let at = |key: &str| {
-            if prefix.is_empty() {
-                key.to_owned()
-            } else {
-                format!("{prefix}.{key}")
-            }
-        };
-        problems.extend(found.into_iter().map(|p| (at(&p.key), p.message)));
-    }
-    let more = problems.len().saturating_sub(1);
-    match problems.into_iter().next() {
-        None => Ok(()),
-        Some((key, message)) => {
-            let mut message = format!("invalid hypothesis: {message}");
-            if more > 0 {
-                message.push_str(&format!(" (and {more} more problem(s))"));
-            }
-            Err(invalid_at(path, text, &key, &message))
-        }
     }
 }
 
@@ -290,6 +250,115 @@ pub fn cut(text: &str) -> String {
             text.chars().count()
         ),
     }
+}
+
+/// Finds the 1-based line and column of a dotted key path (`services[1].metrics[0].slo`) in
+/// block-style YAML. When a key is not written in block style (inside a `{...}` flow map, say),
+/// the location of its deepest enclosing key is returned; `None` when even the first key is
+/// absent.
+pub fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    enum Seg<'a> {
+        Key(&'a str),
+        Index(usize),
+    }
+    /// A line as seen by the walk; `- k: v` becomes a dash entry and a key entry two columns in.
+    struct Entry<'a> {
+        line: usize,
+        indent: usize,
+        content: &'a str,
+    }
+    let mut segs = Vec::new();
+    for part in key.split('.') {
+        let mut pieces = part.split('[');
+        if let Some(name) = pieces.next().filter(|n| !n.is_empty()) {
+            segs.push(Seg::Key(name));
+        }
+        segs.extend(
+            pieces.filter_map(|idx| idx.trim_end_matches(']').parse().ok().map(Seg::Index)),
+        );
+    }
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut content = line.trim_start();
+        let mut indent = line.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        while content == "-" || content.starts_with("- ") {
+            entries.push(Entry {
+                line: n,
+                indent,
+                content: "-",
+            });
+            let rest = content[1..].trim_start();
+            indent += content.len() - rest.len();
+            content = rest;
+            if content.is_empty() {
+                break;
+            }
+        }
+        if !content.is_empty() {
+            entries.push(Entry {
+                line: n,
+                indent,
+                content,
+            });
+        }
+    }
+    // The current node: index of its entry (None = document root) and its indent.
+    let mut node: Option<usize> = None;
+    let mut found = None;
+    for seg in &segs {
+        let (start, parent_indent, parent_is_key) = match node {
+            None => (0, None, false),
+            Some(i) => (i + 1, Some(entries[i].indent), entries[i].content != "-"),
+        };
+        let mut level = None;
+        let mut count = 0;
+        let mut hit = None;
+        for (i, e) in entries.iter().enumerate().skip(start) {
+            let inside = match parent_indent {
+                None => true,
+                // A key's block sequence may sit at the key's own indentation.
+                Some(p) => e.indent > p || (parent_is_key && e.indent == p && e.content == "-"),
+            };
+            if !inside {
+                break;
+            }
+            let lvl = *level.get_or_insert(e.indent);
+            if e.indent != lvl {
+                continue;
+            }
+            match seg {
+                Seg::Key(k) => {
+                    if e.content
+                        .strip_prefix(k)
+                        .is_some_and(|r| r.starts_with(':'))
+                    {
+                        hit = Some(i);
+                        break;
+                    }
+                }
+                Seg::Index(want) => {
+                    if e.content == "-" {
+                        if count == *want {
+                            hit = Some(i);
+                            break;
+                        }
+                        count += 1;
+                    }
+                }
+            }
+        }
+        match hit {
+            Some(i) => {
+                found = Some((entries[i].line + 1, entries[i].indent + 1));
+                node = Some(i);
+            }
+            None => return found,
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         if let Err(err) = shutdown.listen_for_signals() {
             tracing::warn!("signal handlers not installed: {err}");
         }
-        let result = gameday::cli::run(cli, shutdown.clone()).await;
+        let result = gameday::cli::dispatch(cli, shutdown.clone()).await;
         shutdown.drain().await;
         result
     });

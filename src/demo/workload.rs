@@ -236,7 +236,7 @@ pub fn backfill(
 /// [`DemoError::NotEmulator`] for an endpoint that is not loopback (checked before anything is
 /// sent); [`DemoError::Provider`] when the backfill cannot be published;
 /// [`DemoError::Ready`] when the ready file cannot be written.
-pub async fn run(
+pub async fn run_workload(
     clients: &AwsClients,
     endpoint_url: &str,
     opts: &WorkloadOptions,

@@ -113,7 +113,7 @@ pub fn mined_of(catalogue: &crate::mine::Catalogue) -> Vec<MinedClass> {
 /// # Errors
 /// [`Error::Usage`] for a bad flag or catalogue, [`Error::Write`] when `--out` or a chart
 /// cannot be written. Unreadable journals are warnings, not errors.
-pub fn run(args: &HistoryArgs) -> Result<i32, Error> {
+pub fn show_history(args: &HistoryArgs) -> Result<i32, Error> {
     let now = args.now.unwrap_or_else(Utc::now);
     let mut opts = HistoryOptions::new(now);
     opts.validity = duration("--validity", &args.validity)?;

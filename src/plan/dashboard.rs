@@ -9,72 +9,16 @@
 
 use serde_json::{Value, json};
 
-use super::scenario::{AlarmMetric, AlarmSpec, GameDayScenario, ScenarioReport};
-use super::template::{
-    ExperimentReportConfiguration, ReportDashboard, ReportDataSources, ReportOutputs,
-    ReportS3Configuration,
+use super::scenario::{AlarmMetric, AlarmSpec, GameDayScenario};
+// The dashboard's identity lives with the scenario, whose stage templates point at it.
+pub use super::scenario::{
+    dashboard_arn, dashboard_name, dashboard_url, report_configuration, report_location,
 };
 
 /// Widget width: two metric widgets side by side on the 24-column grid.
 const WIDTH: u32 = 12;
 /// Widget height in grid rows.
 const HEIGHT: u32 = 6;
-
-/// The dashboard's name: `gameday-<gameday name>`.
-pub fn dashboard_name(g: &GameDayScenario) -> String {
-    format!("gameday-{}", g.name)
-}
-
-/// The dashboard's ARN (dashboards are global: no region).
-pub fn dashboard_arn(g: &GameDayScenario) -> String {
-    format!(
-        "arn:aws:cloudwatch::{}:dashboard/{}",
-        g.account_id,
-        dashboard_name(g)
-    )
-}
-
-/// The console link of the dashboard.
-pub fn dashboard_url(g: &GameDayScenario) -> String {
-    format!(
-        "https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#dashboards/dashboard/{}",
-        dashboard_name(g),
-        r = g.region
-    )
-}
-
-/// The S3 location (`s3://bucket/prefix`) FIS writes the reports to, when configured.
-pub fn report_location(g: &GameDayScenario) -> Option<String> {
-    g.fis.report.as_ref().map(|r| {
-        format!(
-            "s3://{}/{}",
-            r.bucket,
-            r.prefix.as_deref().unwrap_or_default()
-        )
-    })
-}
-
-/// The `experimentReportConfiguration` every stage template carries.
-pub fn report_configuration(
-    g: &GameDayScenario,
-    r: &ScenarioReport,
-) -> ExperimentReportConfiguration {
-    ExperimentReportConfiguration {
-        outputs: ReportOutputs {
-            s3_configuration: ReportS3Configuration {
-                bucket_name: r.bucket.clone(),
-                prefix: r.prefix.clone(),
-            },
-        },
-        data_sources: Some(ReportDataSources {
-            cloud_watch_dashboards: vec![ReportDashboard {
-                dashboard_identifier: dashboard_arn(g),
-            }],
-        }),
-        pre_experiment_duration: Some(r.pre_experiment.to_string()),
-        post_experiment_duration: Some(r.post_experiment.to_string()),
-    }
-}
 
 fn stat_entry(m: &AlarmMetric, period: i64, extra: serde_json::Map<String, Value>) -> Value {
     let mut row = vec![json!(m.namespace), json!(m.metric_name)];
@@ -202,6 +146,7 @@ pub fn dashboard_body(g: &GameDayScenario) -> Value {
 mod tests {
     use super::*;
     use crate::plan::generate::tests::planned;
+    use crate::plan::scenario::ScenarioReport;
 
     #[test]
     fn dashboard_has_metrics_with_bands_and_stop_alarms_per_scenario() {

@@ -25,7 +25,7 @@ pub mod generate;
 pub mod lint;
 pub mod scenario;
 pub mod selection;
-pub mod spans;
+pub use crate::input::spans;
 pub mod template;
 pub mod timeline;
 

@@ -742,8 +742,64 @@ pub fn stage_template(
             .fis
             .report
             .as_ref()
-            .map(|r| super::dashboard::report_configuration(gameday, r)),
+            .map(|r| report_configuration(gameday, r)),
     })
+}
+
+/// The GameDay dashboard's name: `gameday-<gameday name>`.
+pub fn dashboard_name(g: &GameDayScenario) -> String {
+    format!("gameday-{}", g.name)
+}
+
+/// The dashboard's ARN (dashboards are global: no region).
+pub fn dashboard_arn(g: &GameDayScenario) -> String {
+    format!(
+        "arn:aws:cloudwatch::{}:dashboard/{}",
+        g.account_id,
+        dashboard_name(g)
+    )
+}
+
+/// The console link of the dashboard.
+pub fn dashboard_url(g: &GameDayScenario) -> String {
+    format!(
+        "https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#dashboards/dashboard/{}",
+        dashboard_name(g),
+        r = g.region
+    )
+}
+
+/// The S3 location (`s3://bucket/prefix`) FIS writes the reports to, when configured.
+pub fn report_location(g: &GameDayScenario) -> Option<String> {
+    g.fis.report.as_ref().map(|r| {
+        format!(
+            "s3://{}/{}",
+            r.bucket,
+            r.prefix.as_deref().unwrap_or_default()
+        )
+    })
+}
+
+/// The `experimentReportConfiguration` every stage template carries.
+pub fn report_configuration(
+    g: &GameDayScenario,
+    r: &ScenarioReport,
+) -> super::template::ExperimentReportConfiguration {
+    super::template::ExperimentReportConfiguration {
+        outputs: super::template::ReportOutputs {
+            s3_configuration: super::template::ReportS3Configuration {
+                bucket_name: r.bucket.clone(),
+                prefix: r.prefix.clone(),
+            },
+        },
+        data_sources: Some(super::template::ReportDataSources {
+            cloud_watch_dashboards: vec![super::template::ReportDashboard {
+                dashboard_identifier: dashboard_arn(g),
+            }],
+        }),
+        pre_experiment_duration: Some(r.pre_experiment.to_string()),
+        post_experiment_duration: Some(r.post_experiment.to_string()),
+    }
 }
 
 /// The tags a stage's template is found again by in FIS (run and experiment tags come later).

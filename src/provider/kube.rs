@@ -309,6 +309,64 @@ pub struct ClusterEvent {
 // Trait.
 // ---------------------------------------------------------------------------------------------
 
+/// The API server of the current kubeconfig context (or the in-cluster config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiServer {
+    /// Its URL.
+    pub url: String,
+    /// The version it reports (`gitVersion`).
+    pub version: String,
+}
+
+/// Asks the API server of the current kubeconfig context (or the in-cluster config) for its
+/// version, with the given connect and read timeouts.
+///
+/// # Errors
+/// The failure with its causes on one line (no kubeconfig, no answer, refused).
+pub async fn probe_api_server(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<ApiServer, String> {
+    let chain = |e: &(dyn std::error::Error + 'static)| crate::error::error_chain(e);
+    let mut config = kube::Config::infer().await.map_err(|e| chain(&e))?;
+    config.connect_timeout = Some(connect_timeout);
+    config.read_timeout = Some(read_timeout);
+    let url = config.cluster_url.to_string();
+    install_tls_provider();
+    let client = kube::Client::try_from(config).map_err(|e| chain(&e))?;
+    let version = client.apiserver_version().await.map_err(|e| chain(&e))?;
+    Ok(ApiServer {
+        url,
+        version: version.git_version,
+    })
+}
+
+/// Reaches a scenario's cluster by its `target.cluster` name: [`EksClusters`] through the
+/// kubeconfig, a fake in tests.
+pub trait ClusterConnector {
+    /// The connected cluster.
+    type Cluster: ClusterTarget + Send + Sync + 'static;
+
+    /// Connects to the cluster a scenario names.
+    ///
+    /// # Errors
+    /// [`ProviderError::KubeConfig`] when no kubeconfig context points at it.
+    fn connect(&self, cluster: &str) -> impl Future<Output = ProviderResult<Self::Cluster>> + Send;
+}
+
+/// Connects through the kubeconfig context that points at the EKS cluster (see
+/// [`KubeCluster::for_eks_cluster`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EksClusters;
+
+impl ClusterConnector for EksClusters {
+    type Cluster = KubeCluster;
+
+    async fn connect(&self, cluster: &str) -> ProviderResult<KubeCluster> {
+        KubeCluster::for_eks_cluster(cluster).await
+    }
+}
+
 /// Reads the Kubernetes side of a scenario's target. Every method is read-only.
 pub trait ClusterTarget {
     /// Pods in `namespace` matching the label selector (`key=value`), sorted by name.

@@ -782,7 +782,7 @@ async fn the_report_command_renders_a_run_id_or_a_journal_path() {
     std::fs::write(&config, "{}\n").expect("config");
     let run = |args: Vec<String>| async move {
         let cli = crate::cli::Cli::parse_from(args);
-        crate::cli::run(cli, crate::shutdown::Shutdown::new()).await
+        crate::cli::dispatch(cli, crate::shutdown::Shutdown::new()).await
     };
     let base = |target: &str| {
         vec![

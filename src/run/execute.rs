@@ -100,7 +100,7 @@ pub type ExtraChecks = Vec<PreflightCheck>;
 /// [`RunError`] when the journal cannot be written or a target is locked by another run.
 /// Every experiment started before such an error has been stopped (or reported as
 /// still running in the returned error's log and the journal).
-pub async fn run<P: RunProviders, K: ClusterTarget + Sync>(
+pub(crate) async fn execute_stages<P: RunProviders, K: ClusterTarget + Sync>(
     gameday: &GameDayScenario,
     providers: &P,
     clusters: &BTreeMap<String, K>,
@@ -935,7 +935,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         w: &mut Journal,
         progress: &mut Progress,
     ) -> Result<WatchEnd, RunError> {
-        let deadline = tokio::time::Instant::now() + opts.stage_timeout;
+        let deadline = tokio::time::Instant::now() + opts.stage_timeout();
         let mut poll = tokio::time::interval(opts.poll_interval);
         let mut guard_tick = tokio::time::interval(opts.guard_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -954,7 +954,7 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                 () = tokio::time::sleep_until(deadline) => {
                     return Ok(WatchEnd::Abort(
                         AbortReason::Timeout,
-                        format!("the stage ran longer than {} s", opts.stage_timeout.as_secs()),
+                        format!("the stage ran longer than {} s", opts.stage_timeout().as_secs()),
                     ));
                 }
                 _ = poll.tick() => {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::model::policy::Policy;
 use crate::model::record::Trigger;
 use crate::provider::{AlarmStore, FaultInjector, MetricSource};
 
@@ -45,8 +46,9 @@ pub struct RunOptions {
     pub hypothesis_window: Duration,
     /// How long a stop alarm may sit in INSUFFICIENT_DATA and still count as armed.
     pub insufficient_data_tolerance: Duration,
-    /// Longest a stage may run before it is stopped.
-    pub stage_timeout: Duration,
+    /// Longest a stage may run before it is stopped [`None`: the policy's
+    /// `max_total_duration`].
+    pub stage_timeout: Option<Duration>,
     /// Whether a failed scenario ends the run.
     pub stop_on_failure: bool,
     /// Preflight only.
@@ -69,6 +71,10 @@ pub struct RunOptions {
     pub min_free_bytes: u64,
     /// The AWS endpoint override, for the record (a loopback one marks a simulation).
     pub endpoint_url: Option<String>,
+    /// The blast-radius policy the Kubernetes and resource preflight checks apply.
+    pub policy: Policy,
+    /// Skip the Kubernetes checks and evidence (recorded in the journal).
+    pub skip_kube: bool,
 }
 
 /// Default for [`RunOptions::max_blind_intervals`]: one minute of a blind guard at the
@@ -82,7 +88,8 @@ pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 impl RunOptions {
     /// Defaults for a run id and reports directory: 10 s guard interval, 60 s guard period,
     /// 5 s experiment polls, 2 min stop timeout, 10 min recovery cap, 30 min baseline, 15 min
-    /// hypothesis window and INSUFFICIENT_DATA tolerance, 1 h stage timeout, stop on failure.
+    /// hypothesis window and INSUFFICIENT_DATA tolerance, the default policy (its stage timeout
+    /// is 1 h), stop on failure.
     pub fn new(run_id: &str, reports_dir: PathBuf) -> Self {
         Self {
             run_id: run_id.to_owned(),
@@ -97,7 +104,7 @@ impl RunOptions {
             baseline_window: Duration::from_secs(1800),
             hypothesis_window: Duration::from_secs(900),
             insufficient_data_tolerance: Duration::from_secs(900),
-            stage_timeout: Duration::from_secs(3600),
+            stage_timeout: None,
             stop_on_failure: true,
             dry_run: false,
             recovery_targets: BTreeMap::new(),
@@ -108,7 +115,15 @@ impl RunOptions {
             max_blind_intervals: DEFAULT_MAX_BLIND_INTERVALS,
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
             endpoint_url: None,
+            policy: Policy::default(),
+            skip_kube: false,
         }
+    }
+
+    /// The longest a stage may run: the flag, else the policy's `max_total_duration`.
+    pub fn stage_timeout(&self) -> Duration {
+        self.stage_timeout
+            .unwrap_or_else(|| self.policy.max_total_duration.to_std())
     }
 }
 

@@ -14,15 +14,10 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_scheduler::types::{
-    AwsVpcConfiguration, EcsParameters, FlexibleTimeWindow, FlexibleTimeWindowMode, LaunchType,
-    NetworkConfiguration, RetryPolicy, Target,
-};
-
 use super::error::ScheduleError;
 use super::launch::run_due_args;
 use crate::config::ScheduleEntry;
-use crate::provider::aws::call_error;
+use crate::provider::aws::scheduler::{EcsSchedule, Scheduler, Upserted};
 
 const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
@@ -178,61 +173,13 @@ pub fn task_input(opts: &EventBridgeExport, entry: &ScheduleEntry) -> serde_json
     })
 }
 
-fn build_error(name: &str, e: impl std::error::Error + Send + Sync + 'static) -> ScheduleError {
-    ScheduleError::EventBridge {
-        operation: "build",
-        name: name.to_owned(),
-        source: Box::new(e),
-    }
-}
-
-fn target(
-    opts: &EventBridgeExport,
-    entry: &ScheduleEntry,
-    name: &str,
-) -> Result<Target, ScheduleError> {
-    let mut ecs = EcsParameters::builder()
-        .task_definition_arn(&opts.task_definition_arn)
-        .task_count(1)
-        .launch_type(LaunchType::Fargate);
-    if !opts.subnets.is_empty() {
-        let vpc = AwsVpcConfiguration::builder()
-            .set_subnets(Some(opts.subnets.clone()))
-            .set_security_groups(
-                (!opts.security_groups.is_empty()).then(|| opts.security_groups.clone()),
-            )
-            .build()
-            .map_err(|e| build_error(name, e))?;
-        ecs = ecs.network_configuration(
-            NetworkConfiguration::builder()
-                .awsvpc_configuration(vpc)
-                .build(),
-        );
-    }
-    let max_age = i32::try_from(entry.grace.as_secs().clamp(60, 86_400)).unwrap_or(86_400);
-    Target::builder()
-        .arn(&opts.cluster_arn)
-        .role_arn(&opts.role_arn)
-        .input(task_input(opts, entry).to_string())
-        .ecs_parameters(ecs.build().map_err(|e| build_error(name, e))?)
-        // A GameDay is never retried by the scheduler: a failed start needs a human.
-        .retry_policy(
-            RetryPolicy::builder()
-                .maximum_retry_attempts(0)
-                .maximum_event_age_in_seconds(max_age)
-                .build(),
-        )
-        .build()
-        .map_err(|e| build_error(name, e))
-}
-
 /// Creates the entry's schedule, or updates it in place when it exists.
 ///
 /// # Errors
 /// [`ScheduleError::Export`] when the cron expression cannot be converted;
 /// [`ScheduleError::EventBridge`] when an API call fails.
 pub async fn apply_schedule(
-    client: &aws_sdk_scheduler::Client,
+    client: &Scheduler,
     opts: &EventBridgeExport,
     entry: &ScheduleEntry,
 ) -> Result<(String, Change), ScheduleError> {
@@ -241,67 +188,32 @@ pub async fn apply_schedule(
         entry: entry.name.clone(),
         message,
     })?;
-    let api = |operation: &'static str| {
-        let name = name.clone();
-        move |e| ScheduleError::EventBridge {
-            operation,
+    let schedule = EcsSchedule {
+        name: name.clone(),
+        group: opts.group.clone(),
+        expression,
+        timezone: entry.timezone.clone(),
+        description: format!(
+            "gameday schedule entry {} ({} {}, {})",
+            entry.name, entry.cron, entry.timezone, entry.environment
+        ),
+        cluster_arn: opts.cluster_arn.clone(),
+        role_arn: opts.role_arn.clone(),
+        task_definition_arn: opts.task_definition_arn.clone(),
+        input: task_input(opts, entry).to_string(),
+        subnets: opts.subnets.clone(),
+        security_groups: opts.security_groups.clone(),
+        max_event_age_secs: i32::try_from(entry.grace.as_secs().clamp(60, 86_400))
+            .unwrap_or(86_400),
+    };
+    match client.put_ecs_schedule(&schedule).await {
+        Ok(Upserted::Created) => Ok((name, Change::Created)),
+        Ok(Upserted::Updated) => Ok((name, Change::Updated)),
+        Err(e) => Err(ScheduleError::EventBridge {
+            operation: e.operation,
             name,
-            source: Box::new(e),
-        }
-    };
-    let target = target(opts, entry, &name)?;
-    let window = FlexibleTimeWindow::builder()
-        .mode(FlexibleTimeWindowMode::Off)
-        .build()
-        .map_err(|e| build_error(&name, e))?;
-    let description = format!(
-        "gameday schedule entry {} ({} {}, {})",
-        entry.name, entry.cron, entry.timezone, entry.environment
-    );
-    let existing = client
-        .get_schedule()
-        .name(&name)
-        .group_name(&opts.group)
-        .send()
-        .await;
-    let exists = match existing {
-        Ok(_) => true,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            false
-        }
-        Err(e) => return Err(api("get")(call_error("scheduler:GetSchedule", e))),
-    };
-    if exists {
-        client
-            .update_schedule()
-            .name(&name)
-            .group_name(&opts.group)
-            .schedule_expression(&expression)
-            .schedule_expression_timezone(&entry.timezone)
-            .flexible_time_window(window)
-            .description(description)
-            .target(target)
-            .send()
-            .await
-            .map_err(|e| api("update")(call_error("scheduler:UpdateSchedule", e)))?;
-        Ok((name, Change::Updated))
-    } else {
-        client
-            .create_schedule()
-            .name(&name)
-            .group_name(&opts.group)
-            .schedule_expression(&expression)
-            .schedule_expression_timezone(&entry.timezone)
-            .flexible_time_window(window)
-            .description(description)
-            .target(target)
-            .send()
-            .await
-            .map_err(|e| api("create")(call_error("scheduler:CreateSchedule", e)))?;
-        Ok((name, Change::Created))
+            source: e.source,
+        }),
     }
 }
 

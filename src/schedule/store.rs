@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ScheduleError;
 
+/// Default state directory (run history and lock), relative to the working directory.
+pub const DEFAULT_STATE_DIR: &str = ".gameday/state";
 /// The history file's name in the state directory.
 pub const HISTORY_FILE: &str = "history.jsonl";
 /// The lock file's name in the state directory.

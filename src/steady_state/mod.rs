@@ -37,4 +37,6 @@ pub use series::{
     Cleaned, MAX_ABS_TS, Point, clean, format_ts, median_period_secs, parse_csv, parse_ts,
     ts_in_range,
 };
-pub use validate::{HypothesisProblem, breach_problem, is_cloudwatch_period, validate_hypothesis};
+pub use validate::{
+    HypothesisProblem, breach_problem, check_hypotheses, is_cloudwatch_period, validate_hypothesis,
+};

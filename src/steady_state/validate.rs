@@ -184,6 +184,47 @@ pub fn breach_problem(h: &MetricHypothesis) -> Option<HypothesisProblem> {
     })
 }
 
+/// Checks hypotheses read from `path` with the one hypothesis validator; `prefix` is the dotted
+/// key holding each one (`metrics[0]` in a hypotheses file, empty for a single hypothesis).
+/// With `must_breach`, a hypothesis that can never breach is an error too.
+///
+/// # Errors
+/// [`crate::input::InputError::Invalid`] at the first problem's key, with the count of further ones.
+pub fn check_hypotheses<'a>(
+    path: &std::path::Path,
+    text: &str,
+    hypotheses: impl IntoIterator<Item = (String, &'a super::MetricHypothesis)>,
+    must_breach: bool,
+) -> Result<(), crate::input::InputError> {
+    use super::{breach_problem, validate_hypothesis};
+    let mut problems = Vec::new();
+    for (prefix, h) in hypotheses {
+        let mut found = validate_hypothesis(h);
+        if must_breach && found.is_empty() {
+            found.extend(breach_problem(h));
+        }
+        let at = |key: &str| {
+            if prefix.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{prefix}.{key}")
+            }
+        };
+        problems.extend(found.into_iter().map(|p| (at(&p.key), p.message)));
+    }
+    let more = problems.len().saturating_sub(1);
+    match problems.into_iter().next() {
+        None => Ok(()),
+        Some((key, message)) => {
+            let mut message = format!("invalid hypothesis: {message}");
+            if more > 0 {
+                message.push_str(&format!(" (and {more} more problem(s))"));
+            }
+            Err(crate::input::invalid_at(path, text, &key, &message))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

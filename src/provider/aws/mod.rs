@@ -11,6 +11,7 @@ mod fis;
 mod iam;
 mod inventory;
 mod logs;
+pub mod scheduler;
 
 pub use iam::RoleFacts;
 
