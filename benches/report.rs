@@ -64,6 +64,8 @@ fn stage(sc: &str, st: &str, n: usize, t0: DateTime<Utc>) -> StageRecord {
                 } else {
                     Phase::Recovery
                 },
+                reason: None,
+                rule: None,
             });
         }
     }

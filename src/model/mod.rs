@@ -21,6 +21,7 @@ pub mod policy;
 pub mod record;
 pub mod scenario;
 pub mod selection;
+pub mod time;
 
 #[cfg(test)]
 mod floor;

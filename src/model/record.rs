@@ -470,16 +470,23 @@ pub struct GuardSample {
     pub ts: i64,
     /// Value.
     pub value: f64,
-    /// Abort when below.
+    /// The judge's lower bound at this datapoint (its band, or the fixed bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lower: Option<f64>,
-    /// Abort when above.
+    /// The judge's upper bound at this datapoint (its band, or the fixed bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upper: Option<f64>,
-    /// Whether the datapoint is outside the bounds.
+    /// Whether the judge says breach at this datapoint (persistence applied).
     pub breach: bool,
     /// Fault or recovery.
     pub phase: Phase,
+    /// Why the judge decided so: the datapoint's side and how many of the rule's slots
+    /// exceeded (absent in journals written before the guard explained itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The judge's abort rule in words (band multipliers, persistence, SLO bounds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// `alarm-state`: a stop alarm's state, written when first seen and on every change.

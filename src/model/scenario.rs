@@ -249,6 +249,12 @@ pub struct HypothesisMetric {
     /// Alarms guarding it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<String>,
+    /// The learned per-point judge (a `steady-state derive` hypothesis): the run guard judges
+    /// every datapoint with it, exactly as `steady-state check` does (seasonal band,
+    /// persistence, sustained rule, re-baselining). Absent: the guard judges each datapoint
+    /// against `abort_lower`/`abort_upper` alone, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<super::hypothesis::MetricHypothesis>,
 }
 
 /// An explicit, human decision to run without stop conditions.

@@ -501,6 +501,8 @@ fn hypothesis(
                 abort_upper: h.abort.upper.filter(|v| v.is_finite()),
                 abort_lower: h.abort.lower.filter(|v| v.is_finite()),
                 alarms: specs.iter().map(|a| a.name.clone()).collect(),
+                // The guard judges with the learned hypothesis, as `steady-state check` does.
+                judge: (h.status == crate::steady_state::Status::Ok).then(|| h.clone()),
             });
             alarms.extend(specs);
         }

@@ -1026,6 +1026,13 @@ impl Validator<'_> {
                 format!("the bounds are inverted: abort_lower {l} is above abort_upper {u}"),
             ));
         }
+        if let Some(problem) = h.judge.as_ref().and_then(|j| {
+            crate::steady_state::validate_hypothesis(j)
+                .into_iter()
+                .next()
+        }) {
+            return Err(self.invalid(&format!("{key}.judge.{}", problem.key), problem.message));
+        }
         Ok(())
     }
 

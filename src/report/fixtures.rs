@@ -303,6 +303,8 @@ impl JournalBuilder {
             upper: Some(upper),
             breach: value > upper,
             phase,
+            reason: None,
+            rule: None,
         };
         let limit = match plan {
             StagePlan::GuardAbort { after } | StagePlan::Crash { after } => after,

@@ -1070,13 +1070,14 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
                         verdict = Some((
                             AbortReason::Guard,
                             format!(
-                                "{} = {} at {} is outside its bounds ({})",
+                                "{} = {} at {} (bounds {}): {}",
                                 s.metric,
                                 crate::model::format::format_threshold(s.value),
                                 DateTime::from_timestamp(s.ts, 0)
                                     .map(|t| t.format("%H:%M:%SZ").to_string())
                                     .unwrap_or_default(),
-                                bounds_text(s.lower, s.upper)
+                                bounds_text(s.lower, s.upper),
+                                s.reason.as_deref().unwrap_or("breach")
                             ),
                         ));
                     }

@@ -1,10 +1,24 @@
 //! The guard's view of a scenario: which series to read for each hypothesis metric, and how a
-//! datapoint is judged against its abort bounds.
+//! datapoint is judged.
 //!
 //! Input: the GameDay (its alarms carry the metric definitions) and a scenario's hypothesis.
-//! Output: [`GuardMetric`]s (GetMetricData queries plus bounds) and, for fetched points,
-//! [`GuardSample`]s with their breach flag. Must not: call AWS (the stage loop fetches through
-//! [`MetricSource`]) or decide what to do about a breach.
+//! Output: [`GuardMetric`]s (GetMetricData queries, bounds and the per-point judge) and, for
+//! fetched points, [`GuardSample`]s with the judge's verdict and reason. Must not: call AWS
+//! (the stage loop fetches through [`MetricSource`]), decide what to do about a breach, or judge
+//! a datapoint any other way than [`crate::steady_state::Guard`] does.
+//!
+//! One judge: every datapoint goes through the same streaming [`Guard`] that
+//! `steady-state check` and the NAB harness use. A hypothesis metric that carries a learned
+//! `judge` is judged with it (seasonal band, N-of-M persistence, sustained rule, re-baselining);
+//! one without is judged by a fixed-bounds hypothesis ([`MetricHypothesis::fixed_bounds`]), which
+//! aborts on any datapoint beyond `abort_lower`/`abort_upper`, as the guard always did. Scenario
+//! bounds tighter than the judge's own worst case join its SLO bounds: a human's edit is never
+//! relaxed.
+//!
+//! The metric is still read at the guard's period (at most the alarm's), for a fast abort: the
+//! judge's N-of-M rule then counts guard datapoints. At a guard period shorter than the one the
+//! hypothesis was learned at, a rule confirms sooner than in the benchmark; at the learned
+//! period it is exactly the benchmark's judge.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,10 +26,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::record::{GuardSample, Phase, Series};
-use crate::plan::scenario::{GameDayScenario, Scenario};
+use crate::plan::scenario::{GameDayScenario, HypothesisMetric, Scenario};
 use crate::provider::{
     AlarmMetric, MetricDataQuery, MetricSource, MetricStatQuery, ProviderResult,
 };
+use crate::steady_state::{Bounds, Guard, MetricHypothesis, Point};
 
 /// Id of the query whose series is the guarded value.
 const RESULT_ID: &str = "guarded";
@@ -36,6 +51,8 @@ pub struct GuardMetric {
     /// Whether the value adds up over its period (`Sum`, `SampleCount`): a still-filling
     /// bucket then only ever looks too low, so it may not prove a lower-bound breach.
     pub additive: bool,
+    /// The per-point judge every datapoint goes through (learned, or fixed bounds).
+    pub judge: MetricHypothesis,
 }
 
 impl GuardMetric {
@@ -93,6 +110,7 @@ pub fn guard_metrics(
         } else {
             period.min(alarm_period)
         };
+        let judge = judge_of(h, period);
         let queries = match spec.metric {
             AlarmMetric::Single {
                 namespace,
@@ -138,9 +156,37 @@ pub fn guard_metrics(
             upper: h.abort_upper,
             period,
             additive,
+            judge,
         });
     }
     Ok(out)
+}
+
+/// The judge of a hypothesis metric read at `period`: its learned hypothesis, with tighter
+/// scenario bounds as SLO bounds; or fixed bounds.
+fn judge_of(h: &HypothesisMetric, period: Duration) -> MetricHypothesis {
+    let Some(learned) = &h.judge else {
+        let secs = i64::try_from(period.as_secs()).unwrap_or(i64::MAX);
+        let bounds = Bounds {
+            lower: h.abort_lower,
+            upper: h.abort_upper,
+        };
+        return MetricHypothesis::fixed_bounds(&h.metric, h.direction, bounds, secs);
+    };
+    let mut j = learned.clone();
+    if let Some(u) = h.abort_upper
+        && j.abort.upper.is_none_or(|a| u < a)
+    {
+        j.slo.upper = Some(j.slo.upper.map_or(u, |s| s.min(u)));
+        j.abort.upper = Some(u);
+    }
+    if let Some(l) = h.abort_lower
+        && j.abort.lower.is_none_or(|a| l > a)
+    {
+        j.slo.lower = Some(j.slo.lower.map_or(l, |s| s.max(l)));
+        j.abort.lower = Some(l);
+    }
+    j
 }
 
 /// Reads every guard metric over `[from, to)`: one GetMetricData call per metric (their query
@@ -176,12 +222,18 @@ pub async fn fetch<M: MetricSource>(
 /// Turns fetched series into samples, keeping only points newer than the last one seen per
 /// metric (CloudWatch returns the whole window on every poll).
 ///
+/// Every new datapoint is judged by its metric's [`Guard`], which keeps its state (persistence
+/// slots, re-baselining) across polls.
+///
 /// The newest bucket is usually still filling: it is reported only once complete (its start
-/// at or before `complete_before`), except when it already breaches — then at once, because
-/// waiting a period to confirm a breach is exactly the delay the guard exists to avoid.
+/// at or before `complete_before`), except when the judge already says breach with it — then at
+/// once, because waiting a period to confirm a breach is exactly the delay the guard exists to
+/// avoid. A filling bucket the judge does not breach on leaves the judge untouched.
 #[derive(Debug, Default)]
 pub struct SampleTracker {
     last_seen: BTreeMap<String, i64>,
+    /// Per metric: its judge and its rule in words.
+    judges: BTreeMap<String, (Guard, String)>,
 }
 
 impl SampleTracker {
@@ -204,14 +256,27 @@ impl SampleTracker {
             let last = self.last_seen.get(&m.name).copied().unwrap_or(i64::MIN);
             let mut newest = last;
             let period = i64::try_from(m.period.as_secs()).unwrap_or(i64::MAX);
+            let (judge, rule) = self
+                .judges
+                .entry(m.name.clone())
+                .or_insert_with(|| (Guard::new(&m.judge), m.judge.rule_text()));
             for &(ts, value) in series.iter().filter(|(ts, _)| *ts > last) {
                 let filling = ts.saturating_add(period) > now;
-                let only_low =
-                    m.lower.is_some_and(|l| value < l) && m.upper.is_none_or(|u| value <= u);
-                let proves_breach = m.breaches(value) && !(m.additive && only_low);
-                if filling && !proves_breach {
-                    break;
-                }
+                let point = Point { ts, value };
+                let judged = if filling {
+                    let mut peek = judge.clone();
+                    let j = peek.judge(point);
+                    let v = &j.verdict;
+                    let only_low =
+                        v.lower.is_some_and(|l| value < l) && v.upper.is_none_or(|u| value <= u);
+                    if !(v.breach && !(m.additive && only_low)) {
+                        break;
+                    }
+                    *judge = peek;
+                    j
+                } else {
+                    judge.judge(point)
+                };
                 newest = newest.max(ts);
                 out.push(GuardSample {
                     scenario: scenario.to_owned(),
@@ -219,10 +284,12 @@ impl SampleTracker {
                     metric: m.name.clone(),
                     ts,
                     value,
-                    lower: m.lower,
-                    upper: m.upper,
-                    breach: m.breaches(value),
+                    lower: judged.verdict.lower,
+                    upper: judged.verdict.upper,
+                    breach: judged.verdict.breach,
                     phase,
+                    reason: Some(judged.reason),
+                    rule: Some(rule.clone()),
                 });
             }
             self.last_seen.insert(m.name.clone(), newest);
@@ -234,6 +301,200 @@ impl SampleTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A guard metric judged by fixed bounds, as a scenario without a learned judge has it.
+    fn fixed(
+        name: &str,
+        lower: Option<f64>,
+        upper: Option<f64>,
+        period_secs: u64,
+        additive: bool,
+    ) -> GuardMetric {
+        let h = HypothesisMetric {
+            metric: name.into(),
+            direction: crate::steady_state::Direction::Both,
+            abort_upper: upper,
+            abort_lower: lower,
+            alarms: vec![],
+            judge: None,
+        };
+        let period = Duration::from_secs(period_secs);
+        GuardMetric {
+            name: name.into(),
+            queries: vec![],
+            lower,
+            upper,
+            period,
+            judge: judge_of(&h, period),
+            additive,
+        }
+    }
+
+    /// Learned on 10 ± 1 every minute for two days, with a forced 2-of-3 rule.
+    fn learned(persistence: (usize, usize)) -> MetricHypothesis {
+        let pts: Vec<Point> = (0..2880)
+            .map(|i| Point {
+                ts: i * 60,
+                value: 10.0 + ((i * 7919) % 13) as f64 / 6.0 - 1.0,
+            })
+            .collect();
+        crate::steady_state::derive(
+            &pts,
+            &crate::steady_state::DeriveOptions {
+                metric: "latency".into(),
+                persistence: Some(persistence),
+                ..crate::steady_state::DeriveOptions::default()
+            },
+        )
+        .expect("derives")
+    }
+
+    #[test]
+    fn the_tracker_judges_like_steady_state_check() {
+        let h = learned((2, 3));
+        let up = h.bounds_at(0).upper.expect("guarded") + 1.0;
+        let scenario = HypothesisMetric {
+            metric: "latency".into(),
+            direction: h.direction,
+            abort_upper: h.abort.upper,
+            abort_lower: h.abort.lower,
+            alarms: vec![],
+            judge: Some(h.clone()),
+        };
+        let period = Duration::from_secs(60);
+        let judge = judge_of(&scenario, period);
+        assert_eq!(judge, h, "scenario bounds equal to the judge's add nothing");
+        let m = vec![GuardMetric {
+            name: "latency".into(),
+            queries: vec![],
+            lower: h.abort.lower,
+            upper: h.abort.upper,
+            period,
+            additive: false,
+            judge,
+        }];
+        let t = 300_000;
+        let values = [
+            (t, 10.0),
+            (t + 60, up),
+            (t + 120, 10.0),
+            (t + 180, up),
+            (t + 240, 10.0),
+        ];
+        // Fed over three polls, as the stage loop does.
+        let mut tracker = SampleTracker::default();
+        let mut got = Vec::new();
+        for upto in [2, 4, 5] {
+            let f = BTreeMap::from([("latency".to_owned(), values[..upto].to_vec())]);
+            got.extend(tracker.new_samples(&m, &f, t + 600, "s", "st", Phase::Fault));
+        }
+        let points: Vec<Point> = values
+            .iter()
+            .map(|&(ts, value)| Point { ts, value })
+            .collect();
+        let check = crate::steady_state::check(&h, &points);
+        assert_eq!(got.len(), check.len());
+        for (s, v) in got.iter().zip(&check) {
+            assert_eq!(
+                (s.ts, s.breach, s.lower, s.upper),
+                (v.timestamp, v.breach, v.lower, v.upper)
+            );
+        }
+        // One datapoint above the band does not abort; the second of three does.
+        assert_eq!(
+            got.iter().map(|s| s.breach).collect::<Vec<_>>(),
+            vec![false, false, false, true, false]
+        );
+        let why = got[3].reason.as_deref().expect("explained");
+        assert!(why.starts_with("above the band: 2 of the last 3"), "{why}");
+        assert!(why.ends_with("breach"), "{why}");
+        let rule = got[3].rule.as_deref().expect("rule");
+        assert!(
+            rule.contains("2 of the last 3 datapoints (60 s apart)"),
+            "{rule}"
+        );
+    }
+
+    #[test]
+    fn a_filling_bucket_enters_the_judge_only_when_it_proves_a_breach() {
+        let h = learned((2, 3));
+        let up = h.bounds_at(0).upper.expect("guarded") + 1.0;
+        let period = Duration::from_secs(60);
+        let judge = judge_of(
+            &HypothesisMetric {
+                metric: "latency".into(),
+                direction: h.direction,
+                abort_upper: None,
+                abort_lower: None,
+                alarms: vec![],
+                judge: Some(h.clone()),
+            },
+            period,
+        );
+        let m = vec![GuardMetric {
+            name: "latency".into(),
+            queries: vec![],
+            lower: None,
+            upper: None,
+            period,
+            additive: false,
+            judge,
+        }];
+        let t = 300_000;
+        let mut tracker = SampleTracker::default();
+        let mut poll = |series: Vec<(i64, f64)>, now: i64| {
+            let f = BTreeMap::from([("latency".to_owned(), series)]);
+            tracker.new_samples(&m, &f, now, "s", "st", Phase::Fault)
+        };
+        // The filling bucket at t + 60 exceeds, but one of three is no breach: held back.
+        let s = poll(vec![(t, 10.0), (t + 60, up)], t + 90);
+        assert_eq!(s.len(), 1);
+        // Complete, it settled back to normal: judged once, with its final value.
+        let s = poll(vec![(t, 10.0), (t + 60, 10.0)], t + 130);
+        assert_eq!((s.len(), s[0].ts, s[0].breach), (1, t + 60, false));
+        // So the next exceed is one of three, not two: the judge never counted the held-back
+        // value.
+        assert!(poll(vec![(t + 60, 10.0), (t + 120, up)], t + 150).is_empty());
+        // The one after, still filling, makes two of three: reported at once.
+        let s = poll(vec![(t + 120, up), (t + 180, up)], t + 200);
+        assert_eq!(s.len(), 2);
+        assert!(!s[0].breach && s[1].breach && s[1].ts == t + 180);
+    }
+
+    #[test]
+    fn tighter_scenario_bounds_stay_hard_bounds() {
+        let h = learned((2, 3));
+        let upper = h.abort.upper.expect("guarded");
+        let tight = upper - 0.5;
+        let judge = judge_of(
+            &HypothesisMetric {
+                metric: "latency".into(),
+                direction: h.direction,
+                abort_upper: Some(tight),
+                abort_lower: None,
+                alarms: vec![],
+                judge: Some(h.clone()),
+            },
+            Duration::from_secs(60),
+        );
+        assert_eq!(judge.slo.upper, Some(tight));
+        // Two of three datapoints above a human's tighter bound abort (the judge's persistence
+        // applies to every bound); the learned band alone holds them.
+        let above = tight + 0.1;
+        assert!(above < h.bounds_at(300_000).upper.expect("guarded"));
+        let pts = [
+            Point {
+                ts: 300_000,
+                value: above,
+            },
+            Point {
+                ts: 300_060,
+                value: above,
+            },
+        ];
+        assert!(crate::steady_state::check(&judge, &pts)[1].breach);
+        assert!(!crate::steady_state::check(&h, &pts)[1].breach);
+    }
 
     fn gameday() -> GameDayScenario {
         yaml_serde::from_str(include_str!("../../scenarios/checkout-example.yaml"))
@@ -272,14 +533,7 @@ mod tests {
 
     #[test]
     fn bounds_and_excess() {
-        let m = GuardMetric {
-            name: "x".into(),
-            queries: vec![],
-            lower: Some(10.0),
-            upper: Some(20.0),
-            period: Duration::from_secs(10),
-            additive: false,
-        };
+        let m = fixed("x", Some(10.0), Some(20.0), 10, false);
         assert!(!m.breaches(10.0) && !m.breaches(20.0));
         assert!(m.breaches(20.1) && m.breaches(9.9));
         assert!((m.excess(25.0) - 5.0).abs() < 1e-12);
@@ -289,20 +543,20 @@ mod tests {
 
     #[test]
     fn the_tracker_reports_each_point_once() {
-        let m = vec![GuardMetric {
-            name: "x".into(),
-            queries: vec![],
-            lower: None,
-            upper: Some(1.0),
-            period: Duration::from_secs(10),
-            additive: false,
-        }];
+        let m = vec![fixed("x", None, Some(1.0), 10, false)];
         let mut t = SampleTracker::default();
         let f1 = BTreeMap::from([("x".to_owned(), vec![(10, 0.5), (20, 2.0)])]);
         // Period 10: at 30 the buckets 10 and 20 are complete.
         let s1 = t.new_samples(&m, &f1, 30, "s", "st", Phase::Fault);
         assert_eq!(s1.len(), 2);
         assert!(!s1[0].breach && s1[1].breach);
+        // Judged by the fixed-bounds judge, which says so.
+        assert_eq!(s1[0].reason.as_deref(), Some("inside the bounds: holds"));
+        assert_eq!(s1[1].reason.as_deref(), Some("above the bounds: breach"));
+        assert_eq!(
+            s1[1].rule.as_deref(),
+            Some("abort when any datapoint above 1 (bound)")
+        );
         // At 35 bucket 30 is still filling and healthy: held back.
         let f2 = BTreeMap::from([("x".to_owned(), vec![(10, 0.5), (20, 2.0), (30, 0.1)])]);
         assert!(
@@ -321,14 +575,7 @@ mod tests {
 
     #[test]
     fn a_filling_sum_cannot_prove_a_lower_breach() {
-        let m = vec![GuardMetric {
-            name: "requests".into(),
-            queries: vec![],
-            lower: Some(400.0),
-            upper: None,
-            period: Duration::from_secs(300),
-            additive: true,
-        }];
+        let m = vec![fixed("requests", Some(400.0), None, 300, true)];
         let mut t = SampleTracker::default();
         // Bucket 0..300 is still filling at 100 s: 120 requests so far is not a breach yet.
         let f = BTreeMap::from([("requests".to_owned(), vec![(0, 120.0)])]);

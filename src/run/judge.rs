@@ -245,6 +245,15 @@ mod tests {
             upper: Some(1.0),
             period: std::time::Duration::from_secs(10),
             additive: false,
+            judge: crate::steady_state::MetricHypothesis::fixed_bounds(
+                "error_rate",
+                crate::steady_state::Direction::Upper,
+                crate::steady_state::Bounds {
+                    lower: None,
+                    upper: Some(1.0),
+                },
+                10,
+            ),
         }
     }
 
@@ -259,6 +268,8 @@ mod tests {
             upper: Some(1.0),
             breach: value > 1.0,
             phase,
+            reason: None,
+            rule: None,
         }
     }
 

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::hypothesis::MetricHypothesis;
+use crate::model::hypothesis::MetricHypothesis;
 
 /// Longest alarm name CloudWatch accepts.
 const MAX_ALARM_NAME: usize = 255;

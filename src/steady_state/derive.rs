@@ -32,13 +32,13 @@
 //!    or rarer) are guarded 1-of-1 with a warning. See `docs/steady-state.md`.
 
 use super::error::SteadyStateError;
-use super::hypothesis::{
-    Backtest, Bounds, LearnedFrom, MetricHypothesis, Persistence, Profile, Rule, Seasonality,
-    Shift, Status, Sustained, TimeRange, assess_with,
-};
 use super::series::{Point, clean, format_ts, median_period_secs};
 use super::stats::{self, Side};
 use crate::model::hypothesis::Direction;
+use crate::model::hypothesis::{
+    Backtest, Bounds, LearnedFrom, MetricHypothesis, Persistence, Profile, Rule, Seasonality,
+    Shift, Status, Sustained, TimeRange, assess_with,
+};
 
 /// Options of [`derive()`].
 #[derive(Debug, Clone, PartialEq)]

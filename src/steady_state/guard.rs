@@ -28,9 +28,9 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::hypothesis::{Bounds, MetricHypothesis, Rule, Shift, assess_with};
 use super::series::{Point, iso_ts, ts_in_range};
 use super::stats;
+use crate::model::hypothesis::{Bounds, MetricHypothesis, Rule, Shift, assess_with};
 
 /// The re-baseline horizon is cut into this many parts, and each must hold a breach: breaches
 /// recurring over the whole horizon, not one burst at its start.
@@ -93,6 +93,21 @@ impl Guard {
 
     /// Judges the next datapoint.
     pub fn observe(&mut self, p: Point) -> Verdict {
+        self.step(p).0
+    }
+
+    /// Judges the next datapoint like [`Guard::observe`] and says why, in words a journal
+    /// reader can check against the hypothesis (see [`Judgement`]).
+    pub fn judge(&mut self, p: Point) -> Judgement {
+        let (verdict, why) = self.step(p);
+        Judgement {
+            verdict,
+            reason: why.text(&self.hypothesis),
+        }
+    }
+
+    /// One datapoint through the state machine: its verdict and the facts behind it.
+    fn step(&mut self, p: Point) -> (Verdict, Why) {
         let h = &self.hypothesis;
         let a = h.assess(p.ts, p.value, self.shift);
         let learned = h.profile.as_ref().and_then(|pr| pr.at(p.ts));
@@ -115,9 +130,16 @@ impl Guard {
             upper: a.bounds.upper,
             breach: false,
         };
+        let mut why = Why {
+            side: a.side,
+            beyond_slo: h.slo.upper.is_some_and(|u| p.value > u)
+                || h.slo.lower.is_some_and(|l| p.value < l),
+            ..Why::default()
+        };
         let late = self.last_ts.is_some_and(|t| p.ts <= t);
         if !p.value.is_finite() || late || !ts_in_range(p.ts) {
-            return verdict;
+            why.skipped = true;
+            return (verdict, why);
         }
         let m = h.persistence.evaluation_periods.max(1);
         let n_of = h.persistence.datapoints_to_alarm.clamp(1, m);
@@ -135,15 +157,21 @@ impl Guard {
         }
         self.last_ts = Some(p.ts);
         push_slot(&mut self.slots, (a.side > 0, a.side < 0), m);
+        why.main = count(&self.slots, a.side, n_of, m);
         verdict.breach = persisted(&self.slots, n_of);
         if let Some((side, sm, sn)) = sustained {
             push_slot(&mut self.sustained_slots, (side > 0, side < 0), sm);
+            why.sustained_side = side;
+            why.sustained = Some(count(&self.sustained_slots, side, sn, sm));
             verdict.breach |= persisted(&self.sustained_slots, sn);
         }
+        why.breach = verdict.breach;
         if let (Some(r), Some(spreads)) = (a.residual, spreads) {
+            let before = self.rebaselines.len();
             self.track_level(p.ts, r, verdict.breach, spreads);
+            why.rebaselined = self.rebaselines.len() > before;
         }
-        verdict
+        (verdict, why)
     }
 
     /// Keeps the re-baseline horizon and accepts a new normal when breaches recur over all of
@@ -217,6 +245,102 @@ impl Guard {
         self.horizon.clear();
         self.slots.clear();
         self.sustained_slots.clear();
+    }
+}
+
+/// A [`Verdict`] with the reason behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// The verdict, exactly as [`Guard::observe`] returns it.
+    pub verdict: Verdict,
+    /// Why: the side the datapoint lies on and how many of the rule's slots exceeded, e.g.
+    /// `above the band: 2 of the last 3 datapoints (2 needed): breach`.
+    pub reason: String,
+}
+
+/// Exceeding slots of one rule on the datapoint's side: (count, needed, looked at).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Count {
+    exceeded: usize,
+    needed: usize,
+    of: usize,
+}
+
+/// The facts behind one verdict, turned into words only when asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Why {
+    /// Main rule: +1 above, −1 below the band (or the SLO), 0 inside.
+    side: i8,
+    beyond_slo: bool,
+    main: Count,
+    sustained_side: i8,
+    sustained: Option<Count>,
+    breach: bool,
+    /// A missing, late or out-of-range datapoint: judged for display only.
+    skipped: bool,
+    rebaselined: bool,
+}
+
+impl Why {
+    fn text(&self, h: &MetricHypothesis) -> String {
+        if self.skipped {
+            return "not judged: missing, late or repeated datapoint".to_owned();
+        }
+        let band = if h.profile.is_some() {
+            "the band"
+        } else {
+            "the bounds"
+        };
+        let where_ = |side: i8, what: &str| match side {
+            1 => format!("above {what}"),
+            -1 => format!("below {what}"),
+            _ => format!("inside {what}"),
+        };
+        let mut out = if self.beyond_slo && h.profile.is_some() {
+            where_(self.side, "the SLO bound")
+        } else {
+            where_(self.side, band)
+        };
+        if self.main.of > 1 {
+            out.push_str(&format!(
+                ": {} of the last {} datapoints beyond it ({} needed)",
+                self.main.exceeded, self.main.of, self.main.needed
+            ));
+        }
+        if let Some(c) = self.sustained
+            && (self.sustained_side != 0 || c.exceeded > 0)
+        {
+            out.push_str(&format!(
+                "; {}: {} of the last {} ({} needed)",
+                where_(self.sustained_side, "the sustained band"),
+                c.exceeded,
+                c.of,
+                c.needed
+            ));
+        }
+        out.push_str(if self.breach { ": breach" } else { ": holds" });
+        if self.rebaselined {
+            out.push_str(
+                "; breaches recurred over the whole re-baseline horizon: new level accepted",
+            );
+        }
+        out
+    }
+}
+
+/// Exceeding slots on `side` (the side with more when `side` is 0).
+fn count(slots: &VecDeque<(bool, bool)>, side: i8, needed: usize, of: usize) -> Count {
+    let up = slots.iter().filter(|s| s.0).count();
+    let down = slots.iter().filter(|s| s.1).count();
+    let exceeded = match side {
+        1 => up,
+        -1 => down,
+        _ => up.max(down),
+    };
+    Count {
+        exceeded,
+        needed,
+        of,
     }
 }
 

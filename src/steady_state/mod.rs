@@ -18,21 +18,20 @@ mod derive;
 mod error;
 mod evaluate;
 mod guard;
-mod hypothesis;
 mod series;
 pub mod stats;
 mod validate;
 
 pub use crate::model::hypothesis::Direction;
+pub use crate::model::hypothesis::{
+    Backtest, Bounds, LearnedFrom, MetricHypothesis, Persistence, Profile, Seasonality, Status,
+    Sustained, TimeRange,
+};
 pub use alarm::{AlarmInputs, MetricIdentity, alarm_inputs, alarm_name, cloudwatch_period};
 pub use derive::{DEFAULT_FALSE_ABORT_TARGET, DEFAULT_WINDOW_SECS, DeriveOptions, derive};
 pub use error::SteadyStateError;
 pub use evaluate::{Evaluation, evaluate};
-pub use guard::{CheckSummary, Guard, Verdict, check, check_with_summary};
-pub use hypothesis::{
-    Backtest, Bounds, LearnedFrom, MetricHypothesis, Persistence, Profile, Seasonality, Status,
-    Sustained, TimeRange,
-};
+pub use guard::{CheckSummary, Guard, Judgement, Verdict, check, check_with_summary};
 pub use series::{
     Cleaned, MAX_ABS_TS, Point, clean, format_ts, median_period_secs, parse_csv, parse_ts,
     ts_in_range,

@@ -8,7 +8,7 @@
 //! other than what the file says (an inverted or non-finite bound, a negative `k`, a period
 //! CloudWatch has not, `N > M`).
 
-use super::hypothesis::{Bounds, MetricHypothesis};
+use crate::model::hypothesis::{Bounds, MetricHypothesis};
 
 /// One thing wrong with a hypothesis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,10 +169,10 @@ pub fn breach_problem(h: &MetricHypothesis) -> Option<HypothesisProblem> {
         return None;
     }
     let why = match &h.status {
-        super::hypothesis::Status::Degenerate { reason } => {
+        crate::model::hypothesis::Status::Degenerate { reason } => {
             format!(" (it is degenerate: {reason})")
         }
-        super::hypothesis::Status::Ok => String::new(),
+        crate::model::hypothesis::Status::Ok => String::new(),
     };
     Some(HypothesisProblem {
         key: if learned { "k_upper" } else { "status" }.to_owned(),
