@@ -219,7 +219,7 @@ pub(super) async fn run_scenario(
     })
 }
 
-/// The run's options from its flags alone; [`apply_config`] adds what the config, the
+/// The run's options from its flags alone; `apply_config` adds what the config, the
 /// scenario and the AWS connection decide.
 impl TryFrom<&RunArgs> for crate::run::RunOptions {
     type Error = anyhow::Error;

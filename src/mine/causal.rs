@@ -228,7 +228,7 @@ struct CompiledRule {
     patterns: Vec<CompiledPattern>,
 }
 
-/// Rules ready for [`CompiledRules::symptom_of`].
+/// Rules ready for matching symptoms to their causes (`CompiledRules::symptom_of`).
 #[derive(Debug, Clone)]
 pub struct CompiledRules {
     rules: Vec<CompiledRule>,

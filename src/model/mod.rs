@@ -1,6 +1,7 @@
 //! The model floor: the nouns every stage shares, with no behaviour that reaches outward.
 //!
-//! It sits just above [`crate::config`] and [`crate::provider`] and below every stage:
+//! It stands on the ground floor with [`crate::config`] and [`crate::provider`], below every
+//! stage:
 //! `mine`, `steady_state`, `plan` and `history` build or read these types, `run` writes the
 //! journal, `report`, `recover`, `history` and `schedule` read it back. Input and output: plain
 //! data (serde types) and the journal's on-disk format. Must not: import a stage (`mine`,
@@ -9,9 +10,14 @@
 //!
 //! - [`journal`]: the crash-safe `journal.jsonl` and its typed events.
 //! - [`record`]: the payload of every journal event and [`record::RunRecord`], a journal folded.
-//! - [`format`]: numbers as people read them, the same in every stage.
-//! - [`duration`], [`policy`], [`hypothesis`]: the ISO durations, blast-radius policy and metric
-//!   direction the configuration reads and every stage shares.
+//! - [`format`](mod@format): numbers as people read them, the same in every stage.
+//! - [`scenario`], [`selection`]: the GameDay scenario file's types and FIS selection modes
+//!   (`plan` loads, validates and turns them into FIS templates).
+//! - [`hypothesis`], [`time`]: a metric's direction and its learned steady-state hypothesis
+//!   (`steady_state` derives it; `check` and the run guard judge datapoints with it), and the
+//!   timestamps they carry.
+//! - [`duration`], [`policy`]: the ISO durations and blast-radius policy the configuration
+//!   reads and every stage shares.
 
 pub mod duration;
 pub mod format;

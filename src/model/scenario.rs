@@ -17,7 +17,7 @@ use super::selection::SelectionMode;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GameDayScenario {
-    /// Format version ([`SCENARIO_SCHEMA_VERSION`]).
+    /// Format version ([`crate::plan::scenario::SCENARIO_SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// GameDay name (lowercase letters, digits and `-`).
     pub name: String,

@@ -14,7 +14,7 @@ use crate::error::Error;
 /// The `list` table: each entry, then its next `count` fire times in its timezone and UTC.
 ///
 /// # Errors
-/// [`ScheduleError::Cron`] for an expression the config validation let through.
+/// [`crate::schedule::ScheduleError::Cron`] for an expression the config validation let through.
 pub fn upcoming_table(cfg: &Config, now: DateTime<Utc>, count: usize) -> Result<String, Error> {
     let mut out = String::new();
     if cfg.schedule.is_empty() {
