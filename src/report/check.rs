@@ -28,12 +28,79 @@ const VOCABULARY: &[&str] = &[
     "P0", "P1", "P2", "k8s", "K8s", "p50", "p90", "p95", "p99", "5xx", "4xx",
 ];
 
+/// Keys of the facts whose values name the run's own things (services, scenarios, stages,
+/// metrics, alarms, ids): a sentence naming one speaks of this run.
+const NAME_KEYS: &[&str] = &[
+    "service",
+    "services",
+    "scenario",
+    "gameday",
+    "stage",
+    "metric",
+    "worst_metric",
+    "fault_class",
+    "stop_alarms",
+    "experiment_id",
+    "template_id",
+    "run_id",
+    "selection",
+];
+
+/// Words of the answer's schema and instructions: a sentence made of these alone (`sentence
+/// findings`, `...`) echoes the prompt instead of drafting anything.
+const SCHEMA_WORDS: &[&str] = &[
+    "sentence",
+    "sentences",
+    "title",
+    "detail",
+    "details",
+    "finding",
+    "findings",
+    "action",
+    "actions",
+    "item",
+    "items",
+    "executive",
+    "summary",
+    "priority",
+    "json",
+    "object",
+    "shape",
+    "p0",
+    "p1",
+    "p2",
+];
+
 /// What the facts contain, indexed for checking.
 #[derive(Debug)]
 pub(crate) struct FactIndex {
     text: String,
     /// Every number in the facts, with its text.
     numbers: Vec<f64>,
+    /// The run's own names (lowercase), from [`NAME_KEYS`].
+    names: BTreeSet<String>,
+}
+
+fn collect_names(v: &serde_json::Value, under_name_key: bool, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::String(s) if under_name_key => {
+            let s = s.trim();
+            if s.chars().count() >= 3 && !s.contains(char::is_whitespace) {
+                out.insert(s.to_lowercase());
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for i in items {
+                collect_names(i, under_name_key, out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                collect_names(v, NAME_KEYS.contains(&k.as_str()), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn tokens(text: &str) -> Vec<&str> {
@@ -69,10 +136,33 @@ impl FactIndex {
                 }
             }
         }
+        let mut names = BTreeSet::new();
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+            collect_names(&v, false, &mut names);
+        }
         Self {
             text: text.to_owned(),
             numbers: numbers.into_iter().map(f64::from_bits).collect(),
+            names,
         }
+    }
+
+    /// Whether `text` speaks of this run: it cites a number or an identifier the facts hold, or
+    /// names one of the run's services, scenarios, stages, metrics or alarms.
+    pub(crate) fn grounds(&self, text: &str) -> bool {
+        tokens(text).into_iter().any(|t| {
+            let bare = t.trim_end_matches(['.', ':', '%']);
+            if self.names.contains(&bare.to_lowercase()) {
+                return true;
+            }
+            if let Some((v, d)) = number(t) {
+                return self.has_number(v, d);
+            }
+            t.chars()
+                .any(|c| c.is_ascii_digit() || c == '_' || c == ':')
+                && !VOCABULARY.contains(&t)
+                && self.text.contains(t)
+        })
     }
 
     fn has_number(&self, v: f64, decimals: usize) -> bool {
@@ -105,6 +195,15 @@ impl FactIndex {
         }
         out
     }
+}
+
+/// Whether `text` only echoes the answer's schema: no word of three letters or more that is not
+/// one of the schema's own words (`sentence findings`, `....`, `title`).
+pub(crate) fn echoes_schema(text: &str) -> bool {
+    !text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .any(|w| !SCHEMA_WORDS.contains(&w.to_lowercase().as_str()))
 }
 
 /// Splits text into sentences: after `.`, `!` or `?` followed by white space, and at line

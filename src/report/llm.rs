@@ -19,7 +19,7 @@ use async_openai::types::chat::{
 };
 use serde::Deserialize;
 
-use super::check::{FactIndex, sentences};
+use super::check::{FactIndex, echoes_schema, sentences};
 use super::findings::Priority;
 use super::redact::{Redaction, redact_json};
 use crate::config::LlmSettings;
@@ -531,11 +531,17 @@ fn parse_answer(content: &str) -> Parsed {
     }
 }
 
-/// Keeps the sentences of `text` that cite only facts; notes each one dropped.
+/// Keeps the sentences of `text` that cite only facts and say something; notes each one dropped.
 fn keep(text: &str, index: &FactIndex, notes: &mut Vec<String>) -> Vec<String> {
     sentences(text)
         .into_iter()
         .filter(|s| {
+            if echoes_schema(s) {
+                notes.push(format!(
+                    "Dropped an AI-drafted sentence that only echoes the requested format: \"{s}\""
+                ));
+                return false;
+            }
             let unknown = index.unknown(s);
             if unknown.is_empty() {
                 true
@@ -550,9 +556,28 @@ fn keep(text: &str, index: &FactIndex, notes: &mut Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// Whether a drafted part speaks of this run; notes it when it does not.
+fn grounded(what: &str, text: &str, index: &FactIndex, notes: &mut Vec<String>) -> bool {
+    let ok = index.grounds(text);
+    if !ok {
+        notes.push(format!(
+            "Dropped an AI-drafted {what} that names nothing of this run (no service, scenario, \
+             stage, metric, alarm, id or number from its facts): \"{}\"",
+            crate::input::cut(text.trim())
+        ));
+    }
+    ok
+}
+
 fn check(answer: Answer, index: &FactIndex, notes: &mut Vec<String>) -> DraftText {
     let summary = answer.summary();
-    let executive_summary = summary.iter().flat_map(|s| keep(s, index, notes)).collect();
+    let mut executive_summary: Vec<String> =
+        summary.iter().flat_map(|s| keep(s, index, notes)).collect();
+    if !executive_summary.is_empty()
+        && !grounded("summary", &executive_summary.join(" "), index, notes)
+    {
+        executive_summary.clear();
+    }
     let mut findings = Vec::new();
     for f in answer.findings {
         let title = f.title.trim();
@@ -562,9 +587,13 @@ fn check(answer: Answer, index: &FactIndex, notes: &mut Vec<String>) -> DraftTex
         if keep(title, index, notes).len() != sentences(title).len() {
             continue;
         }
+        let detail = keep(&f.detail, index, notes).join(" ");
+        if !grounded("finding", &format!("{title} {detail}"), index, notes) {
+            continue;
+        }
         findings.push(DraftFinding {
             title: title.to_owned(),
-            detail: keep(&f.detail, index, notes).join(" "),
+            detail,
         });
     }
     let mut action_items = Vec::new();
@@ -573,10 +602,14 @@ fn check(answer: Answer, index: &FactIndex, notes: &mut Vec<String>) -> DraftTex
         if title.is_empty() || keep(title, index, notes).len() != sentences(title).len() {
             continue;
         }
+        let detail = keep(&a.detail, index, notes).join(" ");
+        if !grounded("action item", &format!("{title} {detail}"), index, notes) {
+            continue;
+        }
         action_items.push(DraftAction {
             priority: Priority::parse(&a.priority).unwrap_or(Priority::P2),
             title: title.to_owned(),
-            detail: keep(&a.detail, index, notes).join(" "),
+            detail,
         });
     }
     DraftText {
@@ -607,12 +640,54 @@ mod tests {
     }
 
     #[test]
+    fn a_draft_that_echoes_the_format_or_names_nothing_of_the_run_is_dropped() {
+        let index = FactIndex::new(
+            r#"{"scenarios":[{"service":"payments","scenario":"payments-memory","stage":"count-1"}],"worst":"1.84"}"#,
+        );
+        // What a small base model answered to the real prompt.
+        let answer: Answer = serde_json::from_str(
+            r#"{"executive_summary": ["sentence findings"],
+                "findings": [{"title": "....", "detail": "...."}, {"title": "Memory pressure is a risk", "detail": "Consider it."}],
+                "action_items": [{"priority": "P1", "title": "....", "detail": ""}, {"priority": "P1", "title": "Improve resilience", "detail": "Do better."}]}"#,
+        )
+        .expect("answer");
+        let mut notes = Vec::new();
+        let t = check(answer, &index, &mut notes);
+        assert!(t.executive_summary.is_empty(), "{t:?}");
+        assert!(t.findings.is_empty(), "{t:?}");
+        assert!(t.action_items.is_empty(), "{t:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("echoes the requested format")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("names nothing of this run")),
+            "{notes:?}"
+        );
+        // Naming the run's service, stage or a number of its facts grounds a part.
+        let answer: Answer = serde_json::from_str(
+            r#"{"executive_summary": ["Payments held at count-1."],
+                "findings": [{"title": "Payments restarts slowly", "detail": ""}],
+                "action_items": [{"priority": "P1", "title": "Raise the limit", "detail": "Peak was 1.84."}]}"#,
+        )
+        .expect("answer");
+        let t = check(answer, &index, &mut Vec::new());
+        assert_eq!(t.executive_summary, vec!["Payments held at count-1."]);
+        assert_eq!(t.findings.len(), 1);
+        assert_eq!(t.action_items.len(), 1);
+    }
+
+    #[test]
     fn the_check_drops_sentences_and_titles_citing_unknown_numbers() {
         let index = FactIndex::new(r#"{"worst":"1.84","stage":"percent-10"}"#);
         let answer: Answer = serde_json::from_str(
             r#"{"executive_summary": ["Error rate hit 1.84 at percent-10. It was 73.4 % at peak."],
                 "findings": [{"title": "Breach at 99.9", "detail": "x"}, {"title": "Breach", "detail": "Peak 1.84. Then 5.5."}],
-                "action_items": [{"priority": "p1", "title": "Fix retries", "detail": ""}, {"priority": "urgent", "title": "Look", "detail": ""}]}"#,
+                "action_items": [{"priority": "p1", "title": "Fix retries at percent-10", "detail": ""}, {"priority": "urgent", "title": "Look at percent-10", "detail": ""}]}"#,
         )
         .expect("answer");
         let mut notes = Vec::new();
