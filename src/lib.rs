@@ -22,18 +22,19 @@
 //!  run                                plan → journal (preflight, execute, recover)
 //!  mine, steady_state, plan, history,
 //!  iam                                the stages
-//!  model, config, provider            the ground: shared nouns (scenario, journal events, run
+//!  model, config, provider, flags     the ground: shared nouns (scenario, journal events, run
 //!                                     record, durations, policy, direction); validated
 //!                                     settings; the outside world behind traits
-//!  input, error, shutdown             reading user files; exit codes; cancellation
+//!  input, shutdown, jinja, testdata   reading user files; cancellation; templates; test data
 //! ```
 //!
-//! The ground floor imports nothing from a stage (a test in `model` checks it): `config` uses
-//! `model`'s value types, `model`'s run record uses `provider`'s view of a FIS action, and
-//! `provider` reads `config`'s AWS settings, each without a circle between files. Conversions
+//! `error` stands beside the floors: its exit codes are used everywhere and its `Error` wraps
+//! every stage's. A test in `model` checks the table on every file. The ground floor imports
+//! nothing from a stage: `config` uses `model`'s value types, `model`'s run record uses
+//! `provider`'s view of a FIS action, and `provider` reads `config`'s AWS settings, each without
+//! a circle between files. Conversions
 //! that need a stage's knowledge stay with that stage (`AlarmSpec::to_provider` and the FIS
 //! template of a stage in `plan`; a selection mode's and a duration's parsing in `plan`).
-//! `error::Error` wraps each stage's error, the one place that names them all.
 
 pub mod cli;
 pub mod config;

@@ -47,7 +47,10 @@ pub async fn dispatch(cli: Cli, shutdown: Shutdown) -> anyhow::Result<i32> {
         Command::Schedule(args) => Ok(super::schedule::schedule(&cli, args, &shutdown).await?),
         Command::Report(args) => report(&cli, args).await,
         Command::Iam(args) => iam(&cli, args),
-        Command::History(args) => Ok(crate::history::command::show_history(args)?),
+        Command::History(args) => Ok(crate::history::command::show_history(
+            args,
+            crate::report::trend_chart,
+        )?),
     }
 }
 

@@ -20,7 +20,7 @@ pub(super) async fn doctor(cli: &Cli, args: &DoctorArgs) -> anyhow::Result<i32> 
         None => None,
     };
     let checks = crate::doctor::check_setup_with(
-        cfg.as_ref().map_err(|e| crate::doctor::error_chain(e)),
+        cfg.as_ref().map_err(|e| crate::error::error_chain(e)),
         &aws,
         scenario.as_ref(),
         args.skip_kube,

@@ -80,7 +80,7 @@ pub(super) fn read_series(
         other => Error::Usage(format!(
             "{}: {}",
             path.display(),
-            crate::doctor::error_chain(&other)
+            crate::error::error_chain(&other)
         )),
     })
 }

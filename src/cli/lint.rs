@@ -47,7 +47,7 @@ pub(super) fn lint_scenario(
         }) => {
             return vec![finding(line, column, format!("{key}: {message}"))];
         }
-        Err(e) => return vec![finding(1, 1, crate::doctor::error_chain(&e))],
+        Err(e) => return vec![finding(1, 1, crate::error::error_chain(&e))],
     };
     if args.no_policy {
         return Vec::new();
@@ -65,7 +65,7 @@ pub(super) fn lint_scenario(
                 }
             })
             .collect(),
-        Err(e) => vec![finding(1, 1, crate::doctor::error_chain(&e))],
+        Err(e) => vec![finding(1, 1, crate::error::error_chain(&e))],
     }
 }
 

@@ -246,7 +246,7 @@ fn with_correlation(
     if let Some(path) = &cfg.incidents.causal_rules {
         let text = read_text(path)?;
         let rules = crate::mine::CausalRules::from_yaml(&text, &path.display().to_string())
-            .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
+            .map_err(|e| Error::Usage(crate::error::error_chain(&e)))?;
         opts.extra_causal_rules = rules.rules;
     }
     Ok(opts)

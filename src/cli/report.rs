@@ -64,12 +64,12 @@ pub(super) async fn render_post_mortem(cfg: &Config, reports_dir: &std::path::Pa
                 Ok(_) => eprintln!(
                     "warning: the post-mortem could not be rendered ({}); the journal reads \
                      back whole: run `gameday report {run_id}` to try again",
-                    crate::doctor::error_chain(&e)
+                    crate::error::error_chain(&e)
                 ),
                 Err(j) => eprintln!(
                     "warning: the post-mortem could not be rendered: the journal is damaged \
                      ({}); gameday never rewrites it",
-                    crate::doctor::error_chain(&j)
+                    crate::error::error_chain(&j)
                 ),
             }
         }

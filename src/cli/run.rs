@@ -351,7 +351,7 @@ pub(super) async fn recover(cli: &Cli, args: &RecoverArgs) -> anyhow::Result<i32
             eprintln!(
                 "error: {}; nothing was recovered: run `gameday recover` again once AWS \
                  answers",
-                crate::doctor::error_chain(&e)
+                crate::error::error_chain(&e)
             );
             return Ok(crate::error::EXIT_STOP_FAILED);
         }

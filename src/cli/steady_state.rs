@@ -43,7 +43,7 @@ pub(super) fn derive(args: &DeriveArgs) -> anyhow::Result<i32> {
         ..DeriveOptions::default()
     };
     let h = crate::steady_state::derive(&points, &opts)
-        .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
+        .map_err(|e| Error::Usage(crate::error::error_chain(&e)))?;
     write_output(args.out.as_ref(), &serialise(&h, args.format)?)?;
     Ok(EXIT_OK)
 }
@@ -143,7 +143,7 @@ pub(super) async fn hypotheses_for(
         tracing::info!(metric = %m.name, points = points.len(), "history read");
     }
     let (metrics, alarms) = derive_service(service, &history, &excluded)
-        .map_err(|e| Error::Usage(crate::doctor::error_chain(&e)))?;
+        .map_err(|e| Error::Usage(crate::error::error_chain(&e)))?;
     Ok(ServiceHypotheses {
         service: name.to_owned(),
         generated_at: chrono::Utc::now(),

@@ -12,12 +12,12 @@ use clap::{Args, ValueEnum};
 use super::collect::{ClassStanding, History, RunHistory, history, run_history, standings};
 use super::fold::{DEFAULT_RECOVERY_FACTOR, HistoryOptions};
 use super::read::{read_runs, read_schedule};
-use super::render::{render_markdown, render_table};
+use super::render::{TrendChart, render_markdown, render_table};
 use super::score::MinedClass;
 use crate::error::{EXIT_OK, Error};
 
-/// The scheduler's default state directory (read only when it exists).
-const DEFAULT_STATE_DIR: &str = ".gameday/state";
+// The scheduler's default state directory (read only when it exists).
+use crate::model::schedule::DEFAULT_STATE_DIR;
 
 /// `gameday history`.
 #[derive(Debug, Args)]
@@ -113,7 +113,7 @@ pub fn mined_of(catalogue: &crate::mine::Catalogue) -> Vec<MinedClass> {
 /// # Errors
 /// [`Error::Usage`] for a bad flag or catalogue, [`Error::Write`] when `--out` or a chart
 /// cannot be written. Unreadable journals are warnings, not errors.
-pub fn show_history(args: &HistoryArgs) -> Result<i32, Error> {
+pub fn show_history(args: &HistoryArgs, trend_chart: TrendChart) -> Result<i32, Error> {
     let now = args.now.unwrap_or_else(Utc::now);
     let mut opts = HistoryOptions::new(now);
     opts.validity = duration("--validity", &args.validity)?;
@@ -148,14 +148,14 @@ pub fn show_history(args: &HistoryArgs) -> Result<i32, Error> {
             t.push('\n');
             t
         }
-        HistoryFormat::Markdown => markdown(&h, args.out.as_deref())?,
+        HistoryFormat::Markdown => markdown(&h, args.out.as_deref(), trend_chart)?,
     };
     write(args.out.as_deref(), &text)?;
     Ok(EXIT_OK)
 }
 
-fn markdown(h: &History, out: Option<&Path>) -> Result<String, Error> {
-    let (text, charts) = render_markdown(h);
+fn markdown(h: &History, out: Option<&Path>, trend_chart: TrendChart) -> Result<String, Error> {
+    let (text, charts) = render_markdown(h, trend_chart);
     let Some(out) = out else {
         if !charts.is_empty() {
             tracing::info!("the trend charts are written only with --out");

@@ -31,7 +31,7 @@ pub use fold::{
     StageSummary, Verdict, attempts_of,
 };
 pub use read::{Loaded, ScheduledRun, SkippedJournal, read_runs, read_schedule};
-pub use render::{HISTORY_CHARTS_DIR, render_markdown, render_table};
+pub use render::{HISTORY_CHARTS_DIR, TrendChart, render_markdown, render_table};
 pub use score::{
     CREDIT_EXERCISED, CREDIT_PASSED_10, CREDIT_PASSED_25, CREDIT_PASSED_ONE, DEFAULT_WEIGHT,
     MinedClass, SCORE_FORMULA, ScoreItem, ServiceScore, decay, score_service, stage_credit,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::journal::{JOURNAL_FILE, read_journal};
 use crate::model::record::RunRecord;
-use crate::schedule::store::{HISTORY_FILE, HistoryRecord};
+use crate::model::schedule::{HISTORY_FILE, HistoryRecord};
 
 /// A journal left out of the history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +75,7 @@ pub fn read_runs(reports: &Path) -> Loaded {
         let read = match read_journal(&path) {
             Ok(r) => r,
             Err(e) => {
-                loaded.skipped.push(skip(crate::doctor::error_chain(&e)));
+                loaded.skipped.push(skip(crate::error::error_chain(&e)));
                 continue;
             }
         };
@@ -85,7 +85,7 @@ pub fn read_runs(reports: &Path) -> Loaded {
                 run.start.run_id, run.start.run_id
             ))),
             Ok(run) => loaded.runs.push(run),
-            Err(e) => loaded.skipped.push(skip(crate::doctor::error_chain(&e))),
+            Err(e) => loaded.skipped.push(skip(crate::error::error_chain(&e))),
         }
     }
     loaded

@@ -170,9 +170,13 @@ fn kind_label(k: super::fold::RegressionKind) -> &'static str {
     }
 }
 
+/// Draws a trend chart as SVG: title, unit, points `(epoch seconds, value)`. The report's chart
+/// renderer is passed in by the caller, so `history` stays below `report`.
+pub type TrendChart = fn(&str, &str, &[(i64, f64)]) -> String;
+
 /// The markdown report and its charts (`history-charts/<name>.svg`, linked relative to the
-/// markdown file).
-pub fn render_markdown(h: &History) -> (String, Vec<(String, String)>) {
+/// markdown file), drawn with `trend_chart`.
+pub fn render_markdown(h: &History, trend_chart: TrendChart) -> (String, Vec<(String, String)>) {
     let mut o = String::new();
     let mut charts = Vec::new();
     let _ = writeln!(o, "# GameDay history\n");
@@ -204,10 +208,7 @@ pub fn render_markdown(h: &History) -> (String, Vec<(String, String)>) {
         if points.len() >= 2 {
             let file = format!("{HISTORY_CHARTS_DIR}/score--{}.svg", slug(&s.service));
             let title = format!("resilience score — {}", s.service);
-            charts.push((
-                file.clone(),
-                crate::report::trend_chart(&title, "score", &points),
-            ));
+            charts.push((file.clone(), trend_chart(&title, "score", &points)));
             let _ = writeln!(o, "![{title}]({file})\n");
         }
         let lost: Vec<_> = s.breakdown.iter().filter(|i| i.lost >= 0.05).collect();
@@ -286,10 +287,7 @@ pub fn render_markdown(h: &History) -> (String, Vec<(String, String)>) {
                 slug(&s.stage)
             );
             let title = format!("recovery time — {} {}, {}", r.service, r.class, s.stage);
-            charts.push((
-                file.clone(),
-                crate::report::trend_chart(&title, "seconds", &points),
-            ));
+            charts.push((file.clone(), trend_chart(&title, "seconds", &points)));
             let _ = writeln!(recovery_charts, "![{title}]({file})\n");
         }
     }

@@ -607,7 +607,7 @@ fn the_catalogue_ranks_failed_first_then_unverified_then_verified() {
 fn markdown_draws_score_and_recovery_trends() {
     let (_dir, loaded) = loaded();
     let h = history(&loaded, &[], &HistoryOptions::new(week(12)));
-    let (md, charts) = render_markdown(&h);
+    let (md, charts) = render_markdown(&h, crate::report::trend_chart);
     assert!(md.contains("## Resilience score"));
     assert!(md.contains("| checkout | 65.3 | 6 |"), "{md}");
     assert!(md.contains("![resilience score — checkout](history-charts/score--checkout.svg)"));

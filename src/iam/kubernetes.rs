@@ -11,7 +11,24 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::plan::GameDayScenario;
-pub use crate::run::cluster_checks::{FIS_POD_PERMISSIONS, FIS_USER};
+
+/// The Kubernetes user the FIS experiment role is mapped to (access entry or `aws-auth`).
+pub const FIS_USER: &str = "fis-experiment";
+
+/// The namespaced permissions FIS needs for `aws:eks:pod-*` actions, for both the service
+/// account and the user [`FIS_USER`]: `(apiGroup, resource, verbs)` (FIS user guide, "EKS pod
+/// actions", Kubernetes RBAC).
+pub const FIS_POD_PERMISSIONS: &[(&str, &str, &[&str])] = &[
+    ("", "configmaps", &["get", "create", "patch", "delete"]),
+    (
+        "",
+        "pods",
+        &["create", "list", "get", "delete", "deletecollection"],
+    ),
+    ("", "pods/ephemeralcontainers", &["update"]),
+    ("", "pods/exec", &["create"]),
+    ("apps", "deployments", &["get"]),
+];
 
 /// The name of the Role and RoleBinding gameday writes.
 pub const RBAC_NAME: &str = "fis-experiment";

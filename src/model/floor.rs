@@ -1,4 +1,5 @@
-//! Keeps the floors honest: `config`, `provider` and `model` import nothing from a stage.
+//! Keeps the floors honest: no module imports from a floor above its own (the table of `lib.rs`),
+//! and `config`, `provider` and `model` import nothing from a stage.
 //!
 //! Input: the crate's own sources. Output: a failing test naming the file, line and path of an
 //! upward import. Must not: be loosened: there are no exceptions.
@@ -101,4 +102,86 @@ fn the_check_sees_paths_in_use_lines_and_inline_but_not_in_comments() {
             (2, "crate::steady_state::Direction::Both".to_owned()),
         ]
     );
+}
+
+/// The floors of `lib.rs`, lowest first: a module imports only from its own floor or below.
+/// `error` is left out: its exit codes are used everywhere and its `Error` wraps every stage's.
+const FLOORS: &[&[&str]] = &[
+    &["input", "shutdown", "jinja", "testdata"],
+    &["model", "config", "provider", "flags"],
+    &["mine", "steady_state", "plan", "history", "iam"],
+    &["run"],
+    &["report"],
+    &["schedule", "cli", "doctor", "demo"],
+];
+
+fn floor_of(module: &str) -> Option<usize> {
+    FLOORS.iter().position(|f| f.contains(&module))
+}
+
+/// Every `crate::<module>` in the code of `text` before its test module, with its line.
+fn crate_paths(text: &str) -> Vec<(usize, String)> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut found = Vec::new();
+    for (i, line) in code.lines().enumerate() {
+        let line = line.split("//").next().unwrap_or_default();
+        for (at, _) in line.match_indices("crate::") {
+            let module: String = line[at + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            found.push((i + 1, module));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_module_imports_from_a_floor_above_its_own() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    let mut upward = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(root.join("src"))
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        // Test-only files build fixtures from any floor; this file quotes paths as data.
+        if rel.ends_with("tests.rs") || rel.ends_with("fixtures.rs") || rel == "model/floor.rs" {
+            continue;
+        }
+        let top = rel
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(".rs");
+        let Some(own) = floor_of(top) else {
+            assert!(
+                ["lib", "main", "error"].contains(&top),
+                "{rel}: module `{top}` is on no floor: add it to FLOORS and to lib.rs"
+            );
+            continue;
+        };
+        let text = std::fs::read_to_string(file).expect("source reads");
+        for (line, module) in crate_paths(&text) {
+            if floor_of(&module).is_some_and(|f| f > own) {
+                upward.push(format!("src/{rel}:{line}: {top} imports crate::{module}"));
+            }
+        }
+    }
+    assert!(
+        files.len() > 50,
+        "sources not found under {}",
+        root.display()
+    );
+    assert!(upward.is_empty(), "upward imports:\n{}", upward.join("\n"));
+}
+
+#[test]
+fn the_floor_check_reads_code_before_the_tests_only() {
+    let text = "use crate::plan::Scenario; // crate::cli in a comment\n\
+                #[cfg(test)]\nmod tests { use crate::cli::x; }\n";
+    assert_eq!(crate_paths(text), vec![(1, "plan".to_owned())]);
 }

@@ -16,6 +16,7 @@
 //! - [`hypothesis`], [`time`]: a metric's direction and its learned steady-state hypothesis
 //!   (`steady_state` derives it; `check` and the run guard judge datapoints with it), and the
 //!   timestamps they carry.
+//! - [`schedule`](mod@schedule): the scheduler's history records, which `history` reads too.
 //! - [`duration`], [`policy`]: the ISO durations and blast-radius policy the configuration
 //!   reads and every stage shares.
 
@@ -26,6 +27,7 @@ pub mod journal;
 pub mod policy;
 pub mod record;
 pub mod scenario;
+pub mod schedule;
 pub mod selection;
 pub mod time;
 

@@ -54,23 +54,7 @@ pub const CHECK_ZONES: &str = "k8s-zones";
 /// Check name (API faults): the faulted IAM role is the one the service's pods assume.
 pub const CHECK_WORKLOAD_ROLE: &str = "k8s-workload-role";
 
-/// The Kubernetes user the FIS experiment role is mapped to (access entry or `aws-auth`).
-pub const FIS_USER: &str = "fis-experiment";
-
-/// The namespaced permissions FIS needs for `aws:eks:pod-*` actions, for both the service
-/// account and the user [`FIS_USER`]: `(apiGroup, resource, verbs)` (FIS user guide, "EKS pod
-/// actions", Kubernetes RBAC).
-pub const FIS_POD_PERMISSIONS: &[(&str, &str, &[&str])] = &[
-    ("", "configmaps", &["get", "create", "patch", "delete"]),
-    (
-        "",
-        "pods",
-        &["create", "list", "get", "delete", "deletecollection"],
-    ),
-    ("", "pods/ephemeralcontainers", &["update"]),
-    ("", "pods/exec", &["create"]),
-    ("apps", "deployments", &["get"]),
-];
+pub use crate::iam::kubernetes::{FIS_POD_PERMISSIONS, FIS_USER};
 
 /// Most pod names listed in one message; the rest are counted.
 const MAX_NAMES: usize = 5;

@@ -209,7 +209,7 @@ impl JournalSink for RecoveryJournal {
         {
             tracing::error!(error = %e, "recover could not write the journal; going on with the stops");
             self.error
-                .get_or_insert_with(|| crate::doctor::error_chain(&e));
+                .get_or_insert_with(|| crate::error::error_chain(&e));
         }
         Ok(())
     }
@@ -238,7 +238,7 @@ async fn recover_listed<F: FaultInjector>(
         }
         Err(e) => {
             // Without the lock the journal is not ours to write; the stops by tag still go out.
-            rec.journal_error = Some(crate::doctor::error_chain(&e));
+            rec.journal_error = Some(crate::error::error_chain(&e));
             stop_all(fis, tagged_active(listed, run_id), opts, &mut rec, None).await;
             return rec;
         }
@@ -272,14 +272,14 @@ async fn recover_listed<F: FaultInjector>(
             }
             match Journal::reopen(&path) {
                 Ok(j) => journal = Some(j),
-                Err(e) => rec.journal_error = Some(crate::doctor::error_chain(&e)),
+                Err(e) => rec.journal_error = Some(crate::error::error_chain(&e)),
             }
         }
         Err(e) => {
             rec.journal_error = Some(format!(
                 "{} — its experiments were looked up by the run tag {RUN_TAG}={run_id} instead; \
                  gameday never rewrites a journal: move the run directory aside once checked",
-                crate::doctor::error_chain(e)
+                crate::error::error_chain(e)
             ));
         }
     }

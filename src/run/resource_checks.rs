@@ -121,7 +121,7 @@ pub fn preflight_checks(
         check(
             name,
             false,
-            format!("could not read {what}: {}", crate::doctor::error_chain(e)),
+            format!("could not read {what}: {}", crate::error::error_chain(e)),
             Some(format!(
                 "give the gameday role read access ({what}) and check the region, then run again"
             )),

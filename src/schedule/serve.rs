@@ -394,11 +394,7 @@ impl<L: Launcher, C: Clock> Scheduler<L, C> {
                     Ok(Acquired::Busy { name, by }) => {
                         format!("target {target}: Lease {name} is held by {by}")
                     }
-                    Err(e) => format!(
-                        "target {target}: {} ({})",
-                        e,
-                        crate::doctor::error_chain(&e)
-                    ),
+                    Err(e) => format!("target {target}: {} ({})", e, crate::error::error_chain(&e)),
                 };
                 release_leases(coordinator, &leases, self.clock.now()).await;
                 return self.skip(entry, scheduled, SkipReason::TargetBusy, refused);
@@ -543,7 +539,7 @@ impl<L: Launcher, C: Clock> Scheduler<L, C> {
                         self.entries = entries;
                     }
                     Some(Err(e)) => tracing::error!(
-                        error = %crate::doctor::error_chain(&e),
+                        error = %crate::error::error_chain(&e),
                         "schedule reload failed: keeping the previous entries"
                     ),
                     None => {}
@@ -575,7 +571,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 async fn release_leases(coordinator: &LeaseCoordinator, names: &[String], now: DateTime<Utc>) {
     for name in names {
         if let Err(e) = coordinator.release(name, now).await {
-            tracing::warn!(lease = %name, error = %crate::doctor::error_chain(&e), "failed to release Lease (it expires by itself)");
+            tracing::warn!(lease = %name, error = %crate::error::error_chain(&e), "failed to release Lease (it expires by itself)");
         }
     }
 }
@@ -648,7 +644,7 @@ impl<L: Launcher, C: Clock> RunTask<L, C> {
             detail: result.detail.clone(),
         };
         if let Err(e) = lock(&self.store).append(finished) {
-            tracing::error!(run_id = %self.job.run_id, error = %crate::doctor::error_chain(&e), "failed to record the run's result");
+            tracing::error!(run_id = %self.job.run_id, error = %crate::error::error_chain(&e), "failed to record the run's result");
         }
         {
             let mut busy = lock(&self.busy);
@@ -687,7 +683,7 @@ impl<L: Launcher, C: Clock> RunTask<L, C> {
                     "Starting scheduled GameDay {} ({}); its scenario file could not be read for the brief: {}",
                     self.job.entry,
                     self.job.run_id,
-                    crate::doctor::error_chain(&e)
+                    crate::error::error_chain(&e)
                 );
             }
         }
@@ -786,7 +782,7 @@ impl<L: Launcher, C: Clock> RunTask<L, C> {
                     tracing::error!(run_id = %self.job.run_id, lease = %name, "Lease lost to another holder while the GameDay runs")
                 }
                 Err(e) => {
-                    tracing::warn!(run_id = %self.job.run_id, lease = %name, error = %crate::doctor::error_chain(&e), "failed to renew Lease")
+                    tracing::warn!(run_id = %self.job.run_id, lease = %name, error = %crate::error::error_chain(&e), "failed to renew Lease")
                 }
             }
         }
