@@ -19,10 +19,11 @@
 //! - re-baselining: when the guard has breached in every quarter of the last
 //!   `rebaseline_after_secs` (a new level, or a new regime of recurring bursts), it accepts what
 //!   it saw as the new normal: the centre moves by the median residual of that horizon and the
-//!   spreads widen (never narrow) enough to hold 90 % of its datapoints, and at least by the
-//!   ratio of its residual σ to the learned one. Only a guard running far longer than an experiment
-//!   can reach this (an experiment aborts at the first breach); the summary lists each
-//!   re-baseline so a human re-derives the hypothesis. SLO bounds are never relaxed.
+//!   spreads widen (never narrow) enough that every experiment window of it but the most extreme
+//!   one would have held, and at least by the ratio of its residual σ to the learned one. Only a
+//!   guard running far longer than an experiment can reach this (an experiment aborts at the
+//!   first breach); the summary lists each re-baseline so a human re-derives the hypothesis. SLO
+//!   bounds are never relaxed.
 
 use std::collections::VecDeque;
 
@@ -35,9 +36,14 @@ use crate::model::hypothesis::{Bounds, MetricHypothesis, Rule, Shift, assess_wit
 /// The re-baseline horizon is cut into this many parts, and each must hold a breach: breaches
 /// recurring over the whole horizon, not one burst at its start.
 const REBASELINE_PARTS: i64 = 4;
-/// A re-baseline widens the band to hold this share of the horizon's datapoints: the new
-/// normal's bursts, but not the most extreme tenth, which may be the fault itself.
-const REBASELINE_HOLD: f64 = 0.9;
+/// A re-baseline widens the band until, replayed on the horizon, it would have aborted in at
+/// most this many of its experiment windows: what recurs in two windows or more is the new
+/// normal (a level, a regime of bursts), the single most extreme window may be the fault itself.
+/// Judged per window, like the derive backtest, so bursts that fill only a twelfth of the
+/// datapoints (one per hour at 5-minute spacing) are held as well as a shift of every one.
+const REBASELINE_WINDOWS_OUTSIDE: usize = 1;
+/// Experiment window assumed for a hypothesis without a backtest (30 minutes, the default).
+const REBASELINE_FALLBACK_WINDOW_SECS: i64 = 1800;
 /// Fewest datapoints in the horizon before a re-baseline is considered.
 const REBASELINE_MIN_POINTS: usize = 6;
 
@@ -234,7 +240,24 @@ impl Guard {
             }
             need.push(x);
         }
-        if let Some(hold) = stats::quantile_select(&mut need, REBASELINE_HOLD) {
+        // Per experiment window of the horizon, the widening its worst datapoint needs; the band
+        // holds all but the single worst window.
+        let window = h
+            .backtest
+            .as_ref()
+            .map_or(REBASELINE_FALLBACK_WINDOW_SECS, |b| b.window_secs)
+            .max(1);
+        let mut maxima: Vec<(i64, f64)> = Vec::new();
+        for ((t, ..), x) in self.horizon.iter().zip(&need) {
+            let w = t.div_euclid(window);
+            match maxima.last_mut() {
+                Some((last, m)) if *last == w => *m = m.max(*x),
+                _ => maxima.push((w, *x)),
+            }
+        }
+        let maxima: Vec<f64> = maxima.into_iter().map(|(_, m)| m).collect();
+        let rank = REBASELINE_WINDOWS_OUTSIDE.min(maxima.len().saturating_sub(1));
+        if let Some(hold) = stats::nth_largest(&maxima, rank) {
             ratio = ratio.max(hold);
         }
         if !ratio.is_finite() {
@@ -543,6 +566,25 @@ mod tests {
         assert!(v[400..].iter().all(|v| !v.breach));
         // The centre did not move: ordinary points stay well inside.
         assert!(v[719].upper.unwrap() >= 25.0 && v[719].lower.unwrap() < 9.0);
+    }
+
+    #[test]
+    fn hourly_bursts_become_the_new_normal() {
+        let h = hypothesis(None, None);
+        let t0 = 200_000;
+        // One datapoint at 25 every hour for 12 hours: a twelfth of the 5-minute datapoints of
+        // a 5-minute guard, a sixtieth here. They recur in every window, so the re-baselined band
+        // holds them.
+        let pts: Vec<Point> = (0..720)
+            .map(|i| Point {
+                ts: t0 + i * 60,
+                value: if i % 60 == 7 { 25.0 } else { 10.0 + noise(i) },
+            })
+            .collect();
+        let (v, summary) = check_with_summary(&h, &pts);
+        assert!(v[7].breach);
+        assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
+        assert!(v[400..].iter().all(|v| !v.breach));
     }
 
     #[test]

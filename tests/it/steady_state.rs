@@ -298,8 +298,11 @@ fn held_out(index: usize) -> bool {
     index % 3 == 2
 }
 
-/// Acceptance of issue 16 (the NAB protocol on all 33 labelled series): pooled false aborts
-/// ≤ 1 %, no series above 3 %, ≥ 70 % of labelled windows caught. Prints the per-series table.
+/// Acceptance of issue 16 (the NAB protocol on all 33 labelled series), held tighter than the
+/// issue's targets (pooled false aborts ≤ 1 %, no series above 3 %, ≥ 70 % caught) to what the
+/// method measures with some margin (0.39 %, 1.99 %, 75.6 %, see `docs/steady-state.md`):
+/// pooled false aborts ≤ 0.6 %, no series above 2.5 %, ≥ 74 % of labelled windows caught.
+/// Prints the per-series table.
 #[test]
 fn issue_16_nab_protocol_targets() {
     let series = labelled_series();
@@ -355,13 +358,13 @@ fn issue_16_nab_protocol_targets() {
     );
     let (bins, false_aborts, windows, caught) = all;
     assert!(
-        pct(false_aborts, bins) <= 1.0,
+        pct(false_aborts, bins) <= 0.6,
         "pooled false aborts {false_aborts}/{bins}"
     );
     assert!(
-        pct(worst.false_aborts, worst.bins) <= 3.0,
-        "{} above 3 %",
+        pct(worst.false_aborts, worst.bins) <= 2.5,
+        "{} above 2.5 %",
         worst.name
     );
-    assert!(pct(caught, windows) >= 70.0, "caught {caught}/{windows}");
+    assert!(pct(caught, windows) >= 74.0, "caught {caught}/{windows}");
 }
