@@ -1224,7 +1224,8 @@ fn only_since(mut fetched: BTreeMap<String, Series>, from: i64) -> BTreeMap<Stri
     fetched
 }
 
-fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
+/// Bounds in words: `l .. u`, `>= l`, `<= u` or `none`.
+pub(super) fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
     use crate::model::format::format_threshold as f;
     match (lower, upper) {
         (Some(l), Some(u)) => format!("{} .. {}", f(l), f(u)),

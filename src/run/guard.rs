@@ -42,9 +42,10 @@ pub struct GuardMetric {
     pub name: String,
     /// The GetMetricData queries; the one with id `guarded` is the value.
     pub queries: Vec<MetricDataQuery>,
-    /// Abort when below.
+    /// The scenario's `abort_lower`: the judge holds it (as its own bound or an SLO bound);
+    /// kept for the verdict's direction and for samples journaled without a band.
     pub lower: Option<f64>,
-    /// Abort when above.
+    /// The scenario's `abort_upper` (see `lower`).
     pub upper: Option<f64>,
     /// The period the metric is read at.
     pub period: Duration,
@@ -53,20 +54,6 @@ pub struct GuardMetric {
     pub additive: bool,
     /// The per-point judge every datapoint goes through (learned, or fixed bounds).
     pub judge: MetricHypothesis,
-}
-
-impl GuardMetric {
-    /// Whether a value is outside the bounds.
-    pub fn breaches(&self, value: f64) -> bool {
-        self.upper.is_some_and(|u| value > u) || self.lower.is_some_and(|l| value < l)
-    }
-
-    /// How far a value is past its bound, in the bad direction (positive = breaching).
-    pub fn excess(&self, value: f64) -> f64 {
-        let over = self.upper.map_or(f64::NEG_INFINITY, |u| value - u);
-        let under = self.lower.map_or(f64::NEG_INFINITY, |l| l - value);
-        over.max(under)
-    }
 }
 
 /// The guard metrics of a scenario, read at `period`. A hypothesis metric is read through the
@@ -164,7 +151,7 @@ pub fn guard_metrics(
 
 /// The judge of a hypothesis metric read at `period`: its learned hypothesis, with tighter
 /// scenario bounds as SLO bounds; or fixed bounds.
-fn judge_of(h: &HypothesisMetric, period: Duration) -> MetricHypothesis {
+pub(super) fn judge_of(h: &HypothesisMetric, period: Duration) -> MetricHypothesis {
     let Some(learned) = &h.judge else {
         let secs = i64::try_from(period.as_secs()).unwrap_or(i64::MAX);
         let bounds = Bounds {
@@ -529,16 +516,6 @@ mod tests {
         let err = guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(60))
             .expect_err("no alarm");
         assert!(err.contains("error_rate"), "{err}");
-    }
-
-    #[test]
-    fn bounds_and_excess() {
-        let m = fixed("x", Some(10.0), Some(20.0), 10, false);
-        assert!(!m.breaches(10.0) && !m.breaches(20.0));
-        assert!(m.breaches(20.1) && m.breaches(9.9));
-        assert!((m.excess(25.0) - 5.0).abs() < 1e-12);
-        assert!((m.excess(4.0) - 6.0).abs() < 1e-12);
-        assert!(m.excess(15.0) < 0.0);
     }
 
     #[test]
