@@ -15,10 +15,11 @@
 //! bounds tighter than the judge's own worst case join its SLO bounds: a human's edit is never
 //! relaxed.
 //!
-//! The metric is still read at the guard's period (at most the alarm's), for a fast abort: the
-//! judge's N-of-M rule then counts guard datapoints. At a guard period shorter than the one the
-//! hypothesis was learned at, a rule confirms sooner than in the benchmark; at the learned
-//! period it is exactly the benchmark's judge.
+//! A metric with a learned judge is read at the period it was learned at, so the judge sees the
+//! datapoints `steady-state check` and the benchmark judge, and its N-of-M rule counts learned
+//! periods; a still-filling bucket may only abort early, when the judge already calls a breach
+//! with it. A metric judged by fixed bounds (or with `--judge-at-guard-period`) is read at the
+//! guard's period (at most the alarm's), and its rule counts those datapoints.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -59,6 +60,11 @@ pub struct GuardMetric {
 /// The guard metrics of a scenario, read at `period`. A hypothesis metric is read through the
 /// first of its alarms that the GameDay defines (single metric or metric math).
 ///
+/// A metric with a learned judge is read at the period it was learned at when
+/// `at_learned_period` (and that period is one GetMetricData accepts): the judge then sees the
+/// datapoints it was measured on, and its N-of-M rule counts learned periods. A still-filling
+/// bucket enters it only when it already breaches ([`SampleTracker`]).
+///
 /// A single metric whose statistic adds up over its period (`Sum`, `SampleCount`) is read at
 /// its alarm's period instead: its thresholds are per that period, and a 10-second sum would
 /// sit far below a 5-minute lower bound. Averages, extremes, percentiles and metric math
@@ -70,6 +76,7 @@ pub fn guard_metrics(
     gameday: &GameDayScenario,
     scenario: &Scenario,
     period: Duration,
+    at_learned_period: bool,
 ) -> Result<Vec<GuardMetric>, String> {
     let mut out = Vec::new();
     for h in &scenario.hypothesis {
@@ -92,10 +99,15 @@ pub fn guard_metrics(
             &spec.metric,
             AlarmMetric::Single { statistic, .. } if matches!(statistic.as_str(), "Sum" | "SampleCount")
         );
-        let period = if additive {
-            alarm_period
-        } else {
-            period.min(alarm_period)
+        let period = match &h.judge {
+            Some(j)
+                if at_learned_period
+                    && crate::steady_state::is_cloudwatch_period(j.persistence.period_secs) =>
+            {
+                Duration::from_secs(j.persistence.period_secs.unsigned_abs())
+            }
+            _ if additive => alarm_period,
+            _ => period.min(alarm_period),
         };
         let judge = judge_of(h, period);
         let queries = match spec.metric {
@@ -491,7 +503,8 @@ mod tests {
     #[test]
     fn math_and_single_alarms_become_queries_with_one_result() {
         let g = gameday();
-        let metrics = guard_metrics(&g, &g.scenarios[0], Duration::from_secs(10)).expect("ok");
+        let metrics =
+            guard_metrics(&g, &g.scenarios[0], Duration::from_secs(10), true).expect("ok");
         assert_eq!(metrics.len(), 2);
         let err = &metrics[0];
         assert_eq!(err.name, "error_rate");
@@ -513,7 +526,7 @@ mod tests {
     fn a_hypothesis_without_a_defined_alarm_is_named() {
         let mut g = gameday();
         g.alarms.clear();
-        let err = guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(60))
+        let err = guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(60), true)
             .expect_err("no alarm");
         assert!(err.contains("error_rate"), "{err}");
     }
@@ -567,11 +580,63 @@ mod tests {
     }
 
     #[test]
+    fn a_learned_judge_is_read_at_its_learned_period() {
+        let mut g = gameday();
+        let mut h = learned((2, 3));
+        h.persistence.period_secs = 300;
+        g.scenarios[0].hypothesis[1].judge = Some(h.clone());
+        let s = g.scenarios[0].clone();
+        let stat_period = |m: &GuardMetric| match &m.queries[0] {
+            MetricDataQuery::Stat { stat, .. } => stat.period,
+            MetricDataQuery::Expression { period, .. } => *period,
+        };
+        let m = guard_metrics(&g, &s, Duration::from_secs(10), true).expect("ok");
+        // The judged p99 at 5 minutes, though its alarm is per minute and the guard reads at
+        // 10 s; the error rate (fixed bounds) at the guard's period.
+        assert_eq!(m[1].period, Duration::from_secs(300));
+        assert_eq!(stat_period(&m[1]), Duration::from_secs(300));
+        assert_eq!(m[0].period, Duration::from_secs(10));
+        // Asked to, the guard reads it fast as before.
+        let fast = guard_metrics(&g, &s, Duration::from_secs(10), false).expect("ok");
+        assert_eq!(fast[1].period, Duration::from_secs(10));
+        // A period GetMetricData would refuse is not asked for.
+        h.persistence.period_secs = 45;
+        g.scenarios[0].hypothesis[1].judge = Some(h);
+        let odd =
+            guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(10), true).expect("ok");
+        assert_eq!(odd[1].period, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn at_its_learned_period_the_judge_counts_learned_datapoints() {
+        // Learned at 60 s with 2 of 3: read at 60 s, two exceeding minutes in three abort.
+        // Read at 10 s, two exceeding 10-second datapoints would abort within 20 s of noise.
+        let h = learned((2, 3));
+        let up = h.bounds_at(0).upper.expect("guarded") + 1.0;
+        let mut g = gameday();
+        g.scenarios[0].hypothesis[1].judge = Some(h);
+        // The example's 0.8 s bound would join the judge as an SLO bound.
+        g.scenarios[0].hypothesis[1].abort_upper = None;
+        let s = g.scenarios[0].clone();
+        let m = guard_metrics(&g, &s, Duration::from_secs(10), true).expect("ok");
+        let m = vec![m[1].clone()];
+        assert_eq!(m[0].period, Duration::from_secs(60));
+        let t = 300_000;
+        let series = vec![(t, up), (t + 60, 10.0), (t + 120, up)];
+        let f = BTreeMap::from([(m[0].name.clone(), series)]);
+        let got = SampleTracker::default().new_samples(&m, &f, t + 180, "s", "st", Phase::Fault);
+        assert_eq!(
+            got.iter().map(|s| s.breach).collect::<Vec<_>>(),
+            vec![false, false, true]
+        );
+    }
+
+    #[test]
     fn sums_are_read_at_their_alarms_period() {
         let mut g = gameday();
         g.alarms[1].metric.as_mut().expect("single").statistic = "Sum".into();
         let metrics =
-            guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(10)).expect("ok");
+            guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(10), true).expect("ok");
         assert_eq!(metrics[1].period, Duration::from_secs(60));
         assert!(metrics[1].additive);
         // The error-rate ratio (metric math) is read fast.

@@ -133,7 +133,7 @@ pub(crate) async fn preflight<P: RunProviders>(
     // Guard metrics are readable for every scenario.
     let mut metrics = Vec::new();
     for s in &gameday.scenarios {
-        match guard::guard_metrics(gameday, s, opts.guard_period) {
+        match guard::guard_metrics(gameday, s, opts.guard_period, opts.judge_at_learned_period) {
             Ok(m) => metrics.push((s, m)),
             Err(e) => checks.push(with_fix(
                 check(Some(&s.name), "guard-metrics", false, e),
@@ -147,8 +147,11 @@ pub(crate) async fn preflight<P: RunProviders>(
 
     // The hypothesis holds right now.
     let now = Utc::now();
-    let from = now - chrono::Duration::from_std(opts.hypothesis_window).unwrap_or_default();
     for (s, m) in &metrics {
+        // At least two of the longest (learned) period: one complete datapoint at the least.
+        let longest = m.iter().map(|g| g.period).max().unwrap_or_default();
+        let window = opts.hypothesis_window.max(longest * 2);
+        let from = now - chrono::Duration::from_std(window).unwrap_or_default();
         match guard::fetch(providers, m, from, now).await {
             Err(e) => checks.push(check(
                 Some(&s.name),
@@ -159,13 +162,7 @@ pub(crate) async fn preflight<P: RunProviders>(
             Ok(series) => {
                 for gm in m {
                     let points = series.get(&gm.name).map(Vec::as_slice).unwrap_or_default();
-                    checks.push(hypothesis_now(
-                        &s.name,
-                        gm,
-                        points,
-                        now.timestamp(),
-                        opts.hypothesis_window,
-                    ));
+                    checks.push(hypothesis_now(&s.name, gm, points, now.timestamp(), window));
                 }
             }
         }

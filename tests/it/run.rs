@@ -869,7 +869,11 @@ async fn preflight_refuses_what_the_learned_judge_calls_a_breach_within_the_fixe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_learned_judge_guards_the_stage_and_its_band_measures_the_worst_value() {
-    let (mut env, live) = RunEnv::healthy(1).await;
+    // FIS states of 20 s: the fault outlasts the judge's 10-second datapoints.
+    let mut env = RunEnv::on(slow_fis_emulator(), 1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
     env.judge_latency(learned_judge("p99_latency_s", 0.2));
     let run_id = unique("judged");
     let child = env
@@ -901,6 +905,19 @@ async fn a_learned_judge_guards_the_stage_and_its_band_measures_the_worst_value(
         .filter(|e| e.data["metric"] == "p99_latency_s" && e.data["phase"] == "fault")
         .collect();
     assert!(!samples.is_empty());
+    // Read at the period the judge was learned at (10 s), not the guard's 1 s: the datapoints
+    // its 1-of-1 rule counts are the ones it was measured on.
+    let all: Vec<i64> = of_kind(&entries, "guard-sample")
+        .into_iter()
+        .filter(|e| e.data["metric"] == "p99_latency_s")
+        .map(|e| e.data["ts"].as_i64().expect("ts"))
+        .collect();
+    assert!(all.len() >= 2, "{all:?}");
+    assert!(
+        all.windows(2)
+            .all(|w| w[1] > w[0] && (w[1] - w[0]) % 10 == 0),
+        "{all:?}"
+    );
     for s in &samples {
         let upper = s.data["upper"].as_f64().expect("band journaled");
         assert!(upper > 0.2 && upper < 0.8, "{:#}", s.data);
