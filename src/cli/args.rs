@@ -169,6 +169,11 @@ pub struct RunArgs {
     /// GetMetricData period of guard reads (10s/30s for high-resolution metrics).
     #[arg(long, default_value = "60s", allow_hyphen_values = true, value_parser = crate::flags::guard_period)]
     pub guard_period: std::time::Duration,
+    /// Read metrics with a learned judge at --guard-period too, not at the period they were
+    /// learned at: faster but noisier datapoints, and N-of-M rules count guard datapoints (for
+    /// time-compressed rehearsals such as the demo).
+    #[arg(long)]
+    pub judge_at_guard_period: bool,
     /// Time between GetExperiment polls.
     #[arg(long, default_value = "5s", allow_hyphen_values = true, value_parser = crate::flags::poll_interval)]
     pub poll_interval: std::time::Duration,

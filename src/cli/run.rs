@@ -233,6 +233,7 @@ impl TryFrom<&RunArgs> for crate::run::RunOptions {
         opts.trigger = parse_trigger(&args.trigger)?;
         opts.guard_interval = args.guard_interval;
         opts.guard_period = args.guard_period;
+        opts.judge_at_learned_period = !args.judge_at_guard_period;
         opts.poll_interval = args.poll_interval;
         opts.stop_timeout = args.stop_timeout;
         opts.recovery_cap = args.recovery_cap;

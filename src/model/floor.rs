@@ -35,27 +35,52 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every `crate::<module>` path in code (not comments) of a file whose module is above the floor.
-fn upward_paths(text: &str) -> Vec<(usize, String)> {
+/// One `crate::` path in code: its line (1-based), the module right after `crate::` and the
+/// whole path as written (`crate::steady_state::Direction::Both`).
+#[derive(Debug, PartialEq)]
+struct CratePath {
+    line: usize,
+    module: String,
+    path: String,
+}
+
+/// Every `crate::` path in the code of `text` (not in comments). With `with_tests` false the
+/// scan stops at the file's first `#[cfg(test)]`: test modules build fixtures from any floor.
+fn crate_paths(text: &str, with_tests: bool) -> Vec<CratePath> {
+    let code = if with_tests {
+        text
+    } else {
+        text.split("#[cfg(test)]").next().unwrap_or_default()
+    };
     let mut found = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let code = line.split("//").next().unwrap_or_default();
-        for (at, _) in code.match_indices("crate::") {
-            let rest = &code[at + "crate::".len()..];
-            let module: String = rest
+    for (i, line) in code.lines().enumerate() {
+        let line = line.split("//").next().unwrap_or_default();
+        for (at, _) in line.match_indices("crate::") {
+            let module: String = line[at + "crate::".len()..]
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            if ABOVE.contains(&module.as_str()) {
-                let path: String = code[at..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-                    .collect();
-                found.push((i + 1, path.trim_end_matches(':').to_owned()));
-            }
+            let path: String = line[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            found.push(CratePath {
+                line: i + 1,
+                module,
+                path: path.trim_end_matches(':').to_owned(),
+            });
         }
     }
     found
+}
+
+/// Every `crate::<module>` path in code, tests included, that names a module above the floor.
+fn upward_paths(text: &str) -> Vec<(usize, String)> {
+    crate_paths(text, true)
+        .into_iter()
+        .filter(|p| ABOVE.contains(&p.module.as_str()))
+        .map(|p| (p.line, p.path))
+        .collect()
 }
 
 #[test]
@@ -119,23 +144,6 @@ fn floor_of(module: &str) -> Option<usize> {
     FLOORS.iter().position(|f| f.contains(&module))
 }
 
-/// Every `crate::<module>` in the code of `text` before its test module, with its line.
-fn crate_paths(text: &str) -> Vec<(usize, String)> {
-    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-    let mut found = Vec::new();
-    for (i, line) in code.lines().enumerate() {
-        let line = line.split("//").next().unwrap_or_default();
-        for (at, _) in line.match_indices("crate::") {
-            let module: String = line[at + "crate::".len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            found.push((i + 1, module));
-        }
-    }
-    found
-}
-
 #[test]
 fn no_module_imports_from_a_floor_above_its_own() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -165,9 +173,12 @@ fn no_module_imports_from_a_floor_above_its_own() {
             continue;
         };
         let text = std::fs::read_to_string(file).expect("source reads");
-        for (line, module) in crate_paths(&text) {
-            if floor_of(&module).is_some_and(|f| f > own) {
-                upward.push(format!("src/{rel}:{line}: {top} imports crate::{module}"));
+        for p in crate_paths(&text, false) {
+            if floor_of(&p.module).is_some_and(|f| f > own) {
+                upward.push(format!(
+                    "src/{rel}:{}: {top} imports crate::{}",
+                    p.line, p.module
+                ));
             }
         }
     }
@@ -183,5 +194,16 @@ fn no_module_imports_from_a_floor_above_its_own() {
 fn the_floor_check_reads_code_before_the_tests_only() {
     let text = "use crate::plan::Scenario; // crate::cli in a comment\n\
                 #[cfg(test)]\nmod tests { use crate::cli::x; }\n";
-    assert_eq!(crate_paths(text), vec![(1, "plan".to_owned())]);
+    let modules = |with_tests| {
+        crate_paths(text, with_tests)
+            .into_iter()
+            .map(|p| (p.line, p.module))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(modules(false), vec![(1, "plan".to_owned())]);
+    // The ground-floor check reads the tests too.
+    assert_eq!(
+        modules(true),
+        vec![(1, "plan".to_owned()), (3, "cli".to_owned())]
+    );
 }

@@ -619,18 +619,20 @@ impl Outcome {
 pub struct MetricJudgement {
     /// Metric name.
     pub metric: String,
-    /// Abort when below.
+    /// Lower bound the worst value was judged against: the judge's band at that datapoint (the
+    /// scenario's `abort_lower` for samples journaled without a band, and in journals written
+    /// before the verdict followed the judge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lower: Option<f64>,
-    /// Abort when above.
+    /// Upper bound the worst value was judged against (see `lower`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upper: Option<f64>,
-    /// The worst value during the fault (furthest in the bad direction).
+    /// The worst value during the fault: furthest past the band in force at its datapoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worst: Option<f64>,
     /// Datapoints during the fault.
     pub fault_points: usize,
-    /// Datapoints outside the bounds during the fault.
+    /// Fault datapoints the judge called a breach (its band and persistence).
     pub breaches: usize,
     /// Median of the baseline window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -647,7 +649,7 @@ pub struct MetricJudgement {
     pub effect_size: Option<f64>,
     /// Whether the metric moved significantly in the bad direction (p and effect gates).
     pub degraded: bool,
-    /// Whether every fault datapoint was inside the bounds.
+    /// Whether the judge called no fault datapoint a breach.
     pub held: bool,
     /// Seconds from fault end until the metric was back inside its bounds (0 if it never left).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -748,7 +748,7 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
                 format!(
                     "guard read {m} {} in {datapoint}, outside {} (first breach; {counts})",
                     num(b.value),
-                    bound(b.lower, b.upper)
+                    findings::sample_bound(b, st)
                 ),
             );
             let last = samples.iter().rposition(|(x, _)| x.breach).unwrap_or(first);

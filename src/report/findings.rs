@@ -654,7 +654,7 @@ fn guard_before_alarms(
                 format::clock(seen),
                 x.metric,
                 num(x.value),
-                bound(x.lower, x.upper)
+                sample_bound(x, st)
             )
         }
         None => format!(
@@ -838,4 +838,19 @@ fn run_end(run: &RunRecord, f: &mut Findings) {
             "If the run is not in progress, an experiment it started may still be running: recover stops it and closes the journal.".to_owned(),
         );
     }
+}
+
+/// The bound a guard sample was judged against, in words: the judge's band journaled with it,
+/// or, for a sample journaled without one (older runs), the bound of the stage's verdict for
+/// its metric.
+pub(crate) fn sample_bound(x: &crate::model::record::GuardSample, st: &StageRecord) -> String {
+    if x.lower.is_some() || x.upper.is_some() {
+        return bound(x.lower, x.upper);
+    }
+    let (lower, upper) = st
+        .finished
+        .as_ref()
+        .and_then(|(_, f)| f.verdict.metrics.iter().find(|m| m.metric == x.metric))
+        .map_or((None, None), |m| (m.lower, m.upper));
+    bound(lower, upper)
 }

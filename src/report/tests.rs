@@ -45,6 +45,33 @@ fn snapshot_aborted_by_the_guard() {
 }
 
 #[test]
+fn a_journal_without_bands_renders_the_same_report() {
+    // The fixtures journal samples without the judge's reason and rule, as older runs did;
+    // older still, samples and verdicts carried no band at all.
+    let full = rendered(&fixtures::aborted_by_guard());
+    let mut old = fixtures::aborted_by_guard().record();
+    for st in old.scenarios.iter_mut().flat_map(|s| s.stages.iter_mut()) {
+        for s in &mut st.samples {
+            assert!(s.reason.is_none() && s.rule.is_none());
+            (s.lower, s.upper) = (None, None);
+        }
+    }
+    let r = render(&old, &opts(), None).expect("renders");
+    assert_eq!(r.postmortem, full.postmortem);
+    assert_eq!(r.charts.len(), full.charts.len());
+    // Without the verdict's bound, the table says so rather than inventing one.
+    for st in old.scenarios.iter_mut().flat_map(|s| s.stages.iter_mut()) {
+        if let Some((_, f)) = &mut st.finished {
+            for m in &mut f.verdict.metrics {
+                (m.lower, m.upper) = (None, None);
+            }
+        }
+    }
+    let r = render(&old, &opts(), None).expect("renders");
+    assert!(r.postmortem.contains("`error_rate`"), "{}", r.postmortem);
+}
+
+#[test]
 fn snapshot_interrupted() {
     let r = rendered(&fixtures::interrupted());
     insta::assert_snapshot!("interrupted_postmortem", r.postmortem);

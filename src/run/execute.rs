@@ -214,8 +214,13 @@ pub(crate) async fn execute_stages<P: RunProviders, K: ClusterTarget + Sync>(
             scenario: scenario.name.clone(),
         })?;
         // Preflight checked that every scenario's metrics are defined.
-        let metrics =
-            guard::guard_metrics(gameday, scenario, opts.guard_period).unwrap_or_default();
+        let metrics = guard::guard_metrics(
+            gameday,
+            scenario,
+            opts.guard_period,
+            opts.judge_at_learned_period,
+        )
+        .unwrap_or_default();
         let mut scenario_outcome = Outcome::Passed;
         let mut stages_run = 0;
         for (ti, stage) in scenario.stages.iter().enumerate() {
@@ -1193,7 +1198,13 @@ impl<K: ClusterTarget + Sync> Watch<'_, K> {
         let Some(end) = self.fault_end.map(|t| t.timestamp()) else {
             return Ok(());
         };
-        let deadline = tokio::time::Instant::now() + opts.recovery_cap;
+        // A metric read at a long (learned) period shows a complete datapoint after the fault
+        // only one to two periods later: the watch lasts at least that long.
+        let longest = self.ctx.metrics.iter().map(|m| m.period).max();
+        let cap = opts
+            .recovery_cap
+            .max(longest.unwrap_or_default() * 2 + opts.guard_interval);
+        let deadline = tokio::time::Instant::now() + cap;
         let token = shutdown.token().clone();
         loop {
             let recovered = self.ctx.metrics.iter().all(|m| {
@@ -1224,7 +1235,8 @@ fn only_since(mut fetched: BTreeMap<String, Series>, from: i64) -> BTreeMap<Stri
     fetched
 }
 
-fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
+/// Bounds in words: `l .. u`, `>= l`, `<= u` or `none`.
+pub(super) fn bounds_text(lower: Option<f64>, upper: Option<f64>) -> String {
     use crate::model::format::format_threshold as f;
     match (lower, upper) {
         (Some(l), Some(u)) => format!("{} .. {}", f(l), f(u)),

@@ -15,10 +15,11 @@
 //! bounds tighter than the judge's own worst case join its SLO bounds: a human's edit is never
 //! relaxed.
 //!
-//! The metric is still read at the guard's period (at most the alarm's), for a fast abort: the
-//! judge's N-of-M rule then counts guard datapoints. At a guard period shorter than the one the
-//! hypothesis was learned at, a rule confirms sooner than in the benchmark; at the learned
-//! period it is exactly the benchmark's judge.
+//! A metric with a learned judge is read at the period it was learned at, so the judge sees the
+//! datapoints `steady-state check` and the benchmark judge, and its N-of-M rule counts learned
+//! periods; a still-filling bucket may only abort early, when the judge already calls a breach
+//! with it. A metric judged by fixed bounds (or with `--judge-at-guard-period`) is read at the
+//! guard's period (at most the alarm's), and its rule counts those datapoints.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -42,9 +43,10 @@ pub struct GuardMetric {
     pub name: String,
     /// The GetMetricData queries; the one with id `guarded` is the value.
     pub queries: Vec<MetricDataQuery>,
-    /// Abort when below.
+    /// The scenario's `abort_lower`: the judge holds it (as its own bound or an SLO bound);
+    /// kept for the verdict's direction and for samples journaled without a band.
     pub lower: Option<f64>,
-    /// Abort when above.
+    /// The scenario's `abort_upper` (see `lower`).
     pub upper: Option<f64>,
     /// The period the metric is read at.
     pub period: Duration,
@@ -55,22 +57,13 @@ pub struct GuardMetric {
     pub judge: MetricHypothesis,
 }
 
-impl GuardMetric {
-    /// Whether a value is outside the bounds.
-    pub fn breaches(&self, value: f64) -> bool {
-        self.upper.is_some_and(|u| value > u) || self.lower.is_some_and(|l| value < l)
-    }
-
-    /// How far a value is past its bound, in the bad direction (positive = breaching).
-    pub fn excess(&self, value: f64) -> f64 {
-        let over = self.upper.map_or(f64::NEG_INFINITY, |u| value - u);
-        let under = self.lower.map_or(f64::NEG_INFINITY, |l| l - value);
-        over.max(under)
-    }
-}
-
 /// The guard metrics of a scenario, read at `period`. A hypothesis metric is read through the
 /// first of its alarms that the GameDay defines (single metric or metric math).
+///
+/// A metric with a learned judge is read at the period it was learned at when
+/// `at_learned_period` (and that period is one GetMetricData accepts): the judge then sees the
+/// datapoints it was measured on, and its N-of-M rule counts learned periods. A still-filling
+/// bucket enters it only when it already breaches ([`SampleTracker`]).
 ///
 /// A single metric whose statistic adds up over its period (`Sum`, `SampleCount`) is read at
 /// its alarm's period instead: its thresholds are per that period, and a 10-second sum would
@@ -83,6 +76,7 @@ pub fn guard_metrics(
     gameday: &GameDayScenario,
     scenario: &Scenario,
     period: Duration,
+    at_learned_period: bool,
 ) -> Result<Vec<GuardMetric>, String> {
     let mut out = Vec::new();
     for h in &scenario.hypothesis {
@@ -105,10 +99,15 @@ pub fn guard_metrics(
             &spec.metric,
             AlarmMetric::Single { statistic, .. } if matches!(statistic.as_str(), "Sum" | "SampleCount")
         );
-        let period = if additive {
-            alarm_period
-        } else {
-            period.min(alarm_period)
+        let period = match &h.judge {
+            Some(j)
+                if at_learned_period
+                    && crate::steady_state::is_cloudwatch_period(j.persistence.period_secs) =>
+            {
+                Duration::from_secs(j.persistence.period_secs.unsigned_abs())
+            }
+            _ if additive => alarm_period,
+            _ => period.min(alarm_period),
         };
         let judge = judge_of(h, period);
         let queries = match spec.metric {
@@ -164,7 +163,7 @@ pub fn guard_metrics(
 
 /// The judge of a hypothesis metric read at `period`: its learned hypothesis, with tighter
 /// scenario bounds as SLO bounds; or fixed bounds.
-fn judge_of(h: &HypothesisMetric, period: Duration) -> MetricHypothesis {
+pub(super) fn judge_of(h: &HypothesisMetric, period: Duration) -> MetricHypothesis {
     let Some(learned) = &h.judge else {
         let secs = i64::try_from(period.as_secs()).unwrap_or(i64::MAX);
         let bounds = Bounds {
@@ -504,7 +503,8 @@ mod tests {
     #[test]
     fn math_and_single_alarms_become_queries_with_one_result() {
         let g = gameday();
-        let metrics = guard_metrics(&g, &g.scenarios[0], Duration::from_secs(10)).expect("ok");
+        let metrics =
+            guard_metrics(&g, &g.scenarios[0], Duration::from_secs(10), true).expect("ok");
         assert_eq!(metrics.len(), 2);
         let err = &metrics[0];
         assert_eq!(err.name, "error_rate");
@@ -526,19 +526,9 @@ mod tests {
     fn a_hypothesis_without_a_defined_alarm_is_named() {
         let mut g = gameday();
         g.alarms.clear();
-        let err = guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(60))
+        let err = guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(60), true)
             .expect_err("no alarm");
         assert!(err.contains("error_rate"), "{err}");
-    }
-
-    #[test]
-    fn bounds_and_excess() {
-        let m = fixed("x", Some(10.0), Some(20.0), 10, false);
-        assert!(!m.breaches(10.0) && !m.breaches(20.0));
-        assert!(m.breaches(20.1) && m.breaches(9.9));
-        assert!((m.excess(25.0) - 5.0).abs() < 1e-12);
-        assert!((m.excess(4.0) - 6.0).abs() < 1e-12);
-        assert!(m.excess(15.0) < 0.0);
     }
 
     #[test]
@@ -590,11 +580,63 @@ mod tests {
     }
 
     #[test]
+    fn a_learned_judge_is_read_at_its_learned_period() {
+        let mut g = gameday();
+        let mut h = learned((2, 3));
+        h.persistence.period_secs = 300;
+        g.scenarios[0].hypothesis[1].judge = Some(h.clone());
+        let s = g.scenarios[0].clone();
+        let stat_period = |m: &GuardMetric| match &m.queries[0] {
+            MetricDataQuery::Stat { stat, .. } => stat.period,
+            MetricDataQuery::Expression { period, .. } => *period,
+        };
+        let m = guard_metrics(&g, &s, Duration::from_secs(10), true).expect("ok");
+        // The judged p99 at 5 minutes, though its alarm is per minute and the guard reads at
+        // 10 s; the error rate (fixed bounds) at the guard's period.
+        assert_eq!(m[1].period, Duration::from_secs(300));
+        assert_eq!(stat_period(&m[1]), Duration::from_secs(300));
+        assert_eq!(m[0].period, Duration::from_secs(10));
+        // Asked to, the guard reads it fast as before.
+        let fast = guard_metrics(&g, &s, Duration::from_secs(10), false).expect("ok");
+        assert_eq!(fast[1].period, Duration::from_secs(10));
+        // A period GetMetricData would refuse is not asked for.
+        h.persistence.period_secs = 45;
+        g.scenarios[0].hypothesis[1].judge = Some(h);
+        let odd =
+            guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(10), true).expect("ok");
+        assert_eq!(odd[1].period, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn at_its_learned_period_the_judge_counts_learned_datapoints() {
+        // Learned at 60 s with 2 of 3: read at 60 s, two exceeding minutes in three abort.
+        // Read at 10 s, two exceeding 10-second datapoints would abort within 20 s of noise.
+        let h = learned((2, 3));
+        let up = h.bounds_at(0).upper.expect("guarded") + 1.0;
+        let mut g = gameday();
+        g.scenarios[0].hypothesis[1].judge = Some(h);
+        // The example's 0.8 s bound would join the judge as an SLO bound.
+        g.scenarios[0].hypothesis[1].abort_upper = None;
+        let s = g.scenarios[0].clone();
+        let m = guard_metrics(&g, &s, Duration::from_secs(10), true).expect("ok");
+        let m = vec![m[1].clone()];
+        assert_eq!(m[0].period, Duration::from_secs(60));
+        let t = 300_000;
+        let series = vec![(t, up), (t + 60, 10.0), (t + 120, up)];
+        let f = BTreeMap::from([(m[0].name.clone(), series)]);
+        let got = SampleTracker::default().new_samples(&m, &f, t + 180, "s", "st", Phase::Fault);
+        assert_eq!(
+            got.iter().map(|s| s.breach).collect::<Vec<_>>(),
+            vec![false, false, true]
+        );
+    }
+
+    #[test]
     fn sums_are_read_at_their_alarms_period() {
         let mut g = gameday();
         g.alarms[1].metric.as_mut().expect("single").statistic = "Sum".into();
         let metrics =
-            guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(10)).expect("ok");
+            guard_metrics(&g, &g.scenarios[0].clone(), Duration::from_secs(10), true).expect("ok");
         assert_eq!(metrics[1].period, Duration::from_secs(60));
         assert!(metrics[1].additive);
         // The error-rate ratio (metric math) is read fast.

@@ -5,6 +5,11 @@
 //! phases, and what happened to the experiment. Output: a [`StageVerdict`]. Must not: perform
 //! I/O or read the clock.
 //!
+//! Whether the hypothesis held is the run guard's judge's answer: a metric breaks it when the
+//! judge called a fault datapoint a breach, and its worst value is the one furthest past the
+//! band the judge held it to at that datapoint (the band journaled with each sample), not past
+//! the scenario's fixed bounds.
+//!
 //! The comparison of fault window and baseline follows the canary judges (Netflix/Google
 //! Kayenta): a two-sided Mann-Whitney U test gated by an effect size, so a statistically
 //! significant but negligible shift is not called a degradation.
@@ -67,14 +72,26 @@ pub fn judge(f: &StageFacts<'_>) -> StageVerdict {
 
     for j in &metrics {
         if !j.held {
-            let bound = match (j.upper, j.lower) {
-                (Some(u), _) if j.worst.is_some_and(|w| w > u) => format!("> {}", fmt(u)),
-                (_, Some(l)) => format!("< {}", fmt(l)),
-                (Some(u), None) => format!("> {}", fmt(u)),
-                (None, None) => "out of bounds".to_owned(),
+            let bound = match (j.worst, j.upper, j.lower) {
+                (Some(w), Some(u), _) if w > u => format!("> {}", fmt(u)),
+                (Some(w), _, Some(l)) if w < l => format!("< {}", fmt(l)),
+                (_, u, l) => format!(
+                    "inside {}",
+                    super::execute::bounds_text(l, u)
+                        .replace(">=", "≥")
+                        .replace("<=", "≤")
+                ),
             };
+            let rule = f
+                .samples
+                .iter()
+                .find(|s| s.metric == j.metric && s.phase == Phase::Fault && s.breach)
+                .and_then(|s| s.reason.as_deref())
+                .map(|r| format!("; the first breach: {r}"))
+                .unwrap_or_default();
             reasons.push(format!(
-                "{} breached its bound: worst {} {bound} ({} of {} datapoints)",
+                "{} breached its bound: worst {} {bound}, measured against the judge's band at \
+                 that datapoint ({} of {} datapoints breach by its rule{rule})",
                 j.metric,
                 j.worst.map_or_else(|| "?".to_owned(), fmt),
                 j.breaches,
@@ -160,10 +177,10 @@ fn judge_metric(m: &GuardMetric, f: &StageFacts<'_>) -> MetricJudgement {
     };
     let fault: Vec<f64> = mine(Phase::Fault).map(|s| s.value).collect();
     let breaches = mine(Phase::Fault).filter(|s| s.breach).count();
-    let worst = fault
-        .iter()
-        .copied()
-        .max_by(|a, b| m.excess(*a).total_cmp(&m.excess(*b)));
+    // Worst against the band in force at each datapoint, as the judge drew it.
+    let worst_sample = mine(Phase::Fault).max_by(|a, b| excess(m, a).total_cmp(&excess(m, b)));
+    let worst = worst_sample.map(|s| s.value);
+    let (lower, upper) = worst_sample.map_or((m.lower, m.upper), |s| band(m, s));
     let base: Vec<f64> = f
         .baseline
         .get(&m.name)
@@ -213,8 +230,8 @@ fn judge_metric(m: &GuardMetric, f: &StageFacts<'_>) -> MetricJudgement {
 
     MetricJudgement {
         metric: m.name.clone(),
-        lower: m.lower,
-        upper: m.upper,
+        lower,
+        upper,
         worst,
         fault_points: fault.len(),
         breaches,
@@ -226,6 +243,26 @@ fn judge_metric(m: &GuardMetric, f: &StageFacts<'_>) -> MetricJudgement {
         held: breaches == 0,
         recovery_secs,
     }
+}
+
+/// The band a sample was judged against: the judge's, as journaled with it; the metric's
+/// fixed bounds for a sample that carries none (journals written before the guard recorded
+/// its band).
+fn band(m: &GuardMetric, s: &GuardSample) -> (Option<f64>, Option<f64>) {
+    if s.lower.is_none() && s.upper.is_none() {
+        (m.lower, m.upper)
+    } else {
+        (s.lower, s.upper)
+    }
+}
+
+/// How far a sample is past the band it was judged against, in the bad direction (positive =
+/// beyond it).
+fn excess(m: &GuardMetric, s: &GuardSample) -> f64 {
+    let (lower, upper) = band(m, s);
+    let over = upper.map_or(f64::NEG_INFINITY, |u| s.value - u);
+    let under = lower.map_or(f64::NEG_INFINITY, |l| l - s.value);
+    over.max(under)
 }
 
 fn fmt(v: f64) -> String {
@@ -391,5 +428,78 @@ mod tests {
         let v = judge(&facts(&m, &b, &[]));
         assert_eq!(v.outcome, Outcome::Failed);
         assert!(v.reasons.iter().any(|r| r.contains("blind")));
+    }
+
+    #[test]
+    fn the_worst_value_is_measured_against_the_band_in_force() {
+        let m = [metric()];
+        let b = baseline();
+        // A seasonal judge: its band sat at 0.5 early in the fault and at 1.2 later.
+        let at = |ts, value, upper, breach| GuardSample {
+            upper: Some(upper),
+            breach,
+            reason: Some(if breach {
+                "above the band: breach".to_owned()
+            } else {
+                "inside the band: holds".to_owned()
+            }),
+            ..sample(ts, value, Phase::Fault)
+        };
+        let s = vec![
+            at(900, 0.3, 0.5, false),
+            at(910, 0.9, 0.5, true),
+            at(920, 0.95, 1.2, false),
+            at(930, 0.3, 1.2, false),
+        ];
+        let v = judge(&facts(&m, &b, &s));
+        let j = &v.metrics[0];
+        // 0.95 is the larger value and nearer the scenario's fixed 1.0, but 0.9 went furthest
+        // past the band the judge held it to.
+        assert_eq!((j.worst, j.upper, j.lower), (Some(0.9), Some(0.5), None));
+        assert_eq!(j.breaches, 1);
+        assert!(!j.held);
+        assert!(v.reasons[0].contains("worst 0.9 > 0.5"), "{:?}", v.reasons);
+        assert!(
+            v.reasons[0].contains("the first breach: above the band: breach"),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn samples_without_a_band_are_measured_against_the_fixed_bounds() {
+        let m = [metric()];
+        let b = baseline();
+        // As journals written before the guard recorded its band.
+        let bare = |ts, value| GuardSample {
+            upper: None,
+            ..sample(ts, value, Phase::Fault)
+        };
+        let s = vec![bare(900, 0.3), bare(910, 1.5), bare(920, 0.4)];
+        let v = judge(&facts(&m, &b, &s));
+        let j = &v.metrics[0];
+        assert_eq!((j.worst, j.upper), (Some(1.5), Some(1.0)));
+        assert!(v.reasons[0].contains("worst 1.5 > 1"), "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn a_sustained_breach_inside_the_main_band_says_so() {
+        let m = [metric()];
+        let b = baseline();
+        let s: Vec<_> = [(900, 0.8, false), (910, 0.85, true)]
+            .into_iter()
+            .map(|(ts, value, breach)| GuardSample {
+                lower: Some(0.0),
+                upper: Some(1.0),
+                breach,
+                ..sample(ts, value, Phase::Fault)
+            })
+            .collect();
+        let v = judge(&facts(&m, &b, &s));
+        assert!(
+            v.reasons[0].contains("worst 0.85 inside 0 .. 1"),
+            "{:?}",
+            v.reasons
+        );
     }
 }

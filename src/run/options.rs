@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub guard_interval: Duration,
     /// GetMetricData period for guard reads.
     pub guard_period: Duration,
+    /// Whether a metric with a learned judge is read at the period it was learned at (what
+    /// `steady-state check` measures) rather than at `guard_period`.
+    pub judge_at_learned_period: bool,
     /// Seconds between GetExperiment polls.
     pub poll_interval: Duration,
     /// Longest wait for a stopped experiment to reach a terminal state.
@@ -86,7 +89,8 @@ pub const DEFAULT_MAX_BLIND_INTERVALS: u32 = 6;
 pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl RunOptions {
-    /// Defaults for a run id and reports directory: 10 s guard interval, 60 s guard period,
+    /// Defaults for a run id and reports directory: 10 s guard interval, 60 s guard period
+    /// (learned judges at their learned period),
     /// 5 s experiment polls, 2 min stop timeout, 10 min recovery cap, 30 min baseline, 15 min
     /// hypothesis window and INSUFFICIENT_DATA tolerance, the default policy (its stage timeout
     /// is 1 h), stop on failure.
@@ -98,6 +102,7 @@ impl RunOptions {
             trigger: Trigger::Manual { user: None },
             guard_interval: Duration::from_secs(10),
             guard_period: Duration::from_secs(60),
+            judge_at_learned_period: true,
             poll_interval: Duration::from_secs(5),
             stop_timeout: Duration::from_secs(120),
             recovery_cap: Duration::from_secs(600),

@@ -5,15 +5,19 @@
 //! template ids once every AWS-side check passed. Must not: inject anything — the only
 //! experiments it starts are target-resolution previews (`actionsMode: skip-all`), which it
 //! stops again — or create templates before the alarms and the hypothesis checked out.
+//!
+//! "The hypothesis holds now" is asked of the run guard's own judge: the last
+//! `--hypothesis-window` of each guard metric goes through it, and one breach by its rules (its
+//! band, persistence, SLO bounds) fails the check.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::Utc;
 
-use super::guard;
+use super::guard::{self, GuardMetric, SampleTracker};
 use super::options::{PREVIEW_TAG, RUN_TAG, RunOptions, RunProviders};
-use crate::model::record::PreflightCheck;
+use crate::model::record::{GuardSample, Phase, PreflightCheck};
 use crate::plan::scenario::GameDayScenario;
 use crate::plan::scenario::stage_requests;
 use crate::provider::{AlarmStateValue, Change, is_terminal_status};
@@ -38,6 +42,81 @@ fn with_fix(mut c: PreflightCheck, fix: impl Into<String>) -> PreflightCheck {
     c
 }
 
+/// `hypothesis-now` for one guard metric: the window's datapoints go through the same judge and
+/// the same tracker as the run guard's (a fresh judge, a still-filling bucket only when it
+/// already breaches). Any breach by the judge's rules means the hypothesis does not hold; no
+/// datapoint at all means the guard would be blind, which does not hold either.
+fn hypothesis_now(
+    scenario: &str,
+    gm: &GuardMetric,
+    points: &[(i64, f64)],
+    now: i64,
+    window: Duration,
+) -> PreflightCheck {
+    let window = window.as_secs() / 60;
+    if points.is_empty() {
+        return with_fix(
+            check(
+                Some(scenario),
+                "hypothesis-now",
+                false,
+                format!(
+                    "{} has no datapoints in the last {window} min: the guard would be blind",
+                    gm.name
+                ),
+            ),
+            "check that the service publishes the metric (namespace, name and dimensions as \
+             in the alarm), then run again",
+        );
+    }
+    let fetched = BTreeMap::from([(gm.name.clone(), points.to_vec())]);
+    let judged = SampleTracker::default().new_samples(
+        std::slice::from_ref(gm),
+        &fetched,
+        now,
+        scenario,
+        "",
+        Phase::Fault,
+    );
+    let rule = gm.judge.rule_text();
+    let breaches: Vec<&GuardSample> = judged.iter().filter(|s| s.breach).collect();
+    let Some(latest) = breaches.last() else {
+        return check(
+            Some(scenario),
+            "hypothesis-now",
+            true,
+            format!(
+                "{} holds: {} datapoints in the last {window} min, none a breach by its judge \
+                 ({rule})",
+                gm.name,
+                judged.len()
+            ),
+        );
+    };
+    with_fix(
+        check(
+            Some(scenario),
+            "hypothesis-now",
+            false,
+            format!(
+                "{} does not hold now: its judge calls {} of {} datapoints in the last {window} \
+                 min a breach (latest {} at {}, band {}: {}); {rule}",
+                gm.name,
+                breaches.len(),
+                judged.len(),
+                crate::model::format::format_threshold(latest.value),
+                chrono::DateTime::from_timestamp(latest.ts, 0)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+                super::execute::bounds_text(latest.lower, latest.upper),
+                latest.reason.as_deref().unwrap_or("breach"),
+            ),
+        ),
+        "the system is not in its steady state: do not inject a fault into it; investigate, \
+         or re-derive the hypothesis if it is stale",
+    )
+}
+
 /// Runs the AWS-side preflight checks, appending to `checks`. Returns the stage template ids,
 /// with what applying them changed, by (scenario index, stage index) when every check
 /// (including those already in `checks`) passed and the templates are in place.
@@ -54,7 +133,7 @@ pub(crate) async fn preflight<P: RunProviders>(
     // Guard metrics are readable for every scenario.
     let mut metrics = Vec::new();
     for s in &gameday.scenarios {
-        match guard::guard_metrics(gameday, s, opts.guard_period) {
+        match guard::guard_metrics(gameday, s, opts.guard_period, opts.judge_at_learned_period) {
             Ok(m) => metrics.push((s, m)),
             Err(e) => checks.push(with_fix(
                 check(Some(&s.name), "guard-metrics", false, e),
@@ -68,8 +147,11 @@ pub(crate) async fn preflight<P: RunProviders>(
 
     // The hypothesis holds right now.
     let now = Utc::now();
-    let from = now - chrono::Duration::from_std(opts.hypothesis_window).unwrap_or_default();
     for (s, m) in &metrics {
+        // At least two of the longest (learned) period: one complete datapoint at the least.
+        let longest = m.iter().map(|g| g.period).max().unwrap_or_default();
+        let window = opts.hypothesis_window.max(longest * 2);
+        let from = now - chrono::Duration::from_std(window).unwrap_or_default();
         match guard::fetch(providers, m, from, now).await {
             Err(e) => checks.push(check(
                 Some(&s.name),
@@ -80,58 +162,7 @@ pub(crate) async fn preflight<P: RunProviders>(
             Ok(series) => {
                 for gm in m {
                     let points = series.get(&gm.name).map(Vec::as_slice).unwrap_or_default();
-                    let breaches: Vec<_> = points.iter().filter(|(_, v)| gm.breaches(*v)).collect();
-                    let window = opts.hypothesis_window.as_secs() / 60;
-                    let c = if points.is_empty() {
-                        with_fix(
-                            check(
-                                Some(&s.name),
-                                "hypothesis-now",
-                                false,
-                                format!(
-                                    "{} has no datapoints in the last {window} min: the guard \
-                                     would be blind",
-                                    gm.name
-                                ),
-                            ),
-                            "check that the service publishes the metric (namespace, name and \
-                             dimensions as in the alarm), then run again",
-                        )
-                    } else if let Some((ts, v)) = breaches.last() {
-                        with_fix(
-                            check(
-                                Some(&s.name),
-                                "hypothesis-now",
-                                false,
-                                format!(
-                                    "{} is outside its bounds now: {} of {} datapoints in the \
-                                     last {window} min breach (latest {} at {})",
-                                    gm.name,
-                                    breaches.len(),
-                                    points.len(),
-                                    crate::model::format::format_threshold(*v),
-                                    chrono::DateTime::from_timestamp(*ts, 0)
-                                        .map(|t| t.to_rfc3339())
-                                        .unwrap_or_default()
-                                ),
-                            ),
-                            "the system is not in its steady state: do not inject a fault into \
-                             it; investigate, or re-derive the hypothesis if it is stale",
-                        )
-                    } else {
-                        check(
-                            Some(&s.name),
-                            "hypothesis-now",
-                            true,
-                            format!(
-                                "{} holds: {} datapoints in the last {window} min, all within \
-                                 bounds",
-                                gm.name,
-                                points.len()
-                            ),
-                        )
-                    };
-                    checks.push(c);
+                    checks.push(hypothesis_now(&s.name, gm, points, now.timestamp(), window));
                 }
             }
         }
@@ -549,4 +580,129 @@ async fn preview<P: RunProviders>(
     };
     c.detail.push_str(&format!("; {stop_note}"));
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::scenario::HypothesisMetric;
+    use crate::steady_state::{DeriveOptions, Direction, MetricHypothesis, Point, derive};
+
+    /// Learned on 10 ± 1 every minute for two days, with the given N-of-M rule.
+    fn learned(persistence: (usize, usize)) -> MetricHypothesis {
+        let pts: Vec<Point> = (0..2880)
+            .map(|i| Point {
+                ts: i * 60,
+                value: 10.0 + ((i * 7919) % 13) as f64 / 6.0 - 1.0,
+            })
+            .collect();
+        derive(
+            &pts,
+            &DeriveOptions {
+                metric: "latency".into(),
+                persistence: Some(persistence),
+                ..DeriveOptions::default()
+            },
+        )
+        .expect("derives")
+    }
+
+    /// The guard metric `run` builds for a scenario metric with these bounds and judge.
+    fn metric(upper: Option<f64>, judge: Option<MetricHypothesis>) -> GuardMetric {
+        let h = HypothesisMetric {
+            metric: "latency".into(),
+            direction: Direction::Upper,
+            abort_upper: upper,
+            abort_lower: None,
+            alarms: vec![],
+            judge,
+        };
+        let period = Duration::from_secs(60);
+        GuardMetric {
+            name: "latency".into(),
+            queries: vec![],
+            lower: None,
+            upper,
+            period,
+            additive: false,
+            judge: guard::judge_of(&h, period),
+        }
+    }
+
+    const NOW: i64 = 600_000;
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    /// 15 complete minutes of `value`, with `odd` at the minute `at` ago.
+    fn window(value: f64, odd: Option<(i64, f64)>) -> Vec<(i64, f64)> {
+        (1..=15)
+            .rev()
+            .map(|ago| {
+                let ts = NOW - ago * 60;
+                match odd {
+                    Some((at, v)) if at == ago => (ts, v),
+                    _ => (ts, value),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_judge_refuses_what_the_fixed_bounds_would_pass() {
+        let h = learned((1, 1));
+        let band = h.bounds_at(NOW).upper.expect("guarded");
+        // Above the learned band, far below the scenario's own bound.
+        let m = metric(Some(100.0), Some(h));
+        let c = hypothesis_now("s", &m, &window(10.0, Some((3, band + 0.5))), NOW, WINDOW);
+        assert!(!c.ok, "{c:?}");
+        assert!(
+            c.detail
+                .contains("latency does not hold now: its judge calls 1 of 15 datapoints"),
+            "{}",
+            c.detail
+        );
+        assert!(c.detail.contains("above the band: breach"), "{}", c.detail);
+        assert!(
+            c.detail.contains("abort when 1 of the last 1"),
+            "{}",
+            c.detail
+        );
+        assert!(c.fix.is_some());
+        // The same window inside the band holds.
+        let c = hypothesis_now("s", &m, &window(10.0, None), NOW, WINDOW);
+        assert!(c.ok, "{c:?}");
+        assert!(c.detail.contains("15 datapoints"), "{}", c.detail);
+    }
+
+    #[test]
+    fn one_datapoint_past_a_bound_judged_two_of_three_still_holds() {
+        let h = learned((2, 3));
+        let band = h.bounds_at(NOW).upper.expect("guarded");
+        // A human's tighter bound joins the judge's SLO bounds, with its persistence.
+        let tight = band - 0.5;
+        let m = metric(Some(tight), Some(h));
+        let once = window(10.0, Some((5, tight + 0.1)));
+        let c = hypothesis_now("s", &m, &once, NOW, WINDOW);
+        assert!(c.ok, "one of three is no breach: {c:?}");
+        // Two of three are.
+        let mut twice = once.clone();
+        twice[11].1 = tight + 0.1;
+        let c = hypothesis_now("s", &m, &twice, NOW, WINDOW);
+        assert!(!c.ok, "{c:?}");
+        assert!(c.detail.contains("2 of the last 3"), "{}", c.detail);
+    }
+
+    #[test]
+    fn fixed_bounds_break_on_one_datapoint_and_no_data_is_blind() {
+        let m = metric(Some(1.0), None);
+        let c = hypothesis_now("s", &m, &window(0.5, Some((2, 1.5))), NOW, WINDOW);
+        assert!(!c.ok);
+        assert!(
+            c.detail.contains("above the bounds: breach"),
+            "{}",
+            c.detail
+        );
+        assert!(hypothesis_now("s", &m, &window(0.5, None), NOW, WINDOW).ok);
+        let c = hypothesis_now("s", &m, &[], NOW, WINDOW);
+        assert!(!c.ok && c.detail.contains("no datapoints"), "{c:?}");
+    }
 }

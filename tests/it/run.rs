@@ -809,9 +809,137 @@ async fn preflight_refuses_a_hypothesis_that_does_not_hold_now() {
     assert_preflight_fails(
         &env,
         "hypothesis-now",
-        "error_rate is outside its bounds now",
+        "error_rate does not hold now: its judge calls",
     )
     .await;
+}
+
+/// A judge learned on `centre` ± 5 % every 10 s for 8 hours, aborting on one datapoint beyond
+/// its band, as `plan` writes it into a scenario.
+fn learned_judge(metric: &str, centre: f64) -> gameday::steady_state::MetricHypothesis {
+    use gameday::steady_state::{DeriveOptions, Direction, Point, derive};
+    let points: Vec<Point> = (0..2880)
+        .map(|i| Point {
+            ts: 1_700_000_000 + i * 10,
+            value: centre * (1.0 + (((i * 7919) % 13) as f64 / 6.0 - 1.0) * 0.05),
+        })
+        .collect();
+    derive(
+        &points,
+        &DeriveOptions {
+            metric: metric.to_owned(),
+            direction: Direction::Upper,
+            persistence: Some((1, 1)),
+            ..DeriveOptions::default()
+        },
+    )
+    .expect("derives")
+}
+
+impl RunEnv {
+    /// Gives the scenario's p99 latency metric (live: 0.2 s, fixed bound 0.8 s) a learned judge.
+    fn judge_latency(&mut self, judge: gameday::steady_state::MetricHypothesis) {
+        let h = &mut self.gameday.scenarios[0].hypothesis[1];
+        assert_eq!(h.metric, "p99_latency_s");
+        h.judge = Some(judge);
+        std::fs::write(
+            self.path().join("scenario.yaml"),
+            self.gameday.to_yaml().expect("yaml"),
+        )
+        .expect("write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_what_the_learned_judge_calls_a_breach_within_the_fixed_bound() {
+    let mut env = RunEnv::new(1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    // Learned at 0.1 s: the live 0.2 s is far above its band, far below the fixed 0.8 s.
+    let judge = learned_judge("p99_latency_s", 0.1);
+    assert!(judge.bounds_at(0).upper.expect("guarded") < 0.15);
+    env.judge_latency(judge);
+    assert_preflight_fails(
+        &env,
+        "hypothesis-now",
+        "p99_latency_s does not hold now: its judge calls",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learned_judge_guards_the_stage_and_its_band_measures_the_worst_value() {
+    // FIS states of 20 s: the fault outlasts the judge's 10-second datapoints.
+    let mut env = RunEnv::on(slow_fis_emulator(), 1).await;
+    env.create_alarms().await;
+    env.publish_history(false).await;
+    let live = env.publish_live();
+    env.judge_latency(learned_judge("p99_latency_s", 0.2));
+    let run_id = unique("judged");
+    let child = env
+        .command(&[])
+        .args(env.run_args(&run_id))
+        .spawn()
+        .expect("spawn");
+    let (out, entries) = env.finish_run(child, live, &run_id).await;
+    out.assert_code(0, &entries);
+    let now = of_kind(&entries, "preflight-check")
+        .into_iter()
+        .find(|e| {
+            e.data["check"] == "hypothesis-now"
+                && e.data["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("p99_latency_s"))
+        })
+        .expect("hypothesis-now for the judged metric");
+    assert!(
+        now.data["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("none a breach by its judge (abort when 1 of the last 1")),
+        "{:#}",
+        now.data
+    );
+    // Every datapoint was judged against the learned band, not the fixed 0.8 s.
+    let samples: Vec<_> = of_kind(&entries, "guard-sample")
+        .into_iter()
+        .filter(|e| e.data["metric"] == "p99_latency_s" && e.data["phase"] == "fault")
+        .collect();
+    assert!(!samples.is_empty());
+    // Read at the period the judge was learned at (10 s), not the guard's 1 s: the datapoints
+    // its 1-of-1 rule counts are the ones it was measured on.
+    let all: Vec<i64> = of_kind(&entries, "guard-sample")
+        .into_iter()
+        .filter(|e| e.data["metric"] == "p99_latency_s")
+        .map(|e| e.data["ts"].as_i64().expect("ts"))
+        .collect();
+    assert!(all.len() >= 2, "{all:?}");
+    assert!(
+        all.windows(2)
+            .all(|w| w[1] > w[0] && (w[1] - w[0]) % 10 == 0),
+        "{all:?}"
+    );
+    for s in &samples {
+        let upper = s.data["upper"].as_f64().expect("band journaled");
+        assert!(upper > 0.2 && upper < 0.8, "{:#}", s.data);
+        assert!(
+            s.data["rule"]
+                .as_str()
+                .is_some_and(|r| r.contains("(10 s apart)")),
+            "{:#}",
+            s.data
+        );
+    }
+    // The verdict's bound is the band in force at the worst datapoint.
+    let finished = of_kind(&entries, "stage-finished");
+    let m = &finished[0].data["verdict"]["metrics"][1];
+    assert_eq!(m["metric"], "p99_latency_s");
+    let worst = m["worst"].as_f64().expect("worst");
+    let at_worst = samples
+        .iter()
+        .find(|s| s.data["value"].as_f64() == Some(worst))
+        .expect("the worst is a fault datapoint");
+    assert_eq!(m["upper"], at_worst.data["upper"], "{m:#}");
+    assert_eq!(m["held"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
