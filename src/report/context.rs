@@ -60,8 +60,14 @@ pub(crate) struct ReportContext {
     pub(crate) scenarios: Vec<ScenarioContext>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) action_items: Vec<ActionItem>,
-    /// Set when the model's draft is used.
+    /// Set when some of the model's draft is used.
     pub(crate) ai: Option<AiContext>,
+    /// The model's summary, shown next to the rule-based one.
+    pub(crate) ai_summary: Vec<String>,
+    /// The model's findings (`A1`, `A2`, …), shown after the rule-based ones.
+    pub(crate) ai_findings: Vec<Finding>,
+    /// The model's action items, shown after the rule-based ones.
+    pub(crate) ai_action_items: Vec<ActionItem>,
     /// Notes about the model: dropped sentences, or why its draft was not used.
     pub(crate) llm_notes: Vec<String>,
     pub(crate) unknown_kinds: Vec<String>,
@@ -1013,7 +1019,7 @@ fn deterministic_summary(run: &RunRecord, ctx: &ReportContext, f: &Findings) -> 
 }
 
 /// Builds the report context. With a draft whose text passed the fact check, its summary,
-/// findings and action items replace the rule-based ones (rule-based P0 items are always kept).
+/// findings and action items are added next to the rule-based ones, which always stay whole.
 pub(crate) fn build(
     run: &RunRecord,
     rendered_at: DateTime<Utc>,
@@ -1202,6 +1208,9 @@ pub(crate) fn build(
         findings: rule.findings.clone(),
         action_items: rule.actions.clone(),
         ai: None,
+        ai_summary: Vec::new(),
+        ai_findings: Vec::new(),
+        ai_action_items: Vec::new(),
         llm_notes: Vec::new(),
         unknown_kinds: {
             let mut k: Vec<String> = run.unknown.iter().map(|e| e.kind.clone()).collect();
@@ -1239,65 +1248,53 @@ pub(crate) fn build(
     ctx
 }
 
+/// Adds the model's checked text next to the rule-based text. The rule-based summary, findings
+/// and action items stay whole, in their order and words: a model can add to them, never
+/// remove, reword or reorder them. A drafted finding or action item that repeats a rule-based
+/// title adds nothing and is left out.
 fn apply_draft(ctx: &mut ReportContext, d: &Drafted, rule: &Findings) {
     ctx.llm_notes.clone_from(&d.notes);
     let Some(text) = &d.text else {
         return;
     };
-    let mut ai = AiContext {
-        model: d.model.clone(),
-        summary: false,
-        findings: false,
-        action_items: false,
+    let same = |a: &str, b: &str| {
+        a.trim()
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim().trim_end_matches('.'))
     };
-    if !text.executive_summary.is_empty() {
-        ctx.summary.clone_from(&text.executive_summary);
-        ai.summary = true;
-    }
-    if !text.findings.is_empty() {
-        ctx.findings = text
-            .findings
-            .iter()
-            .enumerate()
-            .map(|(i, f)| Finding {
-                id: format!("F{}", i + 1),
-                scenario: None,
-                stage: None,
-                title: f.title.clone(),
-                detail: f.detail.clone(),
-            })
-            .collect();
-        for sc in &mut ctx.scenarios {
-            sc.findings.clear();
-        }
-        ai.findings = true;
-    }
-    if !text.action_items.is_empty() {
-        let mut items: Vec<ActionItem> = text
-            .action_items
-            .iter()
-            .map(|a| ActionItem {
-                priority: a.priority,
-                title: a.title.clone(),
-                detail: a.detail.clone(),
-                owner: findings::OWNER_PLACEHOLDER.to_owned(),
-                finding: None,
-            })
-            .collect();
-        // A P0 found by the rules (a stop that failed, an open run) is never left to a model.
-        for p0 in rule.actions.iter().filter(|a| a.priority == Priority::P0) {
-            if !items.iter().any(|a| a.title == p0.title) {
-                items.push(ActionItem {
-                    detail: format!("{} (rule-based, kept)", p0.detail),
-                    finding: None,
-                    ..p0.clone()
-                });
-            }
-        }
-        items.sort_by_key(|a| a.priority);
-        ctx.action_items = items;
-        ai.action_items = true;
-    }
+    ctx.ai_summary.clone_from(&text.executive_summary);
+    ctx.ai_findings = text
+        .findings
+        .iter()
+        .filter(|f| !rule.findings.iter().any(|r| same(&r.title, &f.title)))
+        .enumerate()
+        .map(|(i, f)| Finding {
+            id: format!("A{}", i + 1),
+            scenario: None,
+            stage: None,
+            title: f.title.clone(),
+            detail: f.detail.clone(),
+        })
+        .collect();
+    ctx.ai_action_items = text
+        .action_items
+        .iter()
+        .filter(|a| !rule.actions.iter().any(|r| same(&r.title, &a.title)))
+        .map(|a| ActionItem {
+            priority: a.priority,
+            title: a.title.clone(),
+            detail: a.detail.clone(),
+            owner: findings::OWNER_PLACEHOLDER.to_owned(),
+            finding: None,
+        })
+        .collect();
+    ctx.ai_action_items.sort_by_key(|a| a.priority);
+    let ai = AiContext {
+        model: d.model.clone(),
+        summary: !ctx.ai_summary.is_empty(),
+        findings: !ctx.ai_findings.is_empty(),
+        action_items: !ctx.ai_action_items.is_empty(),
+    };
     if ai.summary || ai.findings || ai.action_items {
         ctx.ai = Some(ai);
     }
