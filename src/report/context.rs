@@ -143,6 +143,8 @@ pub(crate) struct ScenarioContext {
     pub(crate) worst_metric: String,
     pub(crate) recovery: String,
     pub(crate) hypothesis: Vec<String>,
+    /// Set when the guard judges with a learned band rather than the fixed bounds alone.
+    pub(crate) judge_note: Option<String>,
     pub(crate) expected: String,
     pub(crate) success_criteria: Vec<String>,
     pub(crate) target: String,
@@ -653,6 +655,12 @@ fn stage_context(
 
 fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
     let start = run.started_at;
+    let plan = run
+        .start
+        .gameday
+        .scenarios
+        .iter()
+        .find(|p| p.name == rec.name);
     let mut rows: Vec<TimelineRow> = Vec::new();
     let mut push = |at: DateTime<Utc>, stage: &str, event: String| {
         rows.push(TimelineRow {
@@ -748,13 +756,19 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
                 format!("{fault} during the fault")
             };
             let (seen, datapoint) = when(b, b_seen);
+            let outside = match findings::fixed_bound_if_other(plan, m, b.lower, b.upper) {
+                Some(fixed) => format!(
+                    "outside its learned band {} (the hypothesis' fixed bound is {fixed})",
+                    bound(b.lower, b.upper)
+                ),
+                None => format!("outside {}", bound(b.lower, b.upper)),
+            };
             push(
                 seen,
                 s,
                 format!(
-                    "guard read {m} {} in {datapoint}, outside {} (first breach; {counts})",
+                    "guard read {m} {} in {datapoint}, {outside} (first breach; {counts})",
                     num(b.value),
-                    bound(b.lower, b.upper)
                 ),
             );
             let last = samples.iter().rposition(|(x, _)| x.breach).unwrap_or(first);
@@ -1089,6 +1103,12 @@ pub(crate) fn build(
                         )
                     })
                     .collect(),
+                judge_note: sc.hypothesis.iter().any(|h| h.judge.is_some()).then(|| {
+                    "The guard judges each datapoint against the metric's learned band (daily \
+                     profile): its bound moves with the time of day and can be tighter than the \
+                     bounds above, and it is what the charts draw"
+                        .to_owned()
+                }),
                 expected: mid_sentence(&sc.expected_behaviour),
                 success_criteria: sc.success_criteria.clone(),
                 target: format!(

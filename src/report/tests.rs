@@ -113,6 +113,49 @@ fn the_guard_finding_names_only_the_alarms_of_the_metric_that_breached() {
 }
 
 #[test]
+fn a_guard_judging_with_a_learned_band_says_so_next_to_the_fixed_bound() {
+    let mut record = fixtures::aborted_by_guard().record();
+    // The guard read error_rate against its learned band (≤ 1.00 at that time); the
+    // hypothesis' fixed bound is looser.
+    let plan = &mut record.start.gameday.scenarios[0];
+    let h = plan
+        .hypothesis
+        .iter_mut()
+        .find(|h| h.metric == "error_rate")
+        .expect("error_rate");
+    h.abort_upper = Some(2.5);
+    h.judge = Some(crate::model::hypothesis::MetricHypothesis::fixed_bounds(
+        "error_rate",
+        h.direction,
+        crate::model::hypothesis::Bounds {
+            lower: None,
+            upper: Some(1.0),
+        },
+        60,
+    ));
+    let md = render(&record, &opts(), None).expect("renders").postmortem;
+    assert!(
+        md.contains("- `error_rate` stays ≤ 2.50 (alarms: `gameday-checkout-error_rate`)\n- `p99_latency_s` stays ≤ 0.80 (alarms: `gameday-checkout-p99_latency_s`)\n\nThe guard judges each datapoint against the metric's learned band (daily profile): its bound moves with the time of day and can be tighter than the bounds above, and it is what the charts draw.\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "outside its learned band at that time (≤ 1.00; the hypothesis' fixed bound is ≤ 2.50)"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "outside its learned band ≤ 1.00 (the hypothesis' fixed bound is ≤ 2.50) (first breach"
+        ),
+        "{md}"
+    );
+    // Without a learned judge the bound is the fixed one, said once.
+    let plain = rendered(&fixtures::aborted_by_guard()).postmortem;
+    assert!(!plain.contains("learned band"), "{plain}");
+}
+
+#[test]
 fn a_verdict_on_few_fault_datapoints_says_it_is_weak() {
     let mut record = fixtures::aborted_by_guard().record();
     let st = &mut record.scenarios[0].stages[1];
