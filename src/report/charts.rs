@@ -799,8 +799,10 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
             t += step;
         }
         let caption = match axis {
+            // A datapoint is drawn at the start of its period, as CloudWatch stamps it: a breach
+            // read just after the fault began can sit a little before the fault's shading.
             Axis::Clock => format!(
-                "time (UTC), fault and recovery; ticks every {}",
+                "UTC time each datapoint starts; ticks every {}",
                 super::format::secs(u64::try_from(step).unwrap_or(1))
             ),
             // A trend has runs, not a fault; its step is whole days.
