@@ -303,6 +303,52 @@ pub async fn seed(
     Ok(())
 }
 
+/// Creates, in the emulator, the FIS role the demo's config names (`demo seed --fis-role`), so
+/// that `doctor` with that config finds it: trusted by FIS, allowed every FIS action's
+/// permissions and the experiment log delivery. Returns whether it was created (not already
+/// there).
+///
+/// # Errors
+/// [`DemoError::NotEmulator`] for any endpoint that is not loopback; otherwise IAM's refusal.
+pub async fn create_simulated_fis_role(
+    clients: &crate::provider::aws::AwsClients,
+    endpoint_url: &str,
+) -> Result<bool, DemoError> {
+    if !crate::provider::aws::is_loopback_endpoint(endpoint_url) {
+        return Err(DemoError::NotEmulator {
+            command: "seed",
+            endpoint: endpoint_url.to_owned(),
+        });
+    }
+    let (trust, policy) = simulated_fis_role();
+    Ok(clients
+        .create_role_unless_exists(SIMULATED_FIS_ROLE, &trust, "gameday-simulated-fis", &policy)
+        .await?)
+}
+
+/// The name of the emulator's simulated FIS experiment role (`fis.role_arn` of the demo config).
+pub const SIMULATED_FIS_ROLE: &str = "gameday-simulated-fis";
+
+/// The simulated FIS role's trust policy and permissions: every IAM action of the FIS actions
+/// gameday knows, and log delivery, on any resource (it is the emulator's).
+fn simulated_fis_role() -> (serde_json::Value, serde_json::Value) {
+    use crate::iam::experiment::{ACTION_PERMISSIONS, LOG_DELIVERY};
+    let actions: std::collections::BTreeSet<&str> = ACTION_PERMISSIONS
+        .iter()
+        .flat_map(|(_, _, iam)| iam.iter().copied())
+        .chain(LOG_DELIVERY.iter().copied())
+        .collect();
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    });
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "Simulated", "Effect": "Allow", "Action": actions, "Resource": "*"}]
+    });
+    (trust, policy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

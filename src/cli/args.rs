@@ -365,6 +365,9 @@ pub struct DemoSeedArgs {
     /// Where to write the config for the simulated environment.
     #[arg(long, value_name = "FILE", default_value = "gameday.demo.yaml")]
     pub write_config: PathBuf,
+    /// Also create the simulated FIS role the config names, so `doctor` finds it.
+    #[arg(long)]
+    pub fis_role: bool,
 }
 
 /// `gameday steady-state` subcommands.

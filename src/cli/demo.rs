@@ -37,6 +37,11 @@ pub(super) async fn demo_seed(cli: &Cli, args: &DemoSeedArgs) -> anyhow::Result<
     seed(&clients, &endpoint, &logs, &metrics)
         .await
         .map_err(Error::from)?;
+    if args.fis_role {
+        crate::demo::create_simulated_fis_role(&clients, &endpoint)
+            .await
+            .map_err(Error::from)?;
+    }
     let groups: Vec<String> = logs.keys().cloned().collect();
     write_output(
         Some(&args.write_config),

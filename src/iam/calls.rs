@@ -406,6 +406,15 @@ pub const CALLS: &[Call] = &[
         "demo",
         &[Any],
     ),
+    // The demo config's simulated FIS role, created in the emulator by `demo seed`.
+    sdk("iam:CreateRole", "create_role", Emulator, "demo", &[Any]),
+    sdk(
+        "iam:PutRolePolicy",
+        "put_role_policy",
+        Emulator,
+        "demo",
+        &[Any],
+    ),
 ];
 
 /// What the runner policies are scoped to.

@@ -444,6 +444,18 @@ impl Canvas {
         false
     }
 
+    /// Draws one abort threshold: the region beyond it, `band` (`top` and `height`, px), shaded
+    /// faintly across the plot `x0..x1`, and the bound itself as a dashed line at `y`.
+    fn threshold_band(&mut self, (x0, x1): (f64, f64), (top, height): (f64, f64), y: f64) {
+        let _ = writeln!(
+            self.out,
+            r#"<rect class="threshold" x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{C_ABORT}" fill-opacity="0.06"/>
+<line class="threshold-line" x1="{x0:.1}" y1="{y:.1}" x2="{x1:.1}" y2="{y:.1}" stroke="{C_ABORT}" stroke-dasharray="6 3"/>"#,
+            x1 - x0,
+            height
+        );
+    }
+
     /// Records the data drawn through `pts` (screen coordinates): a box around each point and
     /// along each segment, every few pixels.
     fn mark_line(&mut self, pts: &[(f64, f64)]) {
@@ -688,24 +700,12 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
     let mut threshold_labels = Vec::new();
     if let Some(u) = s.upper {
         let yu = y(u);
-        let _ = writeln!(
-            c.out,
-            r#"<rect class="threshold" x="{plot0:.1}" y="{py1:.1}" width="{:.1}" height="{:.1}" fill="{C_ABORT}" fill-opacity="0.06"/>
-<line class="threshold-line" x1="{plot0:.1}" y1="{yu:.1}" x2="{plot1:.1}" y2="{yu:.1}" stroke="{C_ABORT}" stroke-dasharray="6 3"/>"#,
-            plot1 - plot0,
-            (yu - py1).max(0.0)
-        );
+        c.threshold_band((plot0, plot1), (py1, (yu - py1).max(0.0)), yu);
         threshold_labels.push((format!("abort above {}", bound_label(u, unit)), yu, true));
     }
     if let Some(l) = s.lower {
         let yl = y(l);
-        let _ = writeln!(
-            c.out,
-            r#"<rect class="threshold" x="{plot0:.1}" y="{yl:.1}" width="{:.1}" height="{:.1}" fill="{C_ABORT}" fill-opacity="0.06"/>
-<line class="threshold-line" x1="{plot0:.1}" y1="{yl:.1}" x2="{plot1:.1}" y2="{yl:.1}" stroke="{C_ABORT}" stroke-dasharray="6 3"/>"#,
-            plot1 - plot0,
-            (py0 - yl).max(0.0)
-        );
+        c.threshold_band((plot0, plot1), (yl, (py0 - yl).max(0.0)), yl);
         threshold_labels.push((format!("abort below {}", bound_label(l, unit)), yl, false));
     }
 
@@ -799,8 +799,10 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
             t += step;
         }
         let caption = match axis {
+            // A datapoint is drawn at the start of its period, as CloudWatch stamps it: a breach
+            // read just after the fault began can sit a little before the fault's shading.
             Axis::Clock => format!(
-                "time (UTC), fault and recovery; ticks every {}",
+                "UTC time each datapoint starts; ticks every {}",
                 super::format::secs(u64::try_from(step).unwrap_or(1))
             ),
             // A trend has runs, not a fault; its step is whole days.

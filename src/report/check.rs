@@ -79,6 +79,8 @@ pub(crate) struct FactIndex {
     numbers: Vec<f64>,
     /// The run's own names (lowercase), from [`NAME_KEYS`].
     names: BTreeSet<String>,
+    /// The run's verdicts, to catch a sentence that states another one.
+    verdicts: Verdicts,
 }
 
 fn collect_names(v: &serde_json::Value, under_name_key: bool, out: &mut BTreeSet<String>) {
@@ -137,14 +139,23 @@ impl FactIndex {
             }
         }
         let mut names = BTreeSet::new();
+        let mut verdicts = Verdicts::default();
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
             collect_names(&v, false, &mut names);
+            verdicts = Verdicts::from_facts(&v);
         }
         Self {
             text: text.to_owned(),
             numbers: numbers.into_iter().map(f64::from_bits).collect(),
             names,
+            verdicts,
         }
+    }
+
+    /// What in `sentence` contradicts the run's recorded verdicts, if anything (see
+    /// [`Verdicts::contradiction`]).
+    pub(crate) fn contradiction(&self, sentence: &str) -> Option<String> {
+        self.verdicts.contradiction(sentence)
     }
 
     /// Whether `text` speaks of this run: it cites a number or an identifier the facts hold, or
@@ -194,6 +205,339 @@ impl FactIndex {
             }
         }
         out
+    }
+}
+
+/// What a sentence (or the journal) says of a scenario, a stage or the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Passed, held.
+    Good,
+    /// Failed, aborted, broke, stopped.
+    Bad,
+    /// Did not run.
+    NotRun,
+}
+
+impl Verdict {
+    /// The verdict of a recorded outcome; `None` for outcomes that are neither (`dry-run`,
+    /// `unfinished`, `in progress`, `open`).
+    fn of(outcome: &str) -> Option<Self> {
+        match outcome {
+            "passed" => Some(Self::Good),
+            "failed" | "aborted" | "interrupted" | "stop-failed" | "hypothesis-failed"
+            | "preflight-failed" => Some(Self::Bad),
+            "not-run" => Some(Self::NotRun),
+            _ => None,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Self::Good => "passed",
+            Self::Bad => "did not pass",
+            Self::NotRun => "did not run",
+        }
+    }
+}
+
+/// Verdict words and phrases, longest (and negated) first so that `did not hold` is read before
+/// `held` could be. Leftmost-first alternation: at one position the first listed wins.
+static CLAIM: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:(?P<notrun>did not run|didn't run|never ran|was not run|were not run|not run|not-run|did not start|never started|was skipped|were skipped|not reached)|(?P<good>did not fail|didn't fail|never failed|was not aborted|were not aborted|not aborted|was not stopped|without (?:an )?abort)|(?P<bad>did not hold|didn't hold|does not hold|doesn't hold|did not pass|didn't pass|does not pass|not passed|failed|fails|broke|broken|breaks|aborted|aborts|stopped|halted|cut short)|(?P<good2>passed|passes|succeeded|successful|successfully|held|holds|survived|withstood))\b",
+    )
+    .ok()
+});
+
+/// Where a clause ends inside a sentence: `, ` `; ` `: ` and linking words.
+static CLAUSE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"[,;]\s|:\s|\s(?:and|but|while|whereas|although|though|yet|after|before|then|so|until|once)\s").ok()
+});
+
+/// Sentences that a run with findings contradicts.
+const NOTHING_FOUND: &[&str] = &[
+    "no weakness",
+    "no weaknesses",
+    "no findings",
+    "no issues were found",
+    "no issue was found",
+    "nothing was found",
+    "found nothing",
+    "no problems were found",
+];
+
+/// A scenario's verdicts, from the facts.
+#[derive(Debug, Clone)]
+struct ScenarioVerdicts {
+    name: String,
+    service: String,
+    outcome: Option<Verdict>,
+    stages: Vec<(String, Option<Verdict>)>,
+}
+
+/// The run's recorded verdicts, to catch a drafted sentence that states another one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Verdicts {
+    gameday: String,
+    run: Option<Verdict>,
+    scenarios: Vec<ScenarioVerdicts>,
+    has_findings: bool,
+}
+
+/// The byte ranges where `name` occurs in `text` as a whole name (not inside a longer name:
+/// `count-1` is not in `count-10`, `checkout` is not in `checkout-network-latency`).
+fn name_at(text: &str, name: &str) -> Vec<(usize, usize)> {
+    if name.is_empty() {
+        return Vec::new();
+    }
+    let part = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(name)
+        .filter(|(i, m)| {
+            let before = text[..*i].chars().next_back();
+            let after = text[i + m.len()..].chars().next();
+            // A name may end a sentence: `count-1.` — a final `-` or `_` continues it.
+            before.is_none_or(|c| !part(c)) && after.is_none_or(|c| !part(c))
+        })
+        .map(|(i, m)| (i, i + m.len()))
+        .collect()
+}
+
+/// A group of subjects a clause speaks of; a claim fits the group when it fits one of them, or,
+/// for `all …` groups, every one of them.
+struct Subject {
+    label: String,
+    verdicts: Vec<Option<Verdict>>,
+    all: bool,
+}
+
+impl Subject {
+    fn fits(&self, claim: Verdict) -> bool {
+        let fits = |v: &Option<Verdict>| v.is_none_or(|v| v == claim);
+        if self.all {
+            self.verdicts.iter().all(fits)
+        } else {
+            self.verdicts.is_empty() || self.verdicts.iter().any(fits)
+        }
+    }
+}
+
+impl Verdicts {
+    /// Reads the verdicts from the facts (see `context::facts`); empty for anything else.
+    pub(crate) fn from_facts(v: &serde_json::Value) -> Self {
+        let s = |v: &serde_json::Value, k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_lowercase()
+        };
+        let scenarios = v
+            .get("scenarios")
+            .and_then(serde_json::Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .map(|sc| ScenarioVerdicts {
+                        name: s(sc, "scenario"),
+                        service: s(sc, "service"),
+                        outcome: Verdict::of(&s(sc, "outcome")),
+                        stages: sc
+                            .get("stages")
+                            .and_then(serde_json::Value::as_array)
+                            .map(|st| {
+                                st.iter()
+                                    .map(|st| (s(st, "stage"), Verdict::of(&s(st, "outcome"))))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            gameday: s(v, "gameday"),
+            run: Verdict::of(&s(v, "outcome")),
+            scenarios,
+            has_findings: v
+                .get("rule_based_findings")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|f| !f.is_empty()),
+        }
+    }
+
+    /// The subjects a clause names: stages (of the scenarios or services it names, when it names
+    /// any), scenarios, services, the run, or `all scenarios`/`every stage`.
+    fn subjects(&self, clause: &str) -> Vec<Subject> {
+        let mut out = Vec::new();
+        let named: Vec<&ScenarioVerdicts> = self
+            .scenarios
+            .iter()
+            .filter(|sc| !name_at(clause, &sc.name).is_empty())
+            .collect();
+        let by_service: Vec<&ScenarioVerdicts> = self
+            .scenarios
+            .iter()
+            .filter(|sc| !name_at(clause, &sc.service).is_empty())
+            .collect();
+        let mut stage_names: Vec<&str> = self
+            .scenarios
+            .iter()
+            .flat_map(|sc| sc.stages.iter().map(|(n, _)| n.as_str()))
+            .filter(|n| !name_at(clause, n).is_empty())
+            .collect();
+        stage_names.sort_unstable();
+        stage_names.dedup();
+        let every: Vec<&ScenarioVerdicts> = self.scenarios.iter().collect();
+        let mut staged: Vec<&str> = Vec::new();
+        for stage in &stage_names {
+            let has = |list: &[&ScenarioVerdicts]| {
+                list.iter()
+                    .any(|sc| sc.stages.iter().any(|(n, _)| n == stage))
+            };
+            let scope = if has(&named) {
+                &named
+            } else if has(&by_service) {
+                &by_service
+            } else {
+                &every
+            };
+            let verdicts: Vec<Option<Verdict>> = scope
+                .iter()
+                .flat_map(|sc| {
+                    staged.push(&sc.name);
+                    sc.stages
+                        .iter()
+                        .filter(|(n, _)| n == stage)
+                        .map(|(_, v)| *v)
+                })
+                .collect();
+            out.push(Subject {
+                label: format!("stage {stage}"),
+                verdicts,
+                all: false,
+            });
+        }
+        for sc in named
+            .iter()
+            .filter(|sc| !staged.contains(&sc.name.as_str()))
+        {
+            out.push(Subject {
+                label: sc.name.clone(),
+                verdicts: vec![sc.outcome],
+                all: false,
+            });
+        }
+        if named.is_empty() && stage_names.is_empty() {
+            let mut services: Vec<&str> = by_service.iter().map(|sc| sc.service.as_str()).collect();
+            services.dedup();
+            for service in services {
+                out.push(Subject {
+                    label: service.to_owned(),
+                    verdicts: by_service
+                        .iter()
+                        .filter(|sc| sc.service == service)
+                        .map(|sc| sc.outcome)
+                        .collect(),
+                    all: false,
+                });
+            }
+        }
+        if out.is_empty() {
+            let every = ["all", "every", "each", "both"]
+                .iter()
+                .any(|w| !name_at(clause, w).is_empty());
+            if every && (clause.contains("scenario") || clause.contains("experiment")) {
+                out.push(Subject {
+                    label: "every scenario".to_owned(),
+                    verdicts: self.scenarios.iter().map(|sc| sc.outcome).collect(),
+                    all: true,
+                });
+            } else if every && clause.contains("stage") {
+                out.push(Subject {
+                    label: "every stage".to_owned(),
+                    verdicts: self
+                        .scenarios
+                        .iter()
+                        .flat_map(|sc| sc.stages.iter().map(|(_, v)| *v))
+                        .filter(|v| *v != Some(Verdict::NotRun))
+                        .collect(),
+                    all: true,
+                });
+            } else if clause.contains("the run")
+                || clause.contains("the gameday")
+                || !name_at(clause, &self.gameday).is_empty()
+            {
+                out.push(Subject {
+                    label: "the run".to_owned(),
+                    verdicts: vec![self.run],
+                    all: false,
+                });
+            }
+        }
+        out
+    }
+
+    /// What in `sentence` contradicts the journal's verdicts, if anything: a scenario, stage or
+    /// the run said to have passed, failed or not run when the journal says otherwise, or
+    /// "no weakness" when the rules found some. Each clause is read on its own; a clause that
+    /// names several things contradicts only when its claim fits none of them.
+    pub(crate) fn contradiction(&self, sentence: &str) -> Option<String> {
+        let lower = sentence.to_lowercase();
+        if self.has_findings && NOTHING_FOUND.iter().any(|p| lower.contains(p)) {
+            return Some("the rule-based findings list weaknesses".to_owned());
+        }
+        let (claim, clause) = (CLAIM.as_ref()?, CLAUSE.as_ref()?);
+        for part in clause.split(&lower) {
+            let claims: Vec<Verdict> = claim
+                .captures_iter(part)
+                .filter_map(|c| {
+                    if c.name("notrun").is_some() {
+                        Some(Verdict::NotRun)
+                    } else if c.name("bad").is_some() {
+                        Some(Verdict::Bad)
+                    } else if c.name("good").is_some() || c.name("good2").is_some() {
+                        Some(Verdict::Good)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            if claims.is_empty() {
+                continue;
+            }
+            let subjects = self.subjects(part);
+            if subjects.is_empty() {
+                continue;
+            }
+            for c in claims {
+                if subjects.iter().all(|s| !s.fits(c)) {
+                    let actual: Vec<String> = subjects
+                        .iter()
+                        .map(|s| {
+                            let v: Vec<&str> = s
+                                .verdicts
+                                .iter()
+                                .flatten()
+                                .map(|v| v.word())
+                                .collect::<BTreeSet<_>>()
+                                .into_iter()
+                                .collect();
+                            format!("{} {}", s.label, v.join(" or "))
+                        })
+                        .collect();
+                    return Some(format!(
+                        "it says {} {}, the journal says {}",
+                        subjects
+                            .iter()
+                            .map(|s| s.label.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" and "),
+                        c.word(),
+                        actual.join("; ")
+                    ));
+                }
+            }
+        }
+        None
     }
 }
 
@@ -320,6 +664,69 @@ mod tests {
         );
         // Plain words are not checked.
         assert!(f.unknown("Checkout degraded gracefully.").is_empty());
+    }
+
+    /// Two scenarios: payments aborted at its second stage, checkout passed.
+    fn verdicts() -> FactIndex {
+        FactIndex::new(
+            r#"{"gameday":"quick-start","outcome":"aborted","rule_based_findings":[{"id":"F1"}],
+               "scenarios":[
+                 {"scenario":"payments-memory","service":"payments","outcome":"aborted","stages":[
+                   {"stage":"count-1","outcome":"passed"},{"stage":"percent-10","outcome":"aborted"},
+                   {"stage":"percent-25","outcome":"not-run"}]},
+                 {"scenario":"checkout-latency","service":"checkout","outcome":"passed","stages":[
+                   {"stage":"count-1","outcome":"passed"},{"stage":"percent-50","outcome":"passed"}]}]}"#,
+        )
+    }
+
+    #[test]
+    fn a_sentence_stating_another_verdict_than_the_journal_contradicts_it() {
+        let f = verdicts();
+        for s in [
+            "Payments-memory passed.",
+            "The payments service held at every stage.",
+            "Stage percent-10 of payments-memory passed.",
+            "Checkout-latency was aborted by the guard.",
+            "Stage percent-25 passed too.",
+            "Payments held at percent-10, and checkout passed.",
+            "Stage percent-50 did not run.",
+            "All scenarios passed.",
+            "Every stage held.",
+            "The run passed without incident.",
+            "No weakness was found.",
+            "Checkout did not hold at percent-50.",
+        ] {
+            assert!(f.contradiction(s).is_some(), "not caught: {s}");
+        }
+        assert_eq!(
+            f.contradiction("Stage percent-10 of payments-memory passed.")
+                .as_deref(),
+            Some("it says stage percent-10 passed, the journal says stage percent-10 did not pass")
+        );
+    }
+
+    #[test]
+    fn a_sentence_that_agrees_with_the_journal_or_states_no_verdict_is_kept() {
+        let f = verdicts();
+        for s in [
+            "The guard aborted stage 2 (percent-10) of payments-memory when memory reached 1.84.",
+            "Payments held at count-1 but broke at percent-10.",
+            "Stage count-1 passed, and stage percent-25 did not run.",
+            "Checkout-latency passed every stage.",
+            "Payments-memory was stopped by the guard after checkout passed.",
+            "Checkout did not fail.",
+            "The run was aborted by the guard.",
+            "Payments restarts slowly under memory pressure.",
+            "Raise the abort threshold review for payments.",
+            "Count-1 passed.",
+        ] {
+            assert_eq!(f.contradiction(s), None, "wrongly caught: {s}");
+        }
+        // Without a run's facts nothing is a contradiction.
+        assert_eq!(
+            FactIndex::new("{}").contradiction("All scenarios passed."),
+            None
+        );
     }
 
     #[test]

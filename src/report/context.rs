@@ -60,8 +60,14 @@ pub(crate) struct ReportContext {
     pub(crate) scenarios: Vec<ScenarioContext>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) action_items: Vec<ActionItem>,
-    /// Set when the model's draft is used.
+    /// Set when some of the model's draft is used.
     pub(crate) ai: Option<AiContext>,
+    /// The model's summary, shown next to the rule-based one.
+    pub(crate) ai_summary: Vec<String>,
+    /// The model's findings (`A1`, `A2`, …), shown after the rule-based ones.
+    pub(crate) ai_findings: Vec<Finding>,
+    /// The model's action items, shown after the rule-based ones.
+    pub(crate) ai_action_items: Vec<ActionItem>,
     /// Notes about the model: dropped sentences, or why its draft was not used.
     pub(crate) llm_notes: Vec<String>,
     pub(crate) unknown_kinds: Vec<String>,
@@ -137,6 +143,8 @@ pub(crate) struct ScenarioContext {
     pub(crate) worst_metric: String,
     pub(crate) recovery: String,
     pub(crate) hypothesis: Vec<String>,
+    /// Set when the guard judges with a learned band rather than the fixed bounds alone.
+    pub(crate) judge_note: Option<String>,
     pub(crate) expected: String,
     pub(crate) success_criteria: Vec<String>,
     pub(crate) target: String,
@@ -647,6 +655,12 @@ fn stage_context(
 
 fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
     let start = run.started_at;
+    let plan = run
+        .start
+        .gameday
+        .scenarios
+        .iter()
+        .find(|p| p.name == rec.name);
     let mut rows: Vec<TimelineRow> = Vec::new();
     let mut push = |at: DateTime<Utc>, stage: &str, event: String| {
         rows.push(TimelineRow {
@@ -742,13 +756,19 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
                 format!("{fault} during the fault")
             };
             let (seen, datapoint) = when(b, b_seen);
+            let outside = match findings::fixed_bound_if_other(plan, m, b.lower, b.upper) {
+                Some(fixed) => format!(
+                    "outside its learned band {} (the hypothesis' fixed bound is {fixed})",
+                    bound(b.lower, b.upper)
+                ),
+                None => format!("outside {}", findings::sample_bound(b, st)),
+            };
             push(
                 seen,
                 s,
                 format!(
-                    "guard read {m} {} in {datapoint}, outside {} (first breach; {counts})",
+                    "guard read {m} {} in {datapoint}, {outside} (first breach; {counts})",
                     num(b.value),
-                    findings::sample_bound(b, st)
                 ),
             );
             let last = samples.iter().rposition(|(x, _)| x.breach).unwrap_or(first);
@@ -1013,7 +1033,7 @@ fn deterministic_summary(run: &RunRecord, ctx: &ReportContext, f: &Findings) -> 
 }
 
 /// Builds the report context. With a draft whose text passed the fact check, its summary,
-/// findings and action items replace the rule-based ones (rule-based P0 items are always kept).
+/// findings and action items are added next to the rule-based ones, which always stay whole.
 pub(crate) fn build(
     run: &RunRecord,
     rendered_at: DateTime<Utc>,
@@ -1083,6 +1103,12 @@ pub(crate) fn build(
                         )
                     })
                     .collect(),
+                judge_note: sc.hypothesis.iter().any(|h| h.judge.is_some()).then(|| {
+                    "The guard judges each datapoint against the metric's learned band (daily \
+                     profile): its bound moves with the time of day and can be tighter than the \
+                     bounds above, and it is what the charts draw"
+                        .to_owned()
+                }),
                 expected: mid_sentence(&sc.expected_behaviour),
                 success_criteria: sc.success_criteria.clone(),
                 target: format!(
@@ -1202,6 +1228,9 @@ pub(crate) fn build(
         findings: rule.findings.clone(),
         action_items: rule.actions.clone(),
         ai: None,
+        ai_summary: Vec::new(),
+        ai_findings: Vec::new(),
+        ai_action_items: Vec::new(),
         llm_notes: Vec::new(),
         unknown_kinds: {
             let mut k: Vec<String> = run.unknown.iter().map(|e| e.kind.clone()).collect();
@@ -1239,65 +1268,53 @@ pub(crate) fn build(
     ctx
 }
 
+/// Adds the model's checked text next to the rule-based text. The rule-based summary, findings
+/// and action items stay whole, in their order and words: a model can add to them, never
+/// remove, reword or reorder them. A drafted finding or action item that repeats a rule-based
+/// title adds nothing and is left out.
 fn apply_draft(ctx: &mut ReportContext, d: &Drafted, rule: &Findings) {
     ctx.llm_notes.clone_from(&d.notes);
     let Some(text) = &d.text else {
         return;
     };
-    let mut ai = AiContext {
-        model: d.model.clone(),
-        summary: false,
-        findings: false,
-        action_items: false,
+    let same = |a: &str, b: &str| {
+        a.trim()
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim().trim_end_matches('.'))
     };
-    if !text.executive_summary.is_empty() {
-        ctx.summary.clone_from(&text.executive_summary);
-        ai.summary = true;
-    }
-    if !text.findings.is_empty() {
-        ctx.findings = text
-            .findings
-            .iter()
-            .enumerate()
-            .map(|(i, f)| Finding {
-                id: format!("F{}", i + 1),
-                scenario: None,
-                stage: None,
-                title: f.title.clone(),
-                detail: f.detail.clone(),
-            })
-            .collect();
-        for sc in &mut ctx.scenarios {
-            sc.findings.clear();
-        }
-        ai.findings = true;
-    }
-    if !text.action_items.is_empty() {
-        let mut items: Vec<ActionItem> = text
-            .action_items
-            .iter()
-            .map(|a| ActionItem {
-                priority: a.priority,
-                title: a.title.clone(),
-                detail: a.detail.clone(),
-                owner: findings::OWNER_PLACEHOLDER.to_owned(),
-                finding: None,
-            })
-            .collect();
-        // A P0 found by the rules (a stop that failed, an open run) is never left to a model.
-        for p0 in rule.actions.iter().filter(|a| a.priority == Priority::P0) {
-            if !items.iter().any(|a| a.title == p0.title) {
-                items.push(ActionItem {
-                    detail: format!("{} (rule-based, kept)", p0.detail),
-                    finding: None,
-                    ..p0.clone()
-                });
-            }
-        }
-        items.sort_by_key(|a| a.priority);
-        ctx.action_items = items;
-        ai.action_items = true;
-    }
+    ctx.ai_summary.clone_from(&text.executive_summary);
+    ctx.ai_findings = text
+        .findings
+        .iter()
+        .filter(|f| !rule.findings.iter().any(|r| same(&r.title, &f.title)))
+        .enumerate()
+        .map(|(i, f)| Finding {
+            id: format!("A{}", i + 1),
+            scenario: None,
+            stage: None,
+            title: f.title.clone(),
+            detail: f.detail.clone(),
+        })
+        .collect();
+    ctx.ai_action_items = text
+        .action_items
+        .iter()
+        .filter(|a| !rule.actions.iter().any(|r| same(&r.title, &a.title)))
+        .map(|a| ActionItem {
+            priority: a.priority,
+            title: a.title.clone(),
+            detail: a.detail.clone(),
+            owner: findings::OWNER_PLACEHOLDER.to_owned(),
+            finding: None,
+        })
+        .collect();
+    ctx.ai_action_items.sort_by_key(|a| a.priority);
+    let ai = AiContext {
+        model: d.model.clone(),
+        summary: !ctx.ai_summary.is_empty(),
+        findings: !ctx.ai_findings.is_empty(),
+        action_items: !ctx.ai_action_items.is_empty(),
+    };
     if ai.summary || ai.findings || ai.action_items {
         ctx.ai = Some(ai);
     }

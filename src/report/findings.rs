@@ -601,6 +601,23 @@ fn stage(
     }
 }
 
+/// The hypothesis' fixed bound of `metric`, when the guard judged a datapoint against another
+/// one (`lower`/`upper`, recorded with the datapoint): a learned band, whose bound moves with
+/// the time of day. `None` when the guard's bound is the fixed one, or the plan is unknown.
+pub(crate) fn fixed_bound_if_other(
+    plan: Option<&Scenario>,
+    metric: &str,
+    lower: Option<f64>,
+    upper: Option<f64>,
+) -> Option<String> {
+    let h = plan?.hypothesis.iter().find(|h| h.metric == metric)?;
+    let differs = |judged: Option<f64>, fixed: Option<f64>| {
+        judged.is_some_and(|j| fixed.is_none_or(|f| num(f) != num(j)))
+    };
+    (differs(upper, h.abort_upper) || differs(lower, h.abort_lower))
+        .then(|| bound(h.abort_lower, h.abort_upper))
+}
+
 /// The guard stopped a stage before any stop alarm fired: say what it read and when, and why
 /// the alarms of the metrics that breached were slower (threshold, or period × datapoints).
 #[expect(
@@ -648,13 +665,19 @@ fn guard_before_alarms(
                     a.detail.trim_end_matches('.')
                 )
             };
+            let outside = match fixed_bound_if_other(plan, &x.metric, x.lower, x.upper) {
+                Some(fixed) => format!(
+                    "outside its learned band at that time ({}; the hypothesis' fixed bound is {fixed})",
+                    bound(x.lower, x.upper)
+                ),
+                None => format!("outside its bound {}", sample_bound(x, st)),
+            };
             format!(
-                "At {} ({} UTC) the guard read {} = {} in {datapoint}, outside its bound {}, {stopped}.",
+                "At {} ({} UTC) the guard read {} = {} in {datapoint}, {outside}, {stopped}.",
                 format::since(seen, run.started_at),
                 format::clock(seen),
                 x.metric,
                 num(x.value),
-                sample_bound(x, st)
             )
         }
         None => format!(

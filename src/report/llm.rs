@@ -531,7 +531,8 @@ fn parse_answer(content: &str) -> Parsed {
     }
 }
 
-/// Keeps the sentences of `text` that cite only facts and say something; notes each one dropped.
+/// Keeps the sentences of `text` that cite only facts, say something and state no verdict the
+/// journal contradicts; notes each one dropped.
 fn keep(text: &str, index: &FactIndex, notes: &mut Vec<String>) -> Vec<String> {
     sentences(text)
         .into_iter()
@@ -543,15 +544,20 @@ fn keep(text: &str, index: &FactIndex, notes: &mut Vec<String>) -> Vec<String> {
                 return false;
             }
             let unknown = index.unknown(s);
-            if unknown.is_empty() {
-                true
-            } else {
+            if !unknown.is_empty() {
                 notes.push(format!(
                     "Dropped an AI-drafted sentence citing {}, not in the run's facts: \"{s}\"",
                     unknown.join(", ")
                 ));
-                false
+                return false;
             }
+            if let Some(why) = index.contradiction(s) {
+                notes.push(format!(
+                    "Dropped an AI-drafted sentence that contradicts the journal ({why}): \"{s}\""
+                ));
+                return false;
+            }
+            true
         })
         .collect()
 }
@@ -679,6 +685,45 @@ mod tests {
         assert_eq!(t.executive_summary, vec!["Payments held at count-1."]);
         assert_eq!(t.findings.len(), 1);
         assert_eq!(t.action_items.len(), 1);
+    }
+
+    #[test]
+    fn a_draft_that_contradicts_a_verdict_loses_those_sentences_and_titles() {
+        let index = FactIndex::new(
+            r#"{"gameday":"quick-start","outcome":"aborted","rule_based_findings":[{"id":"F1"}],
+               "scenarios":[{"scenario":"payments-memory","service":"payments","outcome":"aborted",
+                 "stages":[{"stage":"count-1","outcome":"aborted"}]}]}"#,
+        );
+        let answer: Answer = serde_json::from_str(
+            r#"{"executive_summary": ["Payments-memory passed every stage.", "The guard aborted payments at count-1."],
+                "findings": [{"title": "Payments held at count-1", "detail": "Nothing broke."},
+                             {"title": "Payments stops at count-1", "detail": "The guard aborted count-1. No weakness was found."}],
+                "action_items": [{"priority": "P2", "title": "Keep payments-memory as it passed", "detail": ""}]}"#,
+        )
+        .expect("answer");
+        let mut notes = Vec::new();
+        let t = check(answer, &index, &mut notes);
+        assert_eq!(
+            t.executive_summary,
+            vec!["The guard aborted payments at count-1."]
+        );
+        assert_eq!(t.findings.len(), 1, "{t:?}");
+        assert_eq!(t.findings[0].title, "Payments stops at count-1");
+        assert_eq!(t.findings[0].detail, "The guard aborted count-1.");
+        assert!(t.action_items.is_empty(), "{t:?}");
+        let contradicted = notes
+            .iter()
+            .filter(|n| {
+                n.starts_with("Dropped an AI-drafted sentence that contradicts the journal")
+            })
+            .count();
+        assert_eq!(contradicted, 4, "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains(
+                "(it says payments-memory passed, the journal says payments-memory did not pass): \"Payments-memory passed every stage.\""
+            )),
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //!   threshold as a band, the fault window shaded.
 //! - With `llm:` configured, `llm` asks an OpenAI-compatible model to draft the summary,
 //!   findings and action items from [`redact`]ed facts; `check` drops every sentence citing a
-//!   number or id that is not in the facts; any failure falls back to the rule-based text.
+//!   number or id that is not in the facts or stating a verdict the journal contradicts. What
+//!   passes is added, marked, next to the rule-based text, which always stays whole; any failure
+//!   leaves the rule-based text alone.
 //!
 //! Must not: change the journal, call a model without explicit configuration, or read the clock.
 

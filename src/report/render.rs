@@ -208,11 +208,19 @@ struct Summary<'a> {
     endpoint_url: Option<&'a str>,
     /// Why the run was aborted, when it was: reason, the stage's detail and when.
     abort: Option<&'a super::context::AbortRaw>,
+    /// Some model-drafted text is in the post-mortem (next to the rule-based text, which is
+    /// always whole).
     ai_drafted: bool,
     preflight_failed_checks: usize,
     scenarios: Vec<SummaryScenario<'a>>,
+    /// Rule-based findings.
     findings: usize,
+    /// Rule-based action items.
     action_items: Vec<SummaryAction<'a>>,
+    /// Model-drafted findings that passed the fact check, in addition to `findings`.
+    ai_findings: usize,
+    /// Model-drafted action items that passed the fact check, in addition to `action_items`.
+    ai_action_items: Vec<SummaryAction<'a>>,
     charts: Vec<&'a str>,
     rendered_at: DateTime<Utc>,
 }
@@ -294,6 +302,16 @@ fn summary(ctx: &ReportContext) -> Summary<'_> {
         findings: ctx.findings.len(),
         action_items: ctx
             .action_items
+            .iter()
+            .map(|a| SummaryAction {
+                priority: a.priority.as_str(),
+                title: &a.title,
+                owner: &a.owner,
+            })
+            .collect(),
+        ai_findings: ctx.ai_findings.len(),
+        ai_action_items: ctx
+            .ai_action_items
             .iter()
             .map(|a| SummaryAction {
                 priority: a.priority.as_str(),

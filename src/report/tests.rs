@@ -140,6 +140,49 @@ fn the_guard_finding_names_only_the_alarms_of_the_metric_that_breached() {
 }
 
 #[test]
+fn a_guard_judging_with_a_learned_band_says_so_next_to_the_fixed_bound() {
+    let mut record = fixtures::aborted_by_guard().record();
+    // The guard read error_rate against its learned band (≤ 1.00 at that time); the
+    // hypothesis' fixed bound is looser.
+    let plan = &mut record.start.gameday.scenarios[0];
+    let h = plan
+        .hypothesis
+        .iter_mut()
+        .find(|h| h.metric == "error_rate")
+        .expect("error_rate");
+    h.abort_upper = Some(2.5);
+    h.judge = Some(crate::model::hypothesis::MetricHypothesis::fixed_bounds(
+        "error_rate",
+        h.direction,
+        crate::model::hypothesis::Bounds {
+            lower: None,
+            upper: Some(1.0),
+        },
+        60,
+    ));
+    let md = render(&record, &opts(), None).expect("renders").postmortem;
+    assert!(
+        md.contains("- `error_rate` stays ≤ 2.50 (alarms: `gameday-checkout-error_rate`)\n- `p99_latency_s` stays ≤ 0.80 (alarms: `gameday-checkout-p99_latency_s`)\n\nThe guard judges each datapoint against the metric's learned band (daily profile): its bound moves with the time of day and can be tighter than the bounds above, and it is what the charts draw.\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "outside its learned band at that time (≤ 1.00; the hypothesis' fixed bound is ≤ 2.50)"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "outside its learned band ≤ 1.00 (the hypothesis' fixed bound is ≤ 2.50) (first breach"
+        ),
+        "{md}"
+    );
+    // Without a learned judge the bound is the fixed one, said once.
+    let plain = rendered(&fixtures::aborted_by_guard()).postmortem;
+    assert!(!plain.contains("learned band"), "{plain}");
+}
+
+#[test]
 fn a_verdict_on_few_fault_datapoints_says_it_is_weak() {
     let mut record = fixtures::aborted_by_guard().record();
     let st = &mut record.scenarios[0].stages[1];
@@ -473,8 +516,12 @@ async fn a_normal_model_answer_is_used_and_marked_ai_drafted() {
     .await;
     assert!(md.contains("_AI-drafted by `fake-model`"), "not marked");
     assert!(md.contains("The guard aborted stage 2 (percent-10) of checkout-network-latency when error_rate reached 1.90"));
-    assert!(md.contains("**F1. Checkout does not absorb latency at PERCENT(10).**"));
-    assert!(md.contains("| **P1** | **Bound retries in checkout.**"));
+    assert!(md.contains("**A1. Checkout does not absorb latency at PERCENT(10).**"));
+    assert!(md.contains("| **P1** | **Bound retries in checkout.** Re-run percent-10 afterwards. | _owner_ | AI draft |"));
+    // Next to the rule-based text, which stays whole.
+    let plain = rendered(&fixtures::aborted_by_guard()).postmortem;
+    assert_eq!(rule_based_items(&md), rule_based_items(&plain));
+    assert!(summary.contains("\"ai_findings\": 1"), "{summary}");
     assert!(
         !md.contains("Dropped an AI-drafted sentence"),
         "no sentence was dropped"
@@ -528,6 +575,194 @@ async fn a_hanging_model_falls_back_within_the_timeout() {
             .to_owned()
     };
     assert_eq!(section(&md), section(&plain));
+}
+
+/// The rule-based finding lines and action item rows of a post-mortem, in order: everything
+/// in the Findings and Action items sections before their AI-drafted part.
+fn rule_based_items(md: &str) -> Vec<String> {
+    let part = |heading: &str| {
+        let s = &md[md.find(heading).expect("section")..];
+        let end = [s.find("_AI-drafted"), s[3..].find("\n## ").map(|i| i + 3)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(s.len());
+        s[..end].to_owned()
+    };
+    let mut out: Vec<String> = part("## Findings")
+        .lines()
+        .filter(|l| l.starts_with("- **F"))
+        .map(str::to_owned)
+        .collect();
+    out.extend(
+        part("## Action items")
+            .lines()
+            .filter(|l| l.starts_with("| **P"))
+            .map(str::to_owned),
+    );
+    out
+}
+
+fn drafted(summary: &[&str], findings: &[(&str, &str)], actions: &[(Priority, &str)]) -> Drafted {
+    Drafted {
+        model: "m".into(),
+        text: Some(DraftText {
+            executive_summary: summary.iter().map(|s| (*s).to_owned()).collect(),
+            findings: findings
+                .iter()
+                .map(|(t, d)| DraftFinding {
+                    title: (*t).to_owned(),
+                    detail: (*d).to_owned(),
+                })
+                .collect(),
+            action_items: actions
+                .iter()
+                .map(|(p, t)| DraftAction {
+                    priority: *p,
+                    title: (*t).to_owned(),
+                    detail: String::new(),
+                })
+                .collect(),
+        }),
+        notes: Vec::new(),
+    }
+}
+
+#[test]
+fn a_grounded_draft_that_omits_findings_keeps_every_rule_based_finding_and_action_item() {
+    let record = fixtures::aborted_by_guard().record();
+    let plain = render(&record, &opts(), None).expect("renders");
+    let rule = rule_based_items(&plain.postmortem);
+    assert!(rule.len() >= 6, "{rule:?}");
+    // One finding and one action item, about the run: what a model that summarises gives.
+    let d = drafted(
+        &["The guard aborted percent-10 of checkout-network-latency."],
+        &[("Checkout is slow at percent-10", "")],
+        &[(Priority::P2, "Re-run percent-10 of checkout")],
+    );
+    let r = render(&record, &opts(), Some(&d)).expect("renders");
+    let md = &r.postmortem;
+    assert_eq!(rule_based_items(md), rule, "{md}");
+    // The rule-based summary stays; the model's is added after it, marked.
+    let summary = |md: &str| {
+        md[md.find("## Executive summary").expect("summary")
+            ..md.find("## Scenarios").expect("scenarios")]
+            .to_owned()
+    };
+    assert!(
+        summary(md).starts_with(summary(&plain.postmortem).trim_end()),
+        "{}",
+        summary(md)
+    );
+    assert!(summary(md).contains("> _AI-drafted by `m` from the run's facts, in addition to the rule-based summary above; every number and id it cites was checked against the journal:_ The guard aborted percent-10 of checkout-network-latency."), "{}", summary(md));
+    assert!(
+        md.contains("- **A1. Checkout is slow at percent-10.**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| **P2** | **Re-run percent-10 of checkout.**  | _owner_ | AI draft |"),
+        "{md}"
+    );
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).expect("json");
+    let (with, without) = (json(&r.summary), json(&plain.summary));
+    assert_eq!(with["findings"], without["findings"]);
+    assert_eq!(with["action_items"], without["action_items"]);
+    assert_eq!(with["ai_findings"], 1);
+    assert_eq!(
+        with["ai_action_items"][0]["title"],
+        "Re-run percent-10 of checkout"
+    );
+    assert_eq!(with["ai_drafted"], true);
+}
+
+#[test]
+fn a_draft_that_reorders_or_rephrases_the_findings_changes_none_of_the_rule_based_ones() {
+    let record = fixtures::aborted_by_guard().record();
+    let plain = render(&record, &opts(), None).expect("renders").postmortem;
+    let rule = rule_based_items(&plain);
+    let titles: Vec<String> = rule
+        .iter()
+        .filter_map(|l| l.strip_prefix("- **F"))
+        .filter_map(|l| {
+            l.split_once(". ")
+                .map(|(_, t)| t.split(".**").next().unwrap_or(t).to_owned())
+        })
+        .collect();
+    assert!(titles.len() >= 5, "{titles:?}");
+    // The rule-based findings, reversed and reworded; the first one word for word.
+    let mut reworded: Vec<(String, String)> = titles
+        .iter()
+        .rev()
+        .map(|t| (format!("In other words: {t}"), String::new()))
+        .collect();
+    reworded.push((titles[0].clone(), String::new()));
+    let findings: Vec<(&str, &str)> = reworded
+        .iter()
+        .map(|(t, d)| (t.as_str(), d.as_str()))
+        .collect();
+    let md = render(&record, &opts(), Some(&drafted(&[], &findings, &[])))
+        .expect("renders")
+        .postmortem;
+    assert_eq!(rule_based_items(&md), rule, "{md}");
+    let ai = &md[md.find("_AI-drafted by `m`, checked against the journal; in addition to the rule-based findings above").expect("marked")..];
+    assert!(
+        ai.contains(&format!(
+            "- **A1. In other words: {}.**",
+            titles[titles.len() - 1]
+        )),
+        "{ai}"
+    );
+    // A title that repeats a rule-based one adds nothing and is not shown twice.
+    assert!(!ai.contains(&format!("**A{}.", titles.len() + 1)), "{ai}");
+    assert_eq!(
+        md.matches(&format!(". {}.**", titles[0])).count(),
+        1,
+        "{md}"
+    );
+}
+
+#[tokio::test]
+async fn a_model_answer_that_contradicts_a_verdict_loses_those_sentences_and_changes_no_rule_based_item()
+ {
+    let answer = serde_json::json!({
+        "executive_summary": [
+            "checkout-network-latency passed every stage.",
+            "The guard aborted stage 2 (percent-10) of checkout-network-latency when error_rate reached 1.90 against a limit of 1.00."
+        ],
+        "findings": [
+            {"title": "Stage percent-10 held", "detail": "Checkout absorbed the latency."},
+            {"title": "Checkout retries at percent-10", "detail": "All scenarios passed. error_rate reached 1.90."}
+        ],
+        "action_items": [
+            {"priority": "P2", "title": "Nothing to do: the run passed", "detail": ""}
+        ]
+    })
+    .to_string();
+    let fake = fake_model(Reply::Content(answer)).await;
+    let record = fixtures::aborted_by_guard().record();
+    let (md, summary) = report_with(&fake, Duration::from_secs(10), &record).await;
+    let plain = rendered(&fixtures::aborted_by_guard()).postmortem;
+    assert_eq!(rule_based_items(&md), rule_based_items(&plain));
+    let n = notes(&md);
+    assert_eq!(n.matches("contradicts the journal").count(), 4, "{n}");
+    assert!(n.contains("(it says checkout-network-latency passed, the journal says checkout-network-latency did not pass): \"checkout-network-latency passed every stage.\""), "{n}");
+    let text = &md[..md.find("## Notes on the AI draft").expect("notes")];
+    for gone in [
+        "passed every stage",
+        "Stage percent-10 held",
+        "All scenarios passed",
+        "the run passed",
+    ] {
+        assert!(
+            !text.contains(gone),
+            "{gone:?} is still in the report:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("- **A1. Checkout retries at percent-10.** error_rate reached 1.90."),
+        "{text}"
+    );
+    assert!(summary.contains("\"ai_drafted\": true"));
 }
 
 /// The "Notes on the AI draft" section.

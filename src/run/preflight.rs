@@ -562,6 +562,15 @@ async fn preview<P: RunProviders>(
                 )
             }
         }
+        Ok(_) if opts.skip_kube => check(
+            None,
+            "targets",
+            true,
+            format!(
+                "preview {id} resolved the targets ({status}); FIS listed none and the cluster \
+                 check is skipped (--skip-kube): which pods, and how many, were not verified"
+            ),
+        ),
         Ok(_) => check(
             None,
             "targets",

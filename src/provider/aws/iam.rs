@@ -2,7 +2,8 @@
 //!
 //! Input: a role name. Output: [`RoleFacts`] — the trust policy and every policy document the
 //! role carries (inline, and the default version of each attached managed policy), decoded
-//! from IAM's URL-encoded form. Must not: change anything in IAM.
+//! from IAM's URL-encoded form. Must not: change anything in IAM, but for the emulator's
+//! simulated FIS role that `gameday demo seed` creates.
 
 use serde_json::Value;
 
@@ -57,6 +58,43 @@ pub(super) fn document(op: &'static str, text: &str) -> ProviderResult<Value> {
 }
 
 impl AwsClients {
+    /// Creates a role with this trust policy and one inline permissions policy, unless a role
+    /// of that name exists. Only for the emulator's simulated FIS role (`demo seed`, which
+    /// refuses any endpoint but loopback); returns whether it was created.
+    ///
+    /// # Errors
+    /// [`ProviderError::Call`] when IAM refuses the role or its policy.
+    pub async fn create_role_unless_exists(
+        &self,
+        role_name: &str,
+        trust: &Value,
+        policy_name: &str,
+        policy: &Value,
+    ) -> ProviderResult<bool> {
+        use aws_sdk_iam::error::ProvideErrorMetadata;
+        match self
+            .iam
+            .create_role()
+            .role_name(role_name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("EntityAlreadyExists") => return Ok(false),
+            Err(e) => return Err(call_error("iam:CreateRole", e)),
+        }
+        self.iam
+            .put_role_policy()
+            .role_name(role_name)
+            .policy_name(policy_name)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| call_error("iam:PutRolePolicy", e))?;
+        Ok(true)
+    }
+
     /// The role and its policies, or `None` when the role does not exist.
     ///
     /// # Errors
