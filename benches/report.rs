@@ -66,6 +66,7 @@ fn stage(sc: &str, st: &str, n: usize, t0: DateTime<Utc>) -> StageRecord {
                 },
                 reason: None,
                 rule: None,
+                period_secs: None,
             });
         }
     }

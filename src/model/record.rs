@@ -487,6 +487,11 @@ pub struct GuardSample {
     /// The judge's abort rule in words (band multipliers, persistence, SLO bounds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The period this metric was read at, in seconds: a learned judge reads at its learned
+    /// period, others at the guard period (absent in journals written before; the run's guard
+    /// period applies then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_secs: Option<u64>,
 }
 
 /// `alarm-state`: a stop alarm's state, written when first seen and on every change.

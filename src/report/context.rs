@@ -294,6 +294,27 @@ fn settings_lines(run: &RunRecord) -> Vec<String> {
         ),
         None => format!("Guard: polled every {}", secs(s.guard_interval_secs)),
     });
+    // A metric with a learned judge is read at the period it was learned at.
+    let mut own: Vec<(String, u64)> = run
+        .scenarios
+        .iter()
+        .flat_map(|sc| sc.stages.iter())
+        .flat_map(|st| st.samples.iter())
+        .filter_map(|x| Some((x.metric.clone(), x.period_secs?)))
+        .filter(|(_, p)| Some(*p) != s.guard_period_secs)
+        .collect();
+    own.sort_unstable();
+    own.dedup();
+    if !own.is_empty() {
+        let list: Vec<String> = own
+            .iter()
+            .map(|(m, p)| format!("{m} at {}", secs(*p)))
+            .collect();
+        out.push(format!(
+            "Read at the period their judge was learned at: {}",
+            list.join(", ")
+        ));
+    }
     if let Some(b) = s.baseline_window_secs {
         out.push(format!("Baseline: the {} before each stage", secs(b)));
     }
@@ -733,7 +754,7 @@ fn timeline(run: &RunRecord, rec: &ScenarioRecord) -> Vec<TimelineRow> {
             // A datapoint is stamped with the start of its period; the guard read it later.
             let when = |x: &crate::model::record::GuardSample, seen: Option<DateTime<Utc>>| {
                 let stamp = format::clock(format::epoch(x.ts));
-                let datapoint = match period {
+                let datapoint = match x.period_secs.or(period) {
                     Some(p) => format!("the {} datapoint from {stamp}", secs(p)),
                     None => format!("the datapoint stamped {stamp}"),
                 };

@@ -645,7 +645,7 @@ fn guard_before_alarms(
     let read = match first {
         Some((i, x)) => {
             let seen = st.samples_seen_at.get(i).copied().unwrap_or(abort_at);
-            let datapoint = match period {
+            let datapoint = match x.period_secs.or(period) {
                 Some(p) => format!(
                     "the {} datapoint from {}",
                     secs(p),
@@ -727,9 +727,16 @@ fn guard_before_alarms(
             let same = limit.is_some_and(|l| (l - spec.threshold).abs() <= 1e-6 * l.abs().max(1.0));
             let p = u64::try_from(spec.period_secs).unwrap_or(0);
             let wait = p * spec.datapoints_to_alarm as u64;
-            let guard = period.map_or(String::new(), |g| {
+            // The period the guard read this metric at (a learned judge reads at its own).
+            let read_at = st
+                .samples
+                .iter()
+                .find(|x| x.metric == h.metric)
+                .and_then(|x| x.period_secs)
+                .or(period);
+            let guard = read_at.map_or(String::new(), |g| {
                 format!(
-                    ", while the guard acts on the first {} datapoint outside it",
+                    ", while the guard acts on the first {} datapoint its rule calls a breach",
                     secs(g)
                 )
             });

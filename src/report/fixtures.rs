@@ -305,6 +305,7 @@ impl JournalBuilder {
             phase,
             reason: None,
             rule: None,
+            period_secs: None,
         };
         let limit = match plan {
             StagePlan::GuardAbort { after } | StagePlan::Crash { after } => after,

@@ -72,6 +72,35 @@ fn a_journal_without_bands_renders_the_same_report() {
 }
 
 #[test]
+fn a_metric_read_at_its_learned_period_is_described_at_that_period() {
+    // The fixture guard reads every 1 min; a learned judge reads its metric at 5 min.
+    let mut record = fixtures::aborted_by_guard().record();
+    assert_eq!(record.start.settings.guard_period_secs, Some(60));
+    let before = render(&record, &opts(), None).expect("renders").postmortem;
+    assert!(!before.contains("Read at the period"), "{before}");
+    for st in record
+        .scenarios
+        .iter_mut()
+        .flat_map(|s| s.stages.iter_mut())
+    {
+        for s in st.samples.iter_mut().filter(|s| s.metric == "error_rate") {
+            s.period_secs = Some(300);
+        }
+    }
+    let r = render(&record, &opts(), None).expect("renders").postmortem;
+    assert!(
+        r.contains("Read at the period their judge was learned at: error_rate at 5 min"),
+        "{r}"
+    );
+    assert!(r.contains("in the 5 min datapoint from"), "{r}");
+    assert!(
+        r.contains("the first 5 min datapoint its rule calls a breach"),
+        "{r}"
+    );
+    assert!(!r.contains("in the 1 min datapoint from"), "{r}");
+}
+
+#[test]
 fn snapshot_interrupted() {
     let r = rendered(&fixtures::interrupted());
     insta::assert_snapshot!("interrupted_postmortem", r.postmortem);

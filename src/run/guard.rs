@@ -289,6 +289,7 @@ impl SampleTracker {
                     phase,
                     reason: Some(judged.reason),
                     rule: Some(rule.clone()),
+                    period_secs: Some(m.period.as_secs()),
                 });
             }
             self.last_seen.insert(m.name.clone(), newest);

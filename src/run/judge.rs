@@ -307,6 +307,7 @@ mod tests {
             phase,
             reason: None,
             rule: None,
+            period_secs: None,
         }
     }
 
