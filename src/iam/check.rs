@@ -124,10 +124,15 @@ pub fn check_role(
     if problems.is_empty() {
         RoleVerdict {
             detail: format!(
-                "{} trusts fis.amazonaws.com and grants the {} planned permissions ({} policies)",
+                "{} trusts fis.amazonaws.com and grants the {} planned permissions ({} {})",
                 facts.arn,
                 required.len(),
-                facts.policies.len()
+                facts.policies.len(),
+                if facts.policies.len() == 1 {
+                    "policy"
+                } else {
+                    "policies"
+                }
             ),
             fix: None,
         }
