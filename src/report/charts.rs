@@ -540,6 +540,7 @@ fn draw_on(s: &Series<'_>, axis: Axis) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="{FONT}" role="img">
 <title>{}</title>
 <rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>
+<style>text {{ paint-order: stroke; stroke: #ffffff; stroke-width: 3px; stroke-linejoin: round; }}</style>
 "##,
         escape(s.title)
     );

@@ -7,27 +7,7 @@ use chrono::{DateTime, Utc};
 
 /// A measurement with few significant digits: `0.81`, `12.4`, `350`.
 pub(crate) fn num(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".to_owned();
-    }
-    let a = v.abs();
-    let s = if a == 0.0 {
-        "0".to_owned()
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 0.01 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    };
-    // `-0.00` reads as a sign error.
-    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
-        s[1..].to_owned()
-    } else {
-        s
-    }
+    crate::model::format::format_measure(v)
 }
 
 /// A p-value: `< 0.001` or three decimals.

@@ -73,8 +73,8 @@ pub fn judge(f: &StageFacts<'_>) -> StageVerdict {
     for j in &metrics {
         if !j.held {
             let bound = match (j.worst, j.upper, j.lower) {
-                (Some(w), Some(u), _) if w > u => format!("> {}", fmt(u)),
-                (Some(w), _, Some(l)) if w < l => format!("< {}", fmt(l)),
+                (Some(w), Some(u), _) if w > u => format!("> {}", measure(u)),
+                (Some(w), _, Some(l)) if w < l => format!("< {}", measure(l)),
                 (_, u, l) => format!(
                     "inside {}",
                     super::execute::bounds_text(l, u)
@@ -93,7 +93,7 @@ pub fn judge(f: &StageFacts<'_>) -> StageVerdict {
                 "{} breached its bound: worst {} {bound}, measured against the judge's band at \
                  that datapoint ({} of {} datapoints breach by its rule{rule})",
                 j.metric,
-                j.worst.map_or_else(|| "?".to_owned(), fmt),
+                j.worst.map_or_else(|| "?".to_owned(), measure),
                 j.breaches,
                 j.fault_points
             ));
@@ -267,6 +267,16 @@ fn excess(m: &GuardMetric, s: &GuardSample) -> f64 {
 
 fn fmt(v: f64) -> String {
     crate::model::format::format_threshold(v)
+}
+
+/// A measured value or a learned band's edge, read at a glance (`2961 > 378`, `0.9 > 0.5`).
+fn measure(v: f64) -> String {
+    let s = crate::model::format::format_measure(v);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -481,6 +491,16 @@ mod tests {
         let j = &v.metrics[0];
         assert_eq!((j.worst, j.upper), (Some(1.5), Some(1.0)));
         assert!(v.reasons[0].contains("worst 1.5 > 1"), "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn the_verdict_reads_measured_values_at_a_glance() {
+        // A learned band's edge is a fitted number: its four decimals say nothing to a reader.
+        assert_eq!(measure(2960.5319), "2961");
+        assert_eq!(measure(377.8329), "378");
+        assert_eq!(measure(0.9), "0.9");
+        assert_eq!(measure(1.0), "1");
+        assert_eq!(measure(0.0042), "0.0042");
     }
 
     #[test]
