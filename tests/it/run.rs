@@ -122,11 +122,7 @@ impl RunEnv {
         let s = &mut self.gameday.scenarios[0];
         s.target.cluster.clone_from(&cluster);
         s.target.namespace = crate::fake_kube::NAMESPACE.to_owned();
-        std::fs::write(
-            self.path().join("scenario.yaml"),
-            self.gameday.to_yaml().expect("yaml"),
-        )
-        .expect("write");
+        self.rewrite();
         kube.write_kubeconfig(self.path(), &cluster)
     }
 
@@ -842,11 +838,7 @@ impl RunEnv {
         let h = &mut self.gameday.scenarios[0].hypothesis[1];
         assert_eq!(h.metric, "p99_latency_s");
         h.judge = Some(judge);
-        std::fs::write(
-            self.path().join("scenario.yaml"),
-            self.gameday.to_yaml().expect("yaml"),
-        )
-        .expect("write");
+        self.rewrite();
     }
 }
 
@@ -1345,11 +1337,7 @@ impl RunEnv {
             }
         }
         s.stages.truncate(count);
-        std::fs::write(
-            self.path().join("scenario.yaml"),
-            self.gameday.to_yaml().expect("yaml"),
-        )
-        .expect("write");
+        self.rewrite();
     }
 }
 
