@@ -104,26 +104,7 @@ fn verdict(outcome: Outcome, recovery: u64, reason: &str) -> StageVerdict {
 }
 
 fn write_run(reports: &Path, run: &Run<'_>) {
-    let started = RunStarted {
-        run_id: run.id.into(),
-        scenario_file: "scenarios/checkout-example.yaml".into(),
-        gameday: gameday(),
-        trigger: Trigger::Manual { user: None },
-        settings: RunSettings {
-            guard_interval_secs: 10,
-            stop_timeout_secs: 120,
-            recovery_cap_secs: 600,
-            recovery_targets_secs: BTreeMap::new(),
-            stop_on_failure: true,
-            dry_run: false,
-            guard_period_secs: None,
-            baseline_window_secs: None,
-            endpoint_url: None,
-        },
-        version: "0.1.0".into(),
-        account_id: None,
-        region: None,
-    };
+    let started = example_started(run.id, gameday(), Trigger::Manual { user: None });
     let mut j = Journal::create(reports, run.id, run.at, &started).expect("journal");
     let mut t = 0;
     let mut at = |j: &mut Journal, kind: &str, data: serde_json::Value| {

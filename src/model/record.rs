@@ -1137,6 +1137,37 @@ impl RunRecord {
     }
 }
 
+/// The `run-started` of a test journal: the given GameDay, run from
+/// `scenarios/checkout-example.yaml` with the run's default settings and no account or region;
+/// fixtures change the fields they care about.
+#[cfg(test)]
+pub(crate) fn example_started(
+    run_id: &str,
+    gameday: GameDayScenario,
+    trigger: Trigger,
+) -> RunStarted {
+    RunStarted {
+        run_id: run_id.into(),
+        scenario_file: "scenarios/checkout-example.yaml".into(),
+        gameday,
+        trigger,
+        settings: RunSettings {
+            guard_interval_secs: 10,
+            stop_timeout_secs: 120,
+            recovery_cap_secs: 600,
+            recovery_targets_secs: BTreeMap::new(),
+            stop_on_failure: true,
+            dry_run: false,
+            guard_period_secs: None,
+            baseline_window_secs: None,
+            endpoint_url: None,
+        },
+        version: "0.1.0".into(),
+        account_id: None,
+        region: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1154,26 +1185,11 @@ mod tests {
         let gameday: GameDayScenario =
             yaml_serde::from_str(include_str!("../../scenarios/checkout-example.yaml"))
                 .expect("example scenario parses");
-        serde_json::to_value(RunStarted {
-            run_id: "r1".into(),
-            scenario_file: "scenarios/checkout-example.yaml".into(),
+        serde_json::to_value(example_started(
+            "r1",
             gameday,
-            trigger: Trigger::Manual { user: None },
-            settings: RunSettings {
-                guard_interval_secs: 10,
-                stop_timeout_secs: 120,
-                recovery_cap_secs: 600,
-                recovery_targets_secs: BTreeMap::new(),
-                stop_on_failure: true,
-                dry_run: false,
-                guard_period_secs: None,
-                baseline_window_secs: None,
-                endpoint_url: None,
-            },
-            version: "0.0.0".into(),
-            account_id: None,
-            region: None,
-        })
+            Trigger::Manual { user: None },
+        ))
         .expect("serialises")
     }
 

@@ -70,28 +70,20 @@ impl JournalBuilder {
             start,
             entries: Vec::new(),
         };
+        let base = example_started("20261124-100000-checkout-example", gameday, trigger);
         b.push(
             0,
             RUN_STARTED,
             &RunStarted {
-                run_id: "20261124-100000-checkout-example".into(),
-                scenario_file: "scenarios/checkout-example.yaml".into(),
-                gameday,
-                trigger,
                 settings: RunSettings {
-                    guard_interval_secs: 10,
-                    stop_timeout_secs: 120,
-                    recovery_cap_secs: 600,
                     recovery_targets_secs: BTreeMap::from([("checkout".to_owned(), 120)]),
-                    stop_on_failure: true,
-                    dry_run: false,
                     guard_period_secs: Some(60),
                     baseline_window_secs: Some(1800),
-                    endpoint_url: None,
+                    ..base.settings
                 },
-                version: "0.1.0".into(),
                 account_id: Some("123456789012".into()),
                 region: Some("eu-west-1".into()),
+                ..base
             },
         );
         b
