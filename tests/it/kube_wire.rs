@@ -61,6 +61,17 @@ fn policy() -> Policy {
     }
 }
 
+/// The cluster preflight's verdicts on `facts` for `sc`, under the test policy.
+fn judged(sc: &Scenario, facts: &ClusterFacts) -> Vec<PreflightCheck> {
+    preflight_checks(&ClusterPreflight {
+        scenario: sc,
+        stages: &sc.stages,
+        policy: &policy(),
+        service_account: SERVICE_ACCOUNT,
+        facts,
+    })
+}
+
 async fn facts(kube: &FakeKube, sc: &Scenario) -> ClusterFacts {
     let cluster = KubeCluster::from_url(&kube.url).expect("client for the fake");
     bounded(gather(&cluster, &sc.target, SERVICE_ACCOUNT)).await
@@ -72,14 +83,7 @@ async fn run_checks(
 ) -> (Vec<PreflightCheck>, FakeKube) {
     let kube = fake_kube::start(scenario).await;
     let facts = facts(&kube, sc).await;
-    let checks = preflight_checks(&ClusterPreflight {
-        scenario: sc,
-        stages: &sc.stages,
-        policy: &policy(),
-        service_account: SERVICE_ACCOUNT,
-        facts: &facts,
-    });
-    (checks, kube)
+    (judged(sc, &facts), kube)
 }
 
 fn failed(checks: &[PreflightCheck]) -> Vec<(String, Option<String>)> {
@@ -625,14 +629,7 @@ async fn checks_for(fixture: Fixture, sc: &Scenario) -> (Vec<PreflightCheck>, Fa
     let kube = fake_kube::start_with(fixture).await;
     let cluster = KubeCluster::from_url(&kube.url).expect("client for the fake");
     let facts = bounded(gather_for(&cluster, sc, SERVICE_ACCOUNT)).await;
-    let checks = preflight_checks(&ClusterPreflight {
-        scenario: sc,
-        stages: &sc.stages,
-        policy: &policy(),
-        service_account: SERVICE_ACCOUNT,
-        facts: &facts,
-    });
-    (checks, kube)
+    (judged(sc, &facts), kube)
 }
 
 #[tokio::test]
