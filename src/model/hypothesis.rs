@@ -261,14 +261,17 @@ pub struct MetricHypothesis {
 pub(crate) struct Shift {
     /// Added to the centre.
     pub(crate) offset: f64,
-    /// Multiplies both spreads (never below 1).
-    pub(crate) ratio: f64,
+    /// Multiplies the upper spread (never below 1).
+    pub(crate) ratio_upper: f64,
+    /// Multiplies the lower spread (never below 1).
+    pub(crate) ratio_lower: f64,
 }
 
 impl Shift {
     pub(crate) const NONE: Shift = Shift {
         offset: 0.0,
-        ratio: 1.0,
+        ratio_upper: 1.0,
+        ratio_lower: 1.0,
     };
 }
 
@@ -436,14 +439,14 @@ pub(crate) fn assess_with(
         residual = Some(value - c);
         let c = c + shift.offset;
         if let (true, Some(k)) = (rule.direction.has_upper(), rule.k_upper) {
-            let s = su * shift.ratio;
+            let s = su * shift.ratio_upper;
             bounds.upper = Some(c + k * s);
             if (value - c) / s > k {
                 side = 1;
             }
         }
         if let (true, Some(k)) = (rule.direction.has_lower(), rule.k_lower) {
-            let s = sl * shift.ratio;
+            let s = sl * shift.ratio_lower;
             bounds.lower = Some(c - k * s);
             if (c - value) / s > k {
                 side = -1;

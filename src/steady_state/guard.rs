@@ -14,16 +14,17 @@
 //! - a hypothesis with a [`Sustained`](super::Sustained) rule also breaches when N' of its last
 //!   M' slots lie beyond that rule's narrower band on the same side (a second alarm, OR-ed);
 //! - a non-finite value or a timestamp beyond year 9999 is a missing datapoint (no breach, fills
-//!   no slot); a datapoint not later than the previous one is judged against the bounds for display but never breaches and does
-//!   not enter the persistence window;
+//!   no slot); a datapoint not later than the previous one is judged against the bounds for
+//!   display but never breaches and does not enter the persistence window;
 //! - re-baselining: when the guard has breached in every quarter of the last
 //!   `rebaseline_after_secs` (a new level, or a new regime of recurring bursts), it accepts what
-//!   it saw as the new normal: the centre moves by the median residual of that horizon and the
-//!   spreads widen (never narrow) enough that every experiment window of it but the most extreme
-//!   one would have held, and at least by the ratio of its residual σ to the learned one. Only a
-//!   guard running far longer than an experiment can reach this (an experiment aborts at the
-//!   first breach); the summary lists each re-baseline so a human re-derives the hypothesis. SLO
-//!   bounds are never relaxed.
+//!   it saw as the new normal: the centre moves by the median residual of that horizon and each
+//!   side's spread widens (never narrows) enough that every experiment window of it but that
+//!   side's most extreme one would have held, and at least by the ratio of that side's spread in
+//!   the horizon to the learned residual σ. The sides widen apart: after a shift up, the old
+//!   level below widens the lower side, not the upper one. Only a guard running far longer than
+//!   an experiment can reach this (an experiment aborts at the first breach); the summary lists
+//!   each re-baseline so a human re-derives the hypothesis. SLO bounds are never relaxed.
 
 use std::collections::VecDeque;
 
@@ -218,52 +219,58 @@ impl Guard {
         let Some(offset) = stats::median(&res) else {
             return;
         };
-        let sigma = stats::mad_sigma(&res, offset).unwrap_or(0.0);
-        let mut ratio: f64 = if profile.residual_sigma > 0.0 {
-            (sigma / profile.residual_sigma).max(1.0)
-        } else {
-            1.0
+        // Each side widens at least by its own spread in the horizon against the learned σ
+        // (one-sided, like the learned spreads): a new regime of bursts above widens the upper
+        // side, not the lower one.
+        let dev: Vec<f64> = res.iter().map(|r| r - offset).collect();
+        let floor = |side: stats::Side| -> f64 {
+            match stats::side_sigma(&dev, side) {
+                Some(s) if profile.residual_sigma > 0.0 => (s / profile.residual_sigma).max(1.0),
+                _ => 1.0,
+            }
         };
-        // Wide enough that most datapoints of the horizon lie inside the new band.
-        let (ku, kl) = (
-            h.k_upper.filter(|_| h.direction.has_upper()),
-            h.k_lower.filter(|_| h.direction.has_lower()),
-        );
-        let mut need: Vec<f64> = Vec::new();
-        for (_, r, _, su, sl) in &self.horizon {
-            let mut x: f64 = 0.0;
-            if let Some(k) = ku {
-                x = x.max((r - offset) / (k * su));
-            }
-            if let Some(k) = kl {
-                x = x.max((offset - r) / (k * sl));
-            }
-            need.push(x);
-        }
-        // Per experiment window of the horizon, the widening its worst datapoint needs; the band
-        // holds all but the single worst window.
+        // Per experiment window of the horizon and per side, the widening its worst datapoint
+        // needs; each side holds all but its single worst window.
         let window = h
             .backtest
             .as_ref()
             .map_or(REBASELINE_FALLBACK_WINDOW_SECS, |b| b.window_secs)
             .max(1);
-        let mut maxima: Vec<(i64, f64)> = Vec::new();
-        for ((t, ..), x) in self.horizon.iter().zip(&need) {
-            let w = t.div_euclid(window);
-            match maxima.last_mut() {
-                Some((last, m)) if *last == w => *m = m.max(*x),
-                _ => maxima.push((w, *x)),
+        let hold = |k: Option<f64>, floor: f64, need: &dyn Fn(f64, f64, f64, f64) -> f64| -> f64 {
+            let Some(k) = k else {
+                return floor;
+            };
+            let mut maxima: Vec<(i64, f64)> = Vec::new();
+            for (t, r, _, su, sl) in &self.horizon {
+                let x = need(k, *r, *su, *sl).max(0.0);
+                let w = t.div_euclid(window);
+                match maxima.last_mut() {
+                    Some((last, m)) if *last == w => *m = m.max(x),
+                    _ => maxima.push((w, x)),
+                }
             }
-        }
-        let maxima: Vec<f64> = maxima.into_iter().map(|(_, m)| m).collect();
-        let rank = REBASELINE_WINDOWS_OUTSIDE.min(maxima.len().saturating_sub(1));
-        if let Some(hold) = stats::nth_largest(&maxima, rank) {
-            ratio = ratio.max(hold);
-        }
-        if !ratio.is_finite() {
+            let maxima: Vec<f64> = maxima.into_iter().map(|(_, m)| m).collect();
+            let rank = REBASELINE_WINDOWS_OUTSIDE.min(maxima.len().saturating_sub(1));
+            stats::nth_largest(&maxima, rank).map_or(floor, |x| floor.max(x))
+        };
+        let ratio_upper = hold(
+            h.k_upper.filter(|_| h.direction.has_upper()),
+            floor(stats::Side::Upper),
+            &|k, r, su, _| (r - offset) / (k * su),
+        );
+        let ratio_lower = hold(
+            h.k_lower.filter(|_| h.direction.has_lower()),
+            floor(stats::Side::Lower),
+            &|k, r, _, sl| (offset - r) / (k * sl),
+        );
+        if !ratio_upper.is_finite() || !ratio_lower.is_finite() {
             return;
         }
-        self.shift = Shift { offset, ratio };
+        self.shift = Shift {
+            offset,
+            ratio_upper,
+            ratio_lower,
+        };
         self.rebaselines.push(ts);
         self.horizon.clear();
         self.slots.clear();
@@ -585,6 +592,42 @@ mod tests {
         assert!(v[7].breach);
         assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
         assert!(v[400..].iter().all(|v| !v.breach));
+    }
+
+    #[test]
+    fn a_shift_up_widens_the_lower_side_only() {
+        let h = hypothesis(None, None);
+        let t0 = 200_000;
+        // A spike, 90 minutes at the old level, then a new level of 30 ± 1: when the guard
+        // accepts it, its horizon still holds the 90 minutes at 10.
+        let mut pts: Vec<Point> = (0..480)
+            .map(|i| Point {
+                ts: t0 + i * 60,
+                value: match i {
+                    0 => 25.0,
+                    1..90 => 10.0 + noise(i),
+                    _ => 30.0 + noise(i),
+                },
+            })
+            .collect();
+        // A spike at the new level, long after it was accepted.
+        pts.push(Point {
+            ts: t0 + 480 * 60,
+            value: 40.0,
+        });
+        let (v, summary) = check_with_summary(&h, &pts);
+        assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
+        let after = &v[470];
+        assert!(!after.breach);
+        // The old level below is still held ...
+        assert!(after.lower.unwrap() <= 10.0, "{after:?}");
+        // ... without widening the upper side by the size of the shift.
+        assert!(after.upper.unwrap() < 36.0, "{after:?}");
+        assert!(
+            v[480].breach,
+            "a spike at the new level aborts: {:?}",
+            v[480]
+        );
     }
 
     #[test]
