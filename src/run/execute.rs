@@ -356,6 +356,10 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         to: now,
         series: baseline.clone(),
     })?;
+    // The judges start with the baseline's complete datapoints in their persistence slots, as
+    // a judge running continuously would.
+    let mut tracker = SampleTracker::default();
+    tracker.prime(ctx.metrics, &baseline, now.timestamp());
 
     // Intent on disk before StartExperiment.
     let tags = BTreeMap::from([
@@ -387,7 +391,8 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         }
     };
     let id = experiment.id.clone();
-    match with_experiment(ctx, providers, opts, shutdown, w, progress, &id, baseline).await {
+    let read = (baseline, tracker);
+    match with_experiment(ctx, providers, opts, shutdown, w, progress, &id, read).await {
         Ok(result) => {
             if result.still_running.is_none() {
                 in_flight.settled();
@@ -415,8 +420,8 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
 }
 
 /// A stage whose experiment was started: journal its id, watch it, stop it on an abort,
-/// observe recovery and judge. A journal error returns at once; the caller stops the
-/// experiment before reporting it.
+/// observe recovery and judge. `read` is the baseline and the tracker primed with it. A journal
+/// error returns at once; the caller stops the experiment before reporting it.
 #[expect(
     clippy::too_many_arguments,
     reason = "the stage's whole context, passed through once"
@@ -429,7 +434,7 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
     w: &mut Journal,
     progress: &mut Progress,
     id: &str,
-    baseline: BTreeMap<String, Series>,
+    (baseline, tracker): (BTreeMap<String, Series>, SampleTracker),
 ) -> Result<StageResult, RunError> {
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
     let id = id.to_owned();
@@ -445,7 +450,7 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
     let mut watch = Watch {
         ctx,
         id: id.clone(),
-        tracker: SampleTracker::default(),
+        tracker,
         last_state: None,
         alarm_states: BTreeMap::new(),
         fault_start: None,

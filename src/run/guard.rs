@@ -236,6 +236,37 @@ pub struct SampleTracker {
 }
 
 impl SampleTracker {
+    /// Feeds each metric's judge the datapoints read before the stage (its baseline window)
+    /// that were complete at `read_at`, so that its persistence slots hold what a judge running
+    /// continuously holds when the stage starts — `steady-state check` and the NAB harness
+    /// judge a series without a break. A 2-of-3 rule then confirms on one exceeding datapoint
+    /// just before the fault and one in it. Nothing is reported for them (the journal's
+    /// `baseline` record holds them), and they are not reported again as the stage's samples.
+    pub fn prime(
+        &mut self,
+        metrics: &[GuardMetric],
+        baseline: &BTreeMap<String, Series>,
+        read_at: i64,
+    ) {
+        for m in metrics {
+            let Some(series) = baseline.get(&m.name) else {
+                continue;
+            };
+            let period = i64::try_from(m.period.as_secs()).unwrap_or(i64::MAX);
+            let (judge, _) = self
+                .judges
+                .entry(m.name.clone())
+                .or_insert_with(|| (Guard::new(&m.judge), m.judge.rule_text()));
+            let last = self.last_seen.entry(m.name.clone()).or_insert(i64::MIN);
+            for &(ts, value) in series {
+                if ts > *last && ts.saturating_add(period) <= read_at {
+                    judge.observe(Point { ts, value });
+                    *last = ts;
+                }
+            }
+        }
+    }
+
     /// The samples not seen before, per metric in time order; a bucket is provisional while
     /// it ends after `now` (see the type's docs).
     pub fn new_samples(
@@ -630,6 +661,50 @@ mod tests {
             got.iter().map(|s| s.breach).collect::<Vec<_>>(),
             vec![false, false, true]
         );
+    }
+
+    #[test]
+    fn a_primed_judge_confirms_on_a_datapoint_before_the_stage() {
+        // 2 of 3 at 60 s: one exceeding minute just before the stage and one in it.
+        let h = learned((2, 3));
+        let up = h.bounds_at(0).upper.expect("guarded") + 1.0;
+        let mut g = gameday();
+        g.scenarios[0].hypothesis[1].judge = Some(h.clone());
+        g.scenarios[0].hypothesis[1].abort_upper = None;
+        let s = g.scenarios[0].clone();
+        let m = guard_metrics(&g, &s, Duration::from_secs(10), true).expect("ok");
+        let m = vec![m[1].clone()];
+        let t = 300_000;
+        // Read at t + 130: the minute starting at t + 120 was still filling.
+        let baseline = BTreeMap::from([(
+            m[0].name.clone(),
+            vec![(t, 10.0), (t + 60, up), (t + 120, up)],
+        )]);
+        let mut tracker = SampleTracker::default();
+        tracker.prime(&m, &baseline, t + 130);
+        // The stage's first read starts a period before the stage: the baseline's last
+        // minutes again, complete now.
+        let stage = BTreeMap::from([(
+            m[0].name.clone(),
+            vec![(t + 60, up), (t + 120, 10.0), (t + 180, up)],
+        )]);
+        let in_stage = BTreeMap::from([(m[0].name.clone(), vec![(t + 120, 10.0), (t + 180, up)])]);
+        let got = tracker.new_samples(&m, &stage, t + 240, "s", "st", Phase::Fault);
+        // The primed minute is not reported again; the one that was filling is, complete.
+        assert_eq!(
+            got.iter().map(|s| (s.ts, s.breach)).collect::<Vec<_>>(),
+            vec![(t + 120, false), (t + 180, true)],
+        );
+        // A fresh judge (the stage alone) holds: one exceeding minute in the stage.
+        let fresh =
+            SampleTracker::default().new_samples(&m, &in_stage, t + 240, "s", "st", Phase::Fault);
+        assert!(fresh.iter().all(|s| !s.breach), "{fresh:?}");
+        let cont = crate::steady_state::check(
+            &h,
+            &[(t, 10.0), (t + 60, up), (t + 120, 10.0), (t + 180, up)]
+                .map(|(ts, value)| Point { ts, value }),
+        );
+        assert!(cont[3].breach, "the continuous judge agrees");
     }
 
     #[test]
