@@ -11,8 +11,10 @@
 //! 2. If the history holds a level shift (robust changepoint on hourly medians), learn only from
 //!    the current level, or report a degenerate hypothesis if that level is too young.
 //! 3. Fit candidate profiles (none, hour-of-day, hour-of-week when the history covers three
-//!    cycles): per bucket the median (smoothed over neighbouring buckets) and one-sided robust
-//!    spreads of the residuals of three neighbouring buckets, shrunk towards the global spread.
+//!    cycles and 12 datapoints per bucket): per bucket the median (smoothed over neighbouring
+//!    buckets) and one-sided robust spreads of the residuals of three neighbouring buckets,
+//!    shrunk towards the spread of all buckets' residuals (not of the raw values, which holds
+//!    the seasonal swing).
 //!    Seasonal profiles are cross-fitted (each cycle scored by a profile learned without it) so
 //!    the backtest is out of sample.
 //! 4. Score every datapoint `z = (x − centre) / spread` per side, apply the N-of-M persistence,
@@ -96,6 +98,10 @@ const MIN_WINDOWS: usize = 8;
 /// cycle is then scored by a profile learned from at least two others. With two cycles the
 /// held-out profile is a single day, which tells nothing about day-to-day variation.
 const MIN_CYCLES: usize = 3;
+/// A seasonal profile needs this many datapoints per bucket on average: a bucket's centre from
+/// fewer sits a third of a spread or more off (the standard error of a median of n points is
+/// about 1.25·σ/√n).
+const MIN_BUCKET_POINTS: usize = 12;
 /// At most this many cross-fitting folds (cycles are assigned round-robin).
 const MAX_FOLDS: usize = 4;
 /// A seasonal profile is chosen only if its band is this much narrower than the flat one:
@@ -105,7 +111,8 @@ const SEASONAL_MIN_GAIN: f64 = 0.10;
 /// their two neighbours (300 ≈ five hours of one-minute points, where the 97.5 % quantile used
 /// for quantised metrics rests on about eight values).
 const POOL_BELOW_POINTS: usize = 300;
-/// Weight, in datapoints, of the global spread when shrinking a bucket's spread towards it. A
+/// Weight, in datapoints, of the pooled residual spread when shrinking a bucket's spread
+/// towards it. A
 /// quantile-based σ from n points has a relative standard error near 1/√n, and the narrowest
 /// of 24 or 168 buckets sits about two standard errors low: with hourly data a bucket holds a
 /// few dozen points, so its own spread gets at most about a third of the weight.
@@ -676,6 +683,18 @@ fn fit_profile(
         .enumerate()
         .map(|(b, values)| values.iter().map(|v| v - centre[b]).collect())
         .collect();
+    // The spread a bucket is shrunk towards: that of every bucket's residuals around its own
+    // centre, not the spread of the raw values, which holds the seasonal swing itself.
+    let (target_up, target_lo) = if nb > 1 {
+        let all: Vec<f64> = residuals.iter().flatten().copied().collect();
+        let (u, l) = sides(&all, Some((global.s_up, global.s_lo)));
+        (
+            u.unwrap_or(global.s_up).max(floor),
+            l.unwrap_or(global.s_lo).max(floor),
+        )
+    } else {
+        (global.s_up, global.s_lo)
+    };
     let mut pooled = Vec::new();
     for b in 0..nb {
         pooled.clear();
@@ -697,8 +716,8 @@ fn fit_profile(
             Some(s) => s,
             None => g,
         };
-        spread_upper.push(shrink(u, global.s_up).max(floor));
-        spread_lower.push(shrink(l, global.s_lo).max(floor));
+        spread_upper.push(shrink(u, target_up).max(floor));
+        spread_lower.push(shrink(l, target_lo).max(floor));
     }
     Profile {
         seasonality: season,
@@ -718,7 +737,9 @@ fn out_of_fold(points: &[Point], season: Seasonality, global: &Global) -> Option
     };
     let first = points.first()?.ts;
     let last = points.last()?.ts;
-    if last - first < MIN_CYCLES as i64 * cycle {
+    if last - first < MIN_CYCLES as i64 * cycle
+        || points.len() < MIN_BUCKET_POINTS * season.buckets()
+    {
         return None;
     }
     let cycles: Vec<i64> = points.iter().map(|p| p.ts.div_euclid(cycle)).collect();
@@ -1277,6 +1298,37 @@ mod tests {
             })
             .collect();
         assert!(!check_with_summary(&h, &hurt).1.held);
+    }
+
+    #[test]
+    fn a_seasonal_band_is_as_wide_as_the_noise_not_the_season() {
+        // A request rate: ±45 % over the day, 40 % less at weekends, ±2.5 % noise, 30 days of
+        // 5-minute datapoints. Its swing (5 to 14 a second) must not widen the buckets' spreads.
+        let f = |i: i64| {
+            let ts = 1_700_000_000 + i * 300;
+            let hour = ts.rem_euclid(86_400) as f64 / 3600.0;
+            let daily = (std::f64::consts::TAU * (hour - 9.0) / 24.0).sin();
+            let weekend = matches!(ts.div_euclid(86_400).rem_euclid(7), 2 | 3);
+            let load = (1.0 + 0.45 * daily) * if weekend { 0.6 } else { 1.0 };
+            10.0 * load * (1.0 + 0.025 * noise(i as u64))
+        };
+        let pts = series(30 * 288, 300, f);
+        let h = derive(
+            &pts,
+            &DeriveOptions {
+                direction: Direction::Lower,
+                ..DeriveOptions::default()
+            },
+        )
+        .unwrap();
+        let p = h.profile.as_ref().unwrap();
+        assert_eq!(p.seasonality, Seasonality::Weekly);
+        for (c, s) in p.centre.iter().zip(&p.spread_lower) {
+            assert!(*s < 0.1 * c, "spread {s} around {c}");
+        }
+        // The loosest lower bound of the week is still a rate the service can drop below: a
+        // stop alarm at it can fire.
+        assert!(h.abort.lower.unwrap() > 1.0, "{:?}", h.abort);
     }
 
     #[test]
