@@ -17,13 +17,15 @@
 //!
 //! | service  | one pod (`COUNT(1)`) | more (`COUNT(n>1)`, `PERCENT(n)`, `ALL`)                |
 //! |----------|----------------------|---------------------------------------------------------|
-//! | checkout | p99 ×1.03            | p99 ×1.07, rate ×0.97: moves, stays inside its bounds   |
-//! | payments | p99 ×1.05            | p99 ×10, rate ×0.6: far past its abort bound            |
+//! | checkout | p99 ×1.01            | p99 ×1.02, rate ×0.99: moves, stays inside its bounds   |
+//! | payments | p99 ×1.02            | p99 ×10, rate ×0.6: far past its abort bound            |
 //! | catalog  | p99 ×1.02            | p99 ×1.04, rate ×0.98                                   |
 //!
 //! So with the plan's stages (1 pod → 10 % → 25 %), checkout passes every stage while its
-//! latency visibly rises, and payments passes its first stage and breaks in the second, where
-//! the guard must stop it. When the experiment ends (completed, stopping, stopped), the service
+//! latency rises a little, and payments passes its first stage and breaks in the second, where
+//! the guard must stop it. The small moves stay inside the learned hour-of-week band at every
+//! hour of the week with the noise at its worst (the band is about 3 % above the noisiest
+//! healthy value at the steepest hour), so the outcome does not depend on when the demo runs. When the experiment ends (completed, stopping, stopped), the service
 //! is back to its baseline on the next tick: that is its recovery. Several experiments on one
 //! service combine to the worst effect. Every change of reaction is logged, marked SIMULATION.
 
@@ -95,9 +97,9 @@ pub fn react(service: &str, selection: SelectionMode, fault_actions: &[&str]) ->
     }
     let one_pod = selection == SelectionMode::Count(1);
     let (p99_factor, rate_factor) = match (service, one_pod) {
-        ("checkout", true) => (1.03, 1.0),
-        ("checkout", false) => (1.07, 0.97),
-        ("payments", true) => (1.05, 1.0),
+        ("checkout", true) => (1.01, 1.0),
+        ("checkout", false) => (1.02, 0.99),
+        ("payments", true) => (1.02, 1.0),
         ("payments", false) => (10.0, 0.6),
         ("catalog", true) => (1.02, 1.0),
         ("catalog", false) => (1.04, 0.98),
@@ -419,11 +421,11 @@ mod tests {
             react("payments", SelectionMode::Count(2), STRESS).p99_factor,
             10.0
         );
-        assert_eq!(react("payments", one, STRESS).p99_factor, 1.05);
-        assert_eq!(react("checkout", one, STRESS).p99_factor, 1.03);
+        assert_eq!(react("payments", one, STRESS).p99_factor, 1.02);
+        assert_eq!(react("checkout", one, STRESS).p99_factor, 1.01);
         assert_eq!(
             react("checkout", SelectionMode::Percent(25), STRESS).p99_factor,
-            1.07
+            1.02
         );
         assert_eq!(react("catalog", pct, STRESS).rate_factor, 0.98);
         assert_eq!(react("unknown", pct, STRESS), Effect::NONE);
@@ -528,7 +530,8 @@ mod tests {
     /// The table against the hypotheses `gameday steady-state derive` learns from the seeded
     /// history (30 and 7 days, incidents left out as the demo does): at every 5 minutes of a
     /// week and with the noise at its worst, healthy values hold, checkout under any fault
-    /// stays inside its abort bounds, and payments past one pod breaks its latency bound.
+    /// stays inside the band its judge holds it to at that hour, and payments past one pod
+    /// breaks it.
     #[test]
     fn the_table_against_the_bounds_derived_from_the_seeded_history() {
         use crate::steady_state::Point;
@@ -578,11 +581,16 @@ mod tests {
                     &excluded,
                 )
                 .unwrap();
-                let p99_max = hyps[0].abort.upper.unwrap();
-                let rate_min = hyps[1].abort.lower.unwrap();
                 let (latency, rate) = super::super::profile(service);
                 for step in 0..(7 * 288) {
-                    let load = super::super::load_at(1_790_000_000 + step * 300);
+                    let ts = 1_790_000_000 + step * 300;
+                    // The band the guard's judge holds the metric to at that time (the stop
+                    // alarms' static thresholds are the loosest of the week, so never tighter).
+                    let p99_max = hyps[0].bounds_at(ts).upper.unwrap();
+                    let rate_min = hyps[1].bounds_at(ts).lower.unwrap();
+                    assert!(p99_max <= hyps[0].abort.upper.unwrap());
+                    assert!(rate_min >= hyps[1].abort.lower.unwrap());
+                    let load = super::super::load_at(ts);
                     let p99 = latency * (0.85 + 0.3 * load);
                     let (p99_hi, p99_lo) = (p99 * 1.04, p99 * 0.96);
                     let (rate_hi, rate_lo) = (rate * load * 1.025, rate * load * 0.975);
