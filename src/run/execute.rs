@@ -349,17 +349,14 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
     let Some(baseline) = baseline else {
         return not_started(ctx, opts, w, Some(abort_reason(shutdown)), None);
     };
-    w.record(Baseline {
+    let baseline = Baseline {
         scenario: sc.to_owned(),
         stage: st.to_owned(),
         from,
         to: now,
-        series: baseline.clone(),
-    })?;
-    // The judges start with the baseline's complete datapoints in their persistence slots, as
-    // a judge running continuously would.
-    let mut tracker = SampleTracker::default();
-    tracker.prime(ctx.metrics, &baseline, now.timestamp());
+        series: baseline,
+    };
+    w.record(baseline.clone())?;
 
     // Intent on disk before StartExperiment.
     let tags = BTreeMap::from([
@@ -391,8 +388,7 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
         }
     };
     let id = experiment.id.clone();
-    let read = (baseline, tracker);
-    match with_experiment(ctx, providers, opts, shutdown, w, progress, &id, read).await {
+    match with_experiment(ctx, providers, opts, shutdown, w, progress, &id, baseline).await {
         Ok(result) => {
             if result.still_running.is_none() {
                 in_flight.settled();
@@ -420,8 +416,8 @@ async fn run_stage<P: RunProviders, K: ClusterTarget + Sync>(
 }
 
 /// A stage whose experiment was started: journal its id, watch it, stop it on an abort,
-/// observe recovery and judge. `read` is the baseline and the tracker primed with it. A journal
-/// error returns at once; the caller stops the experiment before reporting it.
+/// observe recovery and judge. A journal error returns at once; the caller stops the
+/// experiment before reporting it.
 #[expect(
     clippy::too_many_arguments,
     reason = "the stage's whole context, passed through once"
@@ -434,7 +430,7 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
     w: &mut Journal,
     progress: &mut Progress,
     id: &str,
-    (baseline, tracker): (BTreeMap<String, Series>, SampleTracker),
+    baseline: Baseline,
 ) -> Result<StageResult, RunError> {
     let (sc, st) = (ctx.scenario.name.as_str(), ctx.stage.name.as_str());
     let id = id.to_owned();
@@ -450,7 +446,9 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
     let mut watch = Watch {
         ctx,
         id: id.clone(),
-        tracker,
+        // The judges start with the baseline's complete datapoints in their persistence slots,
+        // as a judge running continuously would.
+        tracker: SampleTracker::primed(ctx.metrics, &baseline.series, baseline.to.timestamp()),
         last_state: None,
         alarm_states: BTreeMap::new(),
         fault_start: None,
@@ -512,7 +510,7 @@ async fn with_experiment<P: RunProviders, K: ClusterTarget + Sync>(
     let recovery_target = opts.recovery_target(&ctx.scenario.service);
     let verdict = judge(&StageFacts {
         metrics: ctx.metrics,
-        baseline: &baseline,
+        baseline: &baseline.series,
         samples: &watch.samples,
         fault_end: Some(fault_end.timestamp()),
         recovery_observed,

@@ -236,28 +236,26 @@ pub struct SampleTracker {
 }
 
 impl SampleTracker {
-    /// Feeds each metric's judge the datapoints read before the stage (its baseline window)
-    /// that were complete at `read_at`, so that its persistence slots hold what a judge running
-    /// continuously holds when the stage starts — `steady-state check` and the NAB harness
-    /// judge a series without a break. A 2-of-3 rule then confirms on one exceeding datapoint
-    /// just before the fault and one in it. Nothing is reported for them (the journal's
-    /// `baseline` record holds them), and they are not reported again as the stage's samples.
-    pub fn prime(
-        &mut self,
+    /// A tracker whose judges have been fed the datapoints read before the stage (its baseline
+    /// window) that were complete at `read_at`, so that their persistence slots hold what a
+    /// judge running continuously holds when the stage starts — `steady-state check` and the
+    /// NAB harness judge a series without a break. A 2-of-3 rule then confirms on one exceeding
+    /// datapoint just before the fault and one in it. Nothing is reported for them (the
+    /// journal's `baseline` record holds them), and they are not reported again as the stage's
+    /// samples.
+    pub fn primed(
         metrics: &[GuardMetric],
         baseline: &BTreeMap<String, Series>,
         read_at: i64,
-    ) {
+    ) -> Self {
+        let mut tracker = Self::default();
         for m in metrics {
             let Some(series) = baseline.get(&m.name) else {
                 continue;
             };
             let period = i64::try_from(m.period.as_secs()).unwrap_or(i64::MAX);
-            let (judge, _) = self
-                .judges
-                .entry(m.name.clone())
-                .or_insert_with(|| (Guard::new(&m.judge), m.judge.rule_text()));
-            let last = self.last_seen.entry(m.name.clone()).or_insert(i64::MIN);
+            let (judge, _) = judge_of_metric(&mut tracker.judges, m);
+            let last = tracker.last_seen.entry(m.name.clone()).or_insert(i64::MIN);
             for &(ts, value) in series {
                 if ts > *last && ts.saturating_add(period) <= read_at {
                     judge.observe(Point { ts, value });
@@ -265,6 +263,7 @@ impl SampleTracker {
                 }
             }
         }
+        tracker
     }
 
     /// The samples not seen before, per metric in time order; a bucket is provisional while
@@ -286,10 +285,7 @@ impl SampleTracker {
             let last = self.last_seen.get(&m.name).copied().unwrap_or(i64::MIN);
             let mut newest = last;
             let period = i64::try_from(m.period.as_secs()).unwrap_or(i64::MAX);
-            let (judge, rule) = self
-                .judges
-                .entry(m.name.clone())
-                .or_insert_with(|| (Guard::new(&m.judge), m.judge.rule_text()));
+            let (judge, rule) = judge_of_metric(&mut self.judges, m);
             for &(ts, value) in series.iter().filter(|(ts, _)| *ts > last) {
                 let filling = ts.saturating_add(period) > now;
                 let point = Point { ts, value };
@@ -327,6 +323,16 @@ impl SampleTracker {
         }
         out
     }
+}
+
+/// The metric's judge and its rule in words, made on first use.
+fn judge_of_metric<'a>(
+    judges: &'a mut BTreeMap<String, (Guard, String)>,
+    m: &GuardMetric,
+) -> &'a mut (Guard, String) {
+    judges
+        .entry(m.name.clone())
+        .or_insert_with(|| (Guard::new(&m.judge), m.judge.rule_text()))
 }
 
 #[cfg(test)]
@@ -680,8 +686,7 @@ mod tests {
             m[0].name.clone(),
             vec![(t, 10.0), (t + 60, up), (t + 120, up)],
         )]);
-        let mut tracker = SampleTracker::default();
-        tracker.prime(&m, &baseline, t + 130);
+        let mut tracker = SampleTracker::primed(&m, &baseline, t + 130);
         // The stage's first read starts a period before the stage: the baseline's last
         // minutes again, complete now.
         let stage = BTreeMap::from([(

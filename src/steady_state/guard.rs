@@ -219,30 +219,31 @@ impl Guard {
         let Some(offset) = stats::median(&res) else {
             return;
         };
-        // Each side widens at least by its own spread in the horizon against the learned σ
-        // (one-sided, like the learned spreads): a new regime of bursts above widens the upper
-        // side, not the lower one.
-        let dev: Vec<f64> = res.iter().map(|r| r - offset).collect();
-        let floor = |side: stats::Side| -> f64 {
-            match stats::side_sigma(&dev, side) {
-                Some(s) if profile.residual_sigma > 0.0 => (s / profile.residual_sigma).max(1.0),
-                _ => 1.0,
-            }
-        };
-        // Per experiment window of the horizon and per side, the widening its worst datapoint
-        // needs; each side holds all but its single worst window.
         let window = h
             .backtest
             .as_ref()
             .map_or(REBASELINE_FALLBACK_WINDOW_SECS, |b| b.window_secs)
             .max(1);
-        let hold = |k: Option<f64>, floor: f64, need: &dyn Fn(f64, f64, f64, f64) -> f64| -> f64 {
+        let dev: Vec<f64> = res.iter().map(|r| r - offset).collect();
+        // How much one side's spread widens: at least by that side's own spread in the horizon
+        // against the learned σ (one-sided, like the learned spreads: bursts above widen the
+        // upper side, not the lower one), and until every experiment window of the horizon but
+        // that side's single worst one would have held.
+        let widen = |side: stats::Side, k: Option<f64>| -> f64 {
+            let floor = match stats::side_sigma(&dev, side) {
+                Some(s) if profile.residual_sigma > 0.0 => (s / profile.residual_sigma).max(1.0),
+                _ => 1.0,
+            };
             let Some(k) = k else {
                 return floor;
             };
             let mut maxima: Vec<(i64, f64)> = Vec::new();
             for (t, r, _, su, sl) in &self.horizon {
-                let x = need(k, *r, *su, *sl).max(0.0);
+                let x = match side {
+                    stats::Side::Upper => (r - offset) / (k * su),
+                    stats::Side::Lower => (offset - r) / (k * sl),
+                }
+                .max(0.0);
                 let w = t.div_euclid(window);
                 match maxima.last_mut() {
                     Some((last, m)) if *last == w => *m = m.max(x),
@@ -253,15 +254,13 @@ impl Guard {
             let rank = REBASELINE_WINDOWS_OUTSIDE.min(maxima.len().saturating_sub(1));
             stats::nth_largest(&maxima, rank).map_or(floor, |x| floor.max(x))
         };
-        let ratio_upper = hold(
+        let ratio_upper = widen(
+            stats::Side::Upper,
             h.k_upper.filter(|_| h.direction.has_upper()),
-            floor(stats::Side::Upper),
-            &|k, r, su, _| (r - offset) / (k * su),
         );
-        let ratio_lower = hold(
+        let ratio_lower = widen(
+            stats::Side::Lower,
             h.k_lower.filter(|_| h.direction.has_lower()),
-            floor(stats::Side::Lower),
-            &|k, r, _, sl| (offset - r) / (k * sl),
         );
         if !ratio_upper.is_finite() || !ratio_lower.is_finite() {
             return;
