@@ -235,25 +235,12 @@ fn record() -> RunRecord {
     }
     RunRecord {
         started_at: start,
-        start: RunStarted {
-            run_id: "bench".into(),
-            scenario_file: "scenarios/checkout-example.yaml".into(),
-            gameday,
-            trigger: Trigger::Manual { user: None },
-            settings: RunSettings {
-                guard_interval_secs: 10,
-                stop_timeout_secs: 120,
-                recovery_cap_secs: 600,
-                recovery_targets_secs: BTreeMap::new(),
-                stop_on_failure: true,
-                dry_run: false,
-                guard_period_secs: Some(60),
-                baseline_window_secs: Some(300),
-                endpoint_url: None,
-            },
-            version: "bench".into(),
-            account_id: None,
-            region: None,
+        start: {
+            let mut s = example_started("bench", gameday, Trigger::Manual { user: None });
+            s.settings.guard_period_secs = Some(60);
+            s.settings.baseline_window_secs = Some(300);
+            s.version = "bench".into();
+            s
         },
         preflight: Vec::new(),
         preflight_finished: Some(PreflightFinished {

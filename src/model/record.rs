@@ -1139,13 +1139,10 @@ impl RunRecord {
 
 /// The `run-started` of a test journal: the given GameDay, run from
 /// `scenarios/checkout-example.yaml` with the run's default settings and no account or region;
-/// fixtures change the fields they care about.
-#[cfg(test)]
-pub(crate) fn example_started(
-    run_id: &str,
-    gameday: GameDayScenario,
-    trigger: Trigger,
-) -> RunStarted {
+/// fixtures change the fields they care about. For tests and benchmarks (unit, integration and
+/// bench fixtures share it), not the pipeline.
+#[doc(hidden)]
+pub fn example_started(run_id: &str, gameday: GameDayScenario, trigger: Trigger) -> RunStarted {
     RunStarted {
         run_id: run_id.into(),
         scenario_file: "scenarios/checkout-example.yaml".into(),

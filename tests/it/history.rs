@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use gameday::model::journal::Journal;
 use gameday::model::record::RUN_FINISHED;
-use gameday::model::record::{RunSettings, RunStarted, Trigger, kind};
+use gameday::model::record::{Trigger, example_started, kind};
 use gameday::plan::GameDayScenario;
 
 use crate::support::gameday;
@@ -17,26 +17,7 @@ fn write_run(reports: &Path, id: &str, at: DateTime<Utc>, recoveries: &[(&str, &
     let gameday: GameDayScenario =
         yaml_serde::from_str(include_str!("../../scenarios/checkout-example.yaml"))
             .expect("example scenario parses");
-    let started = RunStarted {
-        run_id: id.into(),
-        scenario_file: "scenarios/checkout-example.yaml".into(),
-        gameday,
-        trigger: Trigger::Manual { user: None },
-        settings: RunSettings {
-            guard_interval_secs: 10,
-            stop_timeout_secs: 120,
-            recovery_cap_secs: 600,
-            recovery_targets_secs: Default::default(),
-            stop_on_failure: true,
-            dry_run: false,
-            guard_period_secs: None,
-            baseline_window_secs: None,
-            endpoint_url: None,
-        },
-        version: "0.1.0".into(),
-        account_id: None,
-        region: None,
-    };
+    let started = example_started(id, gameday, Trigger::Manual { user: None });
     let mut j = Journal::create(reports, id, at, &started).expect("journal");
     let mut t = at;
     let mut push = |j: &mut Journal, k: &str, v: serde_json::Value| {
