@@ -112,11 +112,19 @@ fn first_run(dir: &Path, run_id: &str) {
         ],
         "{context}"
     );
-    // Checkout's latency moved under the fault but stayed inside its bound.
+    // Checkout reacted to its last stage (p99 ×1.02, a move smaller than the ±4 % noise, so the
+    // stage's worst value need not exceed the baseline median) and stayed inside its bound.
+    assert!(
+        workload_log.lines().any(|l| l
+            .contains("SIMULATION: checkout reacts to the running fault")
+            && l.contains("p99 ×1.02")
+            && l.contains("checkout-memory-exhaustion/percent-25")),
+        "{workload_log}"
+    );
     let checkout_p99 = &finished[2].data["verdict"]["metrics"][0];
     assert_eq!(checkout_p99["metric"], "p99_latency_ms");
     assert!(
-        checkout_p99["worst"].as_f64() > checkout_p99["baseline_median"].as_f64(),
+        checkout_p99["worst"].as_f64() <= checkout_p99["upper"].as_f64(),
         "{checkout_p99:#}"
     );
 
