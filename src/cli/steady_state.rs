@@ -200,5 +200,16 @@ pub(super) fn check(args: &CheckArgs) -> anyhow::Result<i32> {
         summary.breach_episodes,
         if summary.held { "held" } else { "broken" }
     );
+    if !summary.rebaselines.is_empty() {
+        eprintln!(
+            "new normal accepted at {} (re-derive the hypothesis from the data since){}",
+            summary.rebaselines.join(", "),
+            if summary.settles.is_empty() {
+                String::new()
+            } else {
+                format!("; band settled at {}", summary.settles.join(", "))
+            }
+        );
+    }
     Ok(EXIT_OK)
 }

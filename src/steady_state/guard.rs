@@ -22,7 +22,11 @@
 //!   side's spread widens (never narrows) enough that every experiment window of it but that
 //!   side's most extreme one would have held, and at least by the ratio of that side's spread in
 //!   the horizon to the learned residual σ. The sides widen apart: after a shift up, the old
-//!   level below widens the lower side, not the upper one. Only a guard running far longer than
+//!   level below widens the lower side, not the upper one. When the accepted horizon holds a
+//!   level change (its centre beyond the old band, or its second half's median beyond the old
+//!   band from its first half's), the horizon also held the change itself (the old level, the
+//!   jump, its turbulence): one horizon later the band settles on the datapoints since, fitted
+//!   to hold every window of them, never wider than accepted. Only a guard running far longer than
 //!   an experiment can reach this (an experiment aborts at the first breach); the summary lists
 //!   each re-baseline so a human re-derives the hypothesis. SLO bounds are never relaxed.
 
@@ -77,6 +81,9 @@ pub struct Guard {
     /// Recent datapoints: (time, residual, breach, spread_upper, spread_lower).
     horizon: VecDeque<(i64, f64, bool, f64, f64)>,
     rebaselines: Vec<i64>,
+    /// When the band of the last re-baseline settles on the horizon after it.
+    settle_at: Option<i64>,
+    settles: Vec<i64>,
 }
 
 impl Guard {
@@ -90,12 +97,19 @@ impl Guard {
             shift: Shift::NONE,
             horizon: VecDeque::new(),
             rebaselines: Vec::new(),
+            settle_at: None,
+            settles: Vec::new(),
         }
     }
 
     /// Times at which this guard accepted a new level.
     pub fn rebaselines(&self) -> &[i64] {
         &self.rebaselines
+    }
+
+    /// Times at which a re-baselined band settled (narrowed to the horizon after it).
+    pub fn settles(&self) -> &[i64] {
+        &self.settles
     }
 
     /// Judges the next datapoint.
@@ -174,20 +188,24 @@ impl Guard {
         }
         why.breach = verdict.breach;
         if let (Some(r), Some(spreads)) = (a.residual, spreads) {
-            let before = self.rebaselines.len();
+            let before = (self.rebaselines.len(), self.settles.len());
             self.track_level(p.ts, r, verdict.breach, spreads);
-            why.rebaselined = self.rebaselines.len() > before;
+            why.rebaselined = self.rebaselines.len() > before.0;
+            why.settled = self.settles.len() > before.1;
         }
         (verdict, why)
     }
 
     /// Keeps the re-baseline horizon and accepts a new normal when breaches recur over all of
-    /// it.
+    /// it; one horizon after accepting one, lets the band settle on what followed.
     fn track_level(&mut self, ts: i64, residual: f64, breach: bool, (su, sl): (f64, f64)) {
         let h = &self.hypothesis;
-        let (Some(horizon), Some(profile)) = (h.rebaseline_after_secs, h.profile.as_ref()) else {
+        let Some(horizon) = h.rebaseline_after_secs else {
             return;
         };
+        if h.profile.is_none() {
+            return;
+        }
         self.horizon.push_back((ts, residual, breach, su, sl));
         while self
             .horizon
@@ -212,23 +230,65 @@ impl Guard {
                 parts[((t - start - 1) / part).clamp(0, REBASELINE_PARTS - 1) as usize] = true;
             }
         }
-        if !parts.iter().all(|p| *p) {
-            return;
+        if parts.iter().all(|p| *p) {
+            let Some(fit) = self.fit_horizon(REBASELINE_WINDOWS_OUTSIDE) else {
+                return;
+            };
+            // A new level (the new centre beyond the old band) settles one horizon later; a
+            // regime of bursts around the same centre keeps the band that holds them.
+            let beyond = |moved: f64| {
+                let (k, spread, ratio) = if moved > 0.0 {
+                    (h.k_upper, su, self.shift.ratio_upper)
+                } else {
+                    (h.k_lower, sl, self.shift.ratio_lower)
+                };
+                k.is_some_and(|k| moved.abs() > k * spread * ratio)
+            };
+            let half = self.horizon.len() / 2;
+            let res: Vec<f64> = self.horizon.iter().map(|(_, r, ..)| *r).collect();
+            let halves = stats::median(&res[..half])
+                .zip(stats::median(&res[half..]))
+                .is_some_and(|(a, b)| beyond(b - a));
+            let new_level = beyond(fit.offset - self.shift.offset) || halves;
+            self.shift = fit;
+            self.rebaselines.push(ts);
+            self.settle_at = new_level.then_some(ts + horizon);
+            self.horizon.clear();
+            self.slots.clear();
+            self.sustained_slots.clear();
+        } else if self.settle_at.is_some_and(|t| ts >= t) {
+            // The horizon that accepted the new level began at the change itself (the old
+            // level, the jump, its first turbulent minutes); the horizon after it holds only
+            // the new level. Fitted on it to hold every one of its windows (the fault the
+            // accepting horizon allowed for is behind it), the band may only narrow.
+            self.settle_at = None;
+            if let Some(fit) = self.fit_horizon(0) {
+                self.shift = Shift {
+                    offset: fit.offset,
+                    ratio_upper: fit.ratio_upper.min(self.shift.ratio_upper),
+                    ratio_lower: fit.ratio_lower.min(self.shift.ratio_lower),
+                };
+                self.settles.push(ts);
+            }
         }
+    }
+
+    /// The shift that makes the horizon the new normal: the centre moves by its median
+    /// residual, and each side's spread widens at least by that side's own spread in the
+    /// horizon against the learned σ (one-sided, like the learned spreads: bursts above widen
+    /// the upper side, not the lower one), and until every experiment window of the horizon but
+    /// that side's single worst one would have held. `None` when it cannot be computed.
+    fn fit_horizon(&self, outside: usize) -> Option<Shift> {
+        let h = &self.hypothesis;
+        let profile = h.profile.as_ref()?;
         let res: Vec<f64> = self.horizon.iter().map(|(_, r, ..)| *r).collect();
-        let Some(offset) = stats::median(&res) else {
-            return;
-        };
+        let offset = stats::median(&res)?;
         let window = h
             .backtest
             .as_ref()
             .map_or(REBASELINE_FALLBACK_WINDOW_SECS, |b| b.window_secs)
             .max(1);
         let dev: Vec<f64> = res.iter().map(|r| r - offset).collect();
-        // How much one side's spread widens: at least by that side's own spread in the horizon
-        // against the learned σ (one-sided, like the learned spreads: bursts above widen the
-        // upper side, not the lower one), and until every experiment window of the horizon but
-        // that side's single worst one would have held.
         let widen = |side: stats::Side, k: Option<f64>| -> f64 {
             let floor = match stats::side_sigma(&dev, side) {
                 Some(s) if profile.residual_sigma > 0.0 => (s / profile.residual_sigma).max(1.0),
@@ -251,7 +311,7 @@ impl Guard {
                 }
             }
             let maxima: Vec<f64> = maxima.into_iter().map(|(_, m)| m).collect();
-            let rank = REBASELINE_WINDOWS_OUTSIDE.min(maxima.len().saturating_sub(1));
+            let rank = outside.min(maxima.len().saturating_sub(1));
             stats::nth_largest(&maxima, rank).map_or(floor, |x| floor.max(x))
         };
         let ratio_upper = widen(
@@ -262,18 +322,11 @@ impl Guard {
             stats::Side::Lower,
             h.k_lower.filter(|_| h.direction.has_lower()),
         );
-        if !ratio_upper.is_finite() || !ratio_lower.is_finite() {
-            return;
-        }
-        self.shift = Shift {
+        (ratio_upper.is_finite() && ratio_lower.is_finite()).then_some(Shift {
             offset,
             ratio_upper,
             ratio_lower,
-        };
-        self.rebaselines.push(ts);
-        self.horizon.clear();
-        self.slots.clear();
-        self.sustained_slots.clear();
+        })
     }
 }
 
@@ -308,6 +361,7 @@ struct Why {
     /// A missing, late or out-of-range datapoint: judged for display only.
     skipped: bool,
     rebaselined: bool,
+    settled: bool,
 }
 
 impl Why {
@@ -352,6 +406,9 @@ impl Why {
             out.push_str(
                 "; breaches recurred over the whole re-baseline horizon: new level accepted",
             );
+        }
+        if self.settled {
+            out.push_str("; the re-baselined band settled on the horizon since it");
         }
         out
     }
@@ -407,6 +464,10 @@ pub struct CheckSummary {
     pub held: bool,
     /// Times at which the guard accepted a new level (the hypothesis should be re-derived).
     pub rebaselines: Vec<String>,
+    /// Times at which a re-baselined band settled on the horizon after it (see
+    /// [`Guard::settles`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settles: Vec<String>,
 }
 
 /// Feeds `points` (sorted by time first, stable) through a fresh [`Guard`].
@@ -436,6 +497,11 @@ pub fn check_with_summary(h: &MetricHypothesis, points: &[Point]) -> (Vec<Verdic
         held: breaches.is_empty(),
         rebaselines: guard
             .rebaselines()
+            .iter()
+            .map(|t| super::series::format_ts(*t))
+            .collect(),
+        settles: guard
+            .settles()
             .iter()
             .map(|t| super::series::format_ts(*t))
             .collect(),
@@ -627,6 +693,79 @@ mod tests {
             "a spike at the new level aborts: {:?}",
             v[480]
         );
+    }
+
+    #[test]
+    fn a_re_baselined_band_settles_on_the_new_level_without_the_change_itself() {
+        let h = hypothesis(None, None);
+        let t0 = 200_000;
+        // A jump to 30 ± 1 that starts with two spikes in different windows (45, then 40 half
+        // an hour later): the band accepted after 6 h holds all but the worst window of them,
+        // so its upper edge is at least 40.
+        let mut pts: Vec<Point> = (0..780)
+            .map(|i| Point {
+                ts: t0 + i * 60,
+                value: match i {
+                    0 => 45.0,
+                    35 => 40.0,
+                    _ => 30.0 + noise(i),
+                },
+            })
+            .collect();
+        // 13 hours later, a spike to 38: within the accepted band, far outside the new level.
+        pts.push(Point {
+            ts: t0 + 780 * 60,
+            value: 38.0,
+        });
+        let (v, summary) = check_with_summary(&h, &pts);
+        assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
+        assert_eq!(summary.settles.len(), 1, "{summary:?}");
+        let accepted = &v[600];
+        assert!(accepted.upper.unwrap() >= 40.0, "{accepted:?}");
+        // After 6 h more at 30 ± 1 the band settles on them: narrower, and it still holds them.
+        let settled = &v[770];
+        assert!(settled.upper.unwrap() < 38.0, "{settled:?}");
+        assert!(settled.lower.unwrap() > 20.0, "{settled:?}");
+        assert!(v[400..780].iter().all(|v| !v.breach));
+        assert!(
+            v[780].breach,
+            "the spike at the new level aborts: {:?}",
+            v[780]
+        );
+    }
+
+    #[test]
+    fn a_horizon_that_straddles_two_levels_settles_on_the_later_one() {
+        let h = hypothesis(None, None);
+        let t0 = 200_000;
+        // Three hours at 0 ± 1, then 20 ± 1 from then on: the horizon that accepts a new normal
+        // holds both levels around the old centre, and the band that holds both is wide.
+        let mut pts: Vec<Point> = (0..780)
+            .map(|i| Point {
+                ts: t0 + i * 60,
+                value: if i < 180 { 0.0 } else { 20.0 } + noise(i),
+            })
+            .collect();
+        pts.push(Point {
+            ts: t0 + 780 * 60,
+            value: 28.0,
+        });
+        let (v, summary) = check_with_summary(&h, &pts);
+        assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
+        assert_eq!(summary.settles.len(), 1, "{summary:?}");
+        assert!(
+            v[600].upper.unwrap() > 28.0 && v[600].lower.unwrap() < 0.0,
+            "{:?}",
+            v[600]
+        );
+        // Settled on the six hours at 20 ± 1.
+        let settled = &v[770];
+        assert!(
+            settled.upper.unwrap() < 28.0 && settled.lower.unwrap() > 10.0,
+            "{settled:?}"
+        );
+        assert!(v[400..780].iter().all(|v| !v.breach));
+        assert!(v[780].breach, "{:?}", v[780]);
     }
 
     #[test]

@@ -300,8 +300,8 @@ fn held_out(index: usize) -> bool {
 
 /// Acceptance of issue 16 (the NAB protocol on all 33 labelled series), held tighter than the
 /// issue's targets (pooled false aborts ≤ 1 %, no series above 3 %, ≥ 70 % caught) to what the
-/// method measures with some margin (0.38 %, 1.99 %, 77.9 %, see `docs/steady-state.md`):
-/// pooled false aborts ≤ 0.5 %, no series above 2.5 %, ≥ 76 % of labelled windows caught.
+/// method measures with some margin (0.53 %, 2.44 %, 81.4 %, see `docs/steady-state.md`):
+/// pooled false aborts ≤ 0.6 %, no series above 2.5 %, ≥ 80 % of labelled windows caught.
 /// Prints the per-series table.
 #[test]
 fn issue_16_nab_protocol_targets() {
@@ -358,7 +358,7 @@ fn issue_16_nab_protocol_targets() {
     );
     let (bins, false_aborts, windows, caught) = all;
     assert!(
-        pct(false_aborts, bins) <= 0.5,
+        pct(false_aborts, bins) <= 0.6,
         "pooled false aborts {false_aborts}/{bins}"
     );
     assert!(
@@ -366,5 +366,5 @@ fn issue_16_nab_protocol_targets() {
         "{} above 2.5 %",
         worst.name
     );
-    assert!(pct(caught, windows) >= 76.0, "caught {caught}/{windows}");
+    assert!(pct(caught, windows) >= 80.0, "caught {caught}/{windows}");
 }
