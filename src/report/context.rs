@@ -1124,12 +1124,7 @@ pub(crate) fn build(
                         )
                     })
                     .collect(),
-                judge_note: sc.hypothesis.iter().any(|h| h.judge.is_some()).then(|| {
-                    "The guard judges each datapoint against the metric's learned band (daily \
-                     profile): its bound moves with the time of day and can be tighter than the \
-                     bounds above, and it is what the charts draw"
-                        .to_owned()
-                }),
+                judge_note: judge_note(&sc.hypothesis),
                 expected: mid_sentence(&sc.expected_behaviour),
                 success_criteria: sc.success_criteria.clone(),
                 target: format!(
@@ -1430,4 +1425,39 @@ pub(crate) fn facts(ctx: &ReportContext) -> serde_json::Value {
 /// redacts them before sending.
 pub fn facts_of(record: &RunRecord) -> serde_json::Value {
     facts(&build(record, DateTime::UNIX_EPOCH, None))
+}
+
+/// What the report says about learned judges, in the words of their profiles: a seasonal band
+/// moves with the hour (of the day or of the week), a flat one does not. `None` when no metric
+/// of the scenario carries a learned judge (one with a profile; a judge without one holds
+/// fixed bounds).
+pub(super) fn judge_note(
+    hypotheses: &[crate::model::scenario::HypothesisMetric],
+) -> Option<String> {
+    use crate::model::hypothesis::Seasonality;
+    let mut seasons: Vec<Seasonality> = hypotheses
+        .iter()
+        .filter_map(|h| h.judge.as_ref()?.profile.as_ref())
+        .map(|p| p.seasonality)
+        .collect();
+    if seasons.is_empty() {
+        return None;
+    }
+    seasons.sort_by_key(|s| match s {
+        Seasonality::None => 0,
+        Seasonality::Daily => 1,
+        Seasonality::Weekly => 2,
+    });
+    seasons.dedup();
+    let moves = |s: &Seasonality| match s {
+        Seasonality::None => "a flat band, the same at every hour",
+        Seasonality::Daily => "a daily profile, whose bound moves with the hour of the day",
+        Seasonality::Weekly => "a weekly profile, whose bound moves with the hour of the week",
+    };
+    let kinds: Vec<&str> = seasons.iter().map(moves).collect();
+    Some(format!(
+        "The guard judges each datapoint against the metric's learned band ({}): it can be \
+         tighter than the bounds above, and it is what the charts draw",
+        kinds.join("; ")
+    ))
 }

@@ -169,6 +169,50 @@ fn the_guard_finding_names_only_the_alarms_of_the_metric_that_breached() {
 }
 
 #[test]
+fn the_judge_note_names_each_learned_profile_and_leaves_fixed_bounds_out() {
+    use crate::model::hypothesis::{Bounds, MetricHypothesis, Profile, Seasonality};
+    let record = fixtures::aborted_by_guard().record();
+    let base = &record.start.gameday.scenarios[0].hypothesis[0];
+    let with = |season: Option<Seasonality>| {
+        let mut h = base.clone();
+        let mut judge = MetricHypothesis::fixed_bounds(
+            &h.metric,
+            h.direction,
+            Bounds {
+                lower: None,
+                upper: Some(1.0),
+            },
+            60,
+        );
+        judge.profile = season.map(|seasonality| Profile {
+            seasonality,
+            centre: vec![0.5; 168],
+            spread_upper: vec![0.1; 168],
+            spread_lower: vec![0.1; 168],
+            residual_sigma: 0.1,
+        });
+        h.judge = Some(judge);
+        h
+    };
+    assert_eq!(super::context::judge_note(std::slice::from_ref(base)), None);
+    assert_eq!(
+        super::context::judge_note(&[with(None)]),
+        None,
+        "fixed bounds"
+    );
+    let note = super::context::judge_note(&[
+        with(Some(Seasonality::Weekly)),
+        with(Some(Seasonality::None)),
+        with(Some(Seasonality::Weekly)),
+    ])
+    .expect("a note");
+    assert!(
+        note.contains("(a flat band, the same at every hour; a weekly profile, whose bound moves with the hour of the week)"),
+        "{note}"
+    );
+}
+
+#[test]
 fn a_guard_judging_with_a_learned_band_says_so_next_to_the_fixed_bound() {
     let mut record = fixtures::aborted_by_guard().record();
     // The guard read error_rate against its learned band (≤ 1.00 at that time); the
@@ -180,7 +224,7 @@ fn a_guard_judging_with_a_learned_band_says_so_next_to_the_fixed_bound() {
         .find(|h| h.metric == "error_rate")
         .expect("error_rate");
     h.abort_upper = Some(2.5);
-    h.judge = Some(crate::model::hypothesis::MetricHypothesis::fixed_bounds(
+    let mut judge = crate::model::hypothesis::MetricHypothesis::fixed_bounds(
         "error_rate",
         h.direction,
         crate::model::hypothesis::Bounds {
@@ -188,10 +232,18 @@ fn a_guard_judging_with_a_learned_band_says_so_next_to_the_fixed_bound() {
             upper: Some(1.0),
         },
         60,
-    ));
+    );
+    judge.profile = Some(crate::model::hypothesis::Profile {
+        seasonality: crate::model::hypothesis::Seasonality::Daily,
+        centre: vec![0.5; 24],
+        spread_upper: vec![0.1; 24],
+        spread_lower: vec![0.1; 24],
+        residual_sigma: 0.1,
+    });
+    h.judge = Some(judge);
     let md = render(&record, &opts(), None).expect("renders").postmortem;
     assert!(
-        md.contains("- `error_rate` stays ≤ 2.50 (alarms: `gameday-checkout-error_rate`)\n- `p99_latency_s` stays ≤ 0.80 (alarms: `gameday-checkout-p99_latency_s`)\n\nThe guard judges each datapoint against the metric's learned band (daily profile): its bound moves with the time of day and can be tighter than the bounds above, and it is what the charts draw.\n"),
+        md.contains("- `error_rate` stays ≤ 2.50 (alarms: `gameday-checkout-error_rate`)\n- `p99_latency_s` stays ≤ 0.80 (alarms: `gameday-checkout-p99_latency_s`)\n\nThe guard judges each datapoint against the metric's learned band (a daily profile, whose bound moves with the hour of the day): it can be tighter than the bounds above, and it is what the charts draw.\n"),
         "{md}"
     );
     assert!(
