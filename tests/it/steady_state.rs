@@ -60,6 +60,40 @@ fn derive_then_check_round_trips_and_flags_the_anomaly() {
     }
 }
 
+/// A level shift after learning: `check` says when the judge accepted the new level and when its
+/// band settled on the level alone, so a human re-derives from then on.
+#[test]
+fn check_reports_when_a_new_level_was_accepted_and_settled() {
+    let dir = dir_with_config("");
+    let csv = nab("rds_cpu_utilization_cc0c53.csv");
+    let out = gameday(dir.path())
+        .args([
+            "steady-state",
+            "derive",
+            "--learn-until",
+            "2014-02-16T16:50:00Z",
+            "--direction",
+            "both",
+            "--from-csv",
+        ])
+        .arg(&csv)
+        .assert()
+        .success();
+    let hypothesis = dir.path().join("h.json");
+    std::fs::write(&hypothesis, &out.get_output().stdout).unwrap();
+    // From 6 to about 14.5 on 2014-02-25 at 07:15, with a spike to 25 at the jump.
+    gameday(dir.path())
+        .args(["steady-state", "check", "--format", "table", "--hypothesis"])
+        .arg(&hypothesis)
+        .arg("--from-csv")
+        .arg(&csv)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "new normal accepted at 2014-02-25T11:45:00Z (re-derive the hypothesis from the data since); band settled at 2014-02-25T17:45:00Z",
+        ));
+}
+
 #[test]
 fn bad_csv_names_the_line_and_exits_2() {
     let dir = dir_with_config("");
