@@ -200,12 +200,9 @@ impl Guard {
     /// it; one horizon after accepting one, lets the band settle on what followed.
     fn track_level(&mut self, ts: i64, residual: f64, breach: bool, (su, sl): (f64, f64)) {
         let h = &self.hypothesis;
-        let Some(horizon) = h.rebaseline_after_secs else {
+        let (Some(horizon), Some(_)) = (h.rebaseline_after_secs, h.profile.as_ref()) else {
             return;
         };
-        if h.profile.is_none() {
-            return;
-        }
         self.horizon.push_back((ts, residual, breach, su, sl));
         while self
             .horizon
@@ -277,7 +274,8 @@ impl Guard {
     /// residual, and each side's spread widens at least by that side's own spread in the
     /// horizon against the learned σ (one-sided, like the learned spreads: bursts above widen
     /// the upper side, not the lower one), and until every experiment window of the horizon but
-    /// that side's single worst one would have held. `None` when it cannot be computed.
+    /// that side's `outside` most extreme ones would have held. `None` when it cannot be
+    /// computed.
     fn fit_horizon(&self, outside: usize) -> Option<Shift> {
         let h = &self.hypothesis;
         let profile = h.profile.as_ref()?;
