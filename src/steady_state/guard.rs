@@ -512,18 +512,23 @@ mod tests {
     use super::*;
     use crate::steady_state::{DeriveOptions, derive};
 
+    /// `n` datapoints a minute apart from `t0`, the `i`-th valued `value(i)`.
+    fn per_minute(t0: i64, n: i64, value: impl Fn(i64) -> f64) -> Vec<Point> {
+        (0..n)
+            .map(|i| Point {
+                ts: t0 + i * 60,
+                value: value(i),
+            })
+            .collect()
+    }
+
     fn noise(i: i64) -> f64 {
         ((i * 7919) % 13) as f64 / 6.0 - 1.0
     }
 
     /// Learned on 10 ± 1 every minute for two days.
     fn hypothesis(persistence: Option<(usize, usize)>, slo_upper: Option<f64>) -> MetricHypothesis {
-        let pts: Vec<Point> = (0..2880)
-            .map(|i| Point {
-                ts: i * 60,
-                value: 10.0 + noise(i),
-            })
-            .collect();
+        let pts: Vec<Point> = per_minute(0, 2880, |i| 10.0 + noise(i));
         derive(
             &pts,
             &DeriveOptions {
@@ -624,12 +629,8 @@ mod tests {
         let t0 = 200_000;
         // A three-minute burst to 25 every 20 minutes for 12 hours: the guard aborts on them
         // for the 6 h horizon, then widens its band to hold them.
-        let pts: Vec<Point> = (0..720)
-            .map(|i| Point {
-                ts: t0 + i * 60,
-                value: if i % 20 < 3 { 25.0 } else { 10.0 + noise(i) },
-            })
-            .collect();
+        let pts: Vec<Point> =
+            per_minute(t0, 720, |i| if i % 20 < 3 { 25.0 } else { 10.0 + noise(i) });
         let (v, summary) = check_with_summary(&h, &pts);
         assert!(v[0].breach);
         assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
@@ -645,12 +646,11 @@ mod tests {
         // One datapoint at 25 every hour for 12 hours: a twelfth of the 5-minute datapoints of
         // a 5-minute guard, a sixtieth here. They recur in every window, so the re-baselined band
         // holds them.
-        let pts: Vec<Point> = (0..720)
-            .map(|i| Point {
-                ts: t0 + i * 60,
-                value: if i % 60 == 7 { 25.0 } else { 10.0 + noise(i) },
-            })
-            .collect();
+        let pts: Vec<Point> = per_minute(
+            t0,
+            720,
+            |i| if i % 60 == 7 { 25.0 } else { 10.0 + noise(i) },
+        );
         let (v, summary) = check_with_summary(&h, &pts);
         assert!(v[7].breach);
         assert_eq!(summary.rebaselines.len(), 1, "{summary:?}");
@@ -663,16 +663,11 @@ mod tests {
         let t0 = 200_000;
         // A spike, 90 minutes at the old level, then a new level of 30 ± 1: when the guard
         // accepts it, its horizon still holds the 90 minutes at 10.
-        let mut pts: Vec<Point> = (0..480)
-            .map(|i| Point {
-                ts: t0 + i * 60,
-                value: match i {
-                    0 => 25.0,
-                    1..90 => 10.0 + noise(i),
-                    _ => 30.0 + noise(i),
-                },
-            })
-            .collect();
+        let mut pts: Vec<Point> = per_minute(t0, 480, |i| match i {
+            0 => 25.0,
+            1..90 => 10.0 + noise(i),
+            _ => 30.0 + noise(i),
+        });
         // A spike at the new level, long after it was accepted.
         pts.push(Point {
             ts: t0 + 480 * 60,
@@ -700,16 +695,11 @@ mod tests {
         // A jump to 30 ± 1 that starts with two spikes in different windows (45, then 40 half
         // an hour later): the band accepted after 6 h holds all but the worst window of them,
         // so its upper edge is at least 40.
-        let mut pts: Vec<Point> = (0..780)
-            .map(|i| Point {
-                ts: t0 + i * 60,
-                value: match i {
-                    0 => 45.0,
-                    35 => 40.0,
-                    _ => 30.0 + noise(i),
-                },
-            })
-            .collect();
+        let mut pts: Vec<Point> = per_minute(t0, 780, |i| match i {
+            0 => 45.0,
+            35 => 40.0,
+            _ => 30.0 + noise(i),
+        });
         // 13 hours later, a spike to 38: within the accepted band, far outside the new level.
         pts.push(Point {
             ts: t0 + 780 * 60,
@@ -738,12 +728,8 @@ mod tests {
         let t0 = 200_000;
         // Three hours at 0 ± 1, then 20 ± 1 from then on: the horizon that accepts a new normal
         // holds both levels around the old centre, and the band that holds both is wide.
-        let mut pts: Vec<Point> = (0..780)
-            .map(|i| Point {
-                ts: t0 + i * 60,
-                value: if i < 180 { 0.0 } else { 20.0 } + noise(i),
-            })
-            .collect();
+        let mut pts: Vec<Point> =
+            per_minute(t0, 780, |i| if i < 180 { 0.0 } else { 20.0 } + noise(i));
         pts.push(Point {
             ts: t0 + 780 * 60,
             value: 28.0,
@@ -771,12 +757,7 @@ mod tests {
         let h = hypothesis(None, Some(40.0));
         let t0 = 200_000;
         // 8 h at 30 ± 1, then one datapoint above the SLO.
-        let mut pts: Vec<Point> = (0..480)
-            .map(|i| Point {
-                ts: t0 + i * 60,
-                value: 30.0 + noise(i),
-            })
-            .collect();
+        let mut pts: Vec<Point> = per_minute(t0, 480, |i| 30.0 + noise(i));
         pts.push(Point {
             ts: t0 + 480 * 60,
             value: 41.0,
@@ -794,12 +775,7 @@ mod tests {
         assert_eq!(summary.first_breach, Some(t0));
         assert!(!summary.held);
         // A new level beyond the SLO is re-baselined but keeps aborting on the SLO.
-        let over: Vec<Point> = (0..480)
-            .map(|i| Point {
-                ts: t0 + i * 60,
-                value: 50.0 + noise(i),
-            })
-            .collect();
+        let over: Vec<Point> = per_minute(t0, 480, |i| 50.0 + noise(i));
         let (v, summary) = check_with_summary(&h, &over);
         assert_eq!(summary.rebaselines.len(), 1);
         assert!(v.iter().all(|v| v.breach && v.upper.unwrap() <= 40.0));
