@@ -8,24 +8,35 @@ fn nab(name: &str) -> std::path::PathBuf {
     gameday::testdata::metrics(name)
 }
 
+/// `steady-state derive --learn-until UNTIL [ARGS] --from-csv CSV`, which must succeed; its
+/// hypothesis is written to `h.json` in `dir`. Returns that path and the parsed hypothesis.
+fn derive_to_file(
+    dir: &std::path::Path,
+    csv: &std::path::Path,
+    until: &str,
+    args: &[&str],
+) -> (std::path::PathBuf, serde_json::Value) {
+    let out = gameday(dir)
+        .args(["steady-state", "derive", "--learn-until", until])
+        .args(args)
+        .arg("--from-csv")
+        .arg(csv)
+        .assert()
+        .success();
+    let stdout = &out.get_output().stdout;
+    let hypothesis = dir.join("h.json");
+    std::fs::write(&hypothesis, stdout).expect("hypothesis file written");
+    (
+        hypothesis,
+        serde_json::from_slice(stdout).expect("derive writes JSON"),
+    )
+}
+
 #[test]
 fn derive_then_check_round_trips_and_flags_the_anomaly() {
     let dir = dir_with_config("");
     let csv = nab("elb_request_count_8c0756.csv");
-    let out = gameday(dir.path())
-        .args([
-            "steady-state",
-            "derive",
-            "--learn-until",
-            "2014-04-12T00:00:00Z",
-            "--from-csv",
-        ])
-        .arg(&csv)
-        .assert()
-        .success();
-    let hypothesis = dir.path().join("h.json");
-    std::fs::write(&hypothesis, &out.get_output().stdout).unwrap();
-    let h: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let (hypothesis, h) = derive_to_file(dir.path(), &csv, "2014-04-12T00:00:00Z", &[]);
     assert_eq!(h["status"]["state"], "ok");
     let upper = h["abort"]["upper"]
         .as_f64()
@@ -66,21 +77,12 @@ fn derive_then_check_round_trips_and_flags_the_anomaly() {
 fn check_reports_when_a_new_level_was_accepted_and_settled() {
     let dir = dir_with_config("");
     let csv = nab("rds_cpu_utilization_cc0c53.csv");
-    let out = gameday(dir.path())
-        .args([
-            "steady-state",
-            "derive",
-            "--learn-until",
-            "2014-02-16T16:50:00Z",
-            "--direction",
-            "both",
-            "--from-csv",
-        ])
-        .arg(&csv)
-        .assert()
-        .success();
-    let hypothesis = dir.path().join("h.json");
-    std::fs::write(&hypothesis, &out.get_output().stdout).unwrap();
+    let (hypothesis, _) = derive_to_file(
+        dir.path(),
+        &csv,
+        "2014-02-16T16:50:00Z",
+        &["--direction", "both"],
+    );
     // From 6 to about 14.5 on 2014-02-25 at 07:15, with a spike to 25 at the jump.
     gameday(dir.path())
         .args(["steady-state", "check", "--format", "table", "--hypothesis"])
